@@ -1,0 +1,157 @@
+"""Answer stage: question + Passages -> Answer with exact, numbered Citations.
+
+The extractive answerer needs no language model: it quotes the sentences of the
+retrieved passages that best cover the question's content words (weighted by
+how rare each word is in the corpus) and cites each one. It abstains when the
+evidence is weak: a low dense score, or (for Swedish questions, whose words the
+Swedish passages should share) question words the passages never use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.lexical import TermWeights, looks_english, matches, terms
+from rag.sentences import sentence_spans
+from rag.types import Answer, Citation, Passage
+
+NO_ANSWER = (
+    "Jag hittar inget i källorna som besvarar frågan. Formulera gärna om frågan, "
+    "eller fråga om något som artiklarna tar upp."
+)
+
+
+@dataclass(frozen=True)
+class AnswerPolicy:
+    """Tunable knobs of extractive answering."""
+
+    min_score: float = 0.80  # dense cosine below which we abstain outright
+    confident_score: float = 0.86  # dense cosine above which weak word overlap is tolerated
+    min_coverage: float = 0.5  # share of the question's word weight the passages must contain
+    max_sentences: int = 3
+    candidate_passages: int = 3  # passages whose sentences are always quotable
+    close_score: float = 0.03  # further passages this close to the best are quotable too
+    max_answer_chars: int = 700
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    passage: Passage
+    start: int  # (start, end) char offsets into the source file
+    end: int
+    coverage: float
+    score: float
+
+
+class ExtractiveAnswerer:
+    """Quotes the best-supported sentences of the passages, each with its citation."""
+
+    def __init__(self, weights: TermWeights, policy: AnswerPolicy = AnswerPolicy()) -> None:
+        self._weights = weights
+        self.policy = policy
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        """Compose an answer, or abstain when the passages do not support one."""
+        question_terms = list(dict.fromkeys(terms(question)))
+        if self._abstains(question, question_terms, passages):
+            return Answer(question, NO_ANSWER, True, (), tuple(passages))
+        chosen = self._choose(question_terms, passages)
+        citations = tuple(
+            Citation(
+                n=n,
+                passage=c.passage,
+                quote=_slice(c.passage, c.start, c.end),
+                start=c.start,
+                end=c.end,
+            )
+            for n, c in enumerate(chosen, start=1)
+        )
+        text = " ".join(f"{citation.quote} [{citation.n}]" for citation in citations)
+        return Answer(question, text, False, citations, tuple(passages))
+
+    def coverage(self, question_terms: Sequence[str], text_terms: Sequence[str]) -> float:
+        """Share of the question's word weight found in `text_terms` (1.0 for no content words)."""
+        total = sum(self._weights.idf(t) for t in question_terms)
+        if total == 0:
+            return 1.0
+        found = sum(self._weights.idf(t) for t in question_terms if matches(t, text_terms))
+        return found / total
+
+    def _abstains(
+        self, question: str, question_terms: list[str], passages: Sequence[Passage]
+    ) -> bool:
+        if not passages or passages[0].score < self.policy.min_score:
+            return True
+        if looks_english(question):  # cross-lingual: word overlap says little
+            return False
+        pooled = [t for p in passages for t in terms(p.chunk.embed_text)]
+        covered = self.coverage(question_terms, pooled)
+        return covered < self.policy.min_coverage and passages[0].score < self.policy.confident_score
+
+    def _choose(self, question_terms: list[str], passages: Sequence[Passage]) -> list[_Candidate]:
+        candidates = self._candidates(question_terms, passages)
+        best = max(candidates, key=lambda c: c.score)
+        floor = max(0.5 * best.coverage, 1e-9)
+        chosen = [best]
+        length = best.end - best.start
+        for candidate in sorted(candidates, key=lambda c: -c.score):
+            if len(chosen) >= self.policy.max_sentences:
+                break
+            size = candidate.end - candidate.start
+            if candidate is best or candidate.coverage < floor:
+                continue
+            if length + size > self.policy.max_answer_chars:
+                continue
+            chosen.append(candidate)
+            length += size
+        return _merge_adjacent(sorted(chosen, key=lambda c: (c.passage.rank, c.start)))
+
+    def _candidates(
+        self, question_terms: list[str], passages: Sequence[Passage]
+    ) -> list[_Candidate]:
+        top = passages[0].score
+        pool = [
+            p
+            for p in passages
+            if p.rank <= self.policy.candidate_passages or p.score >= top - self.policy.close_score
+        ]
+        found: list[_Candidate] = []
+        for passage in pool:
+            chunk = passage.chunk
+            for index, (start, end) in enumerate(sentence_spans(chunk.text, chunk.start)):
+                sentence_terms = terms(_slice(passage, start, end))
+                if not sentence_terms:
+                    continue
+                coverage = self.coverage(question_terms, sentence_terms)
+                lead = 0.02 if index == 0 else 0.0
+                score = coverage + 2.0 * (passage.score - top) + lead
+                found.append(_Candidate(passage, start, end, coverage, score))
+        return found
+
+
+def _slice(passage: Passage, start: int, end: int) -> str:
+    chunk = passage.chunk
+    return chunk.text[start - chunk.start : end - chunk.start]
+
+
+def _merge_adjacent(candidates: list[_Candidate]) -> list[_Candidate]:
+    """Join sentences that follow each other in the same passage into one quote."""
+    merged: list[_Candidate] = []
+    for candidate in candidates:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and previous.passage is candidate.passage
+            and not _slice(candidate.passage, previous.end, candidate.start).strip()
+        ):
+            merged[-1] = _Candidate(
+                previous.passage,
+                previous.start,
+                candidate.end,
+                max(previous.coverage, candidate.coverage),
+                max(previous.score, candidate.score),
+            )
+        else:
+            merged.append(candidate)
+    return merged

@@ -1,0 +1,136 @@
+"""Command line: `rag ingest`, `rag ask`, `rag serve`, `rag eval`; thin commands over the library."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+from rag.config import Settings, load_settings
+from rag.errors import RagError
+from rag.pipeline import Pipeline
+from rag.records import answer_record
+from rag.types import Answer, IngestReport
+
+# No telemetry or analytics from any library we load.
+for _name in ("ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED", "HF_HUB_DISABLE_TELEMETRY"):
+    os.environ.setdefault(_name, "False" if _name != "HF_HUB_DISABLE_TELEMETRY" else "1")
+
+app = typer.Typer(
+    help="Ask questions about Swedish social-services articles, with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+err = Console(stderr=True)
+out = Console()
+
+SeedsOption = Annotated[Path | None, typer.Option("--seeds", help="Corpus folder (RAG_SEEDS_DIR).")]
+DataOption = Annotated[Path | None, typer.Option("--data", help="Index folder (RAG_DATA_DIR).")]
+
+
+def _settings(seeds: Path | None = None, data: Path | None = None) -> Settings:
+    return load_settings(seeds_dir=seeds, data_dir=data)
+
+
+def run_ingest(pipeline: Pipeline) -> IngestReport:
+    """Ingest with a progress bar on stderr, then print what changed."""
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("Bäddar in avsnitt", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        report = pipeline.ingest(on_progress)
+    for line in report.skipped_files:
+        err.print(f"[yellow]Skipped[/] {line}")
+    if report.rebuilt:
+        err.print("[yellow]The index was built with another embedder and has been rebuilt.[/]")
+    err.print(
+        f"Indexed {report.files} files, {report.chunks} chunks "
+        f"(+{report.added} new, -{report.deleted} removed, {report.unchanged} unchanged) "
+        f"in {report.seconds:.1f} s."
+    )
+    return report
+
+
+@app.command()
+def ingest(seeds: SeedsOption = None, data: DataOption = None) -> None:
+    """Index the seeds folder; only new or changed text is embedded."""
+    run_ingest(Pipeline(_settings(seeds, data)))
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question, in Swedish or English.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
+    data: DataOption = None,
+) -> None:
+    """Answer a question from the index, with numbered citations."""
+    answer = Pipeline(_settings(data=data)).ask(question, top_k)
+    if as_json:
+        sys.stdout.write(json.dumps(answer_record(answer), ensure_ascii=False) + "\n")
+    else:
+        _print_answer(answer)
+
+
+def _print_answer(answer: Answer) -> None:
+    out.print(answer.text, markup=False, highlight=False, soft_wrap=True)
+    if answer.citations:
+        out.print("\nKällor:", style="bold")
+    for citation in answer.citations:
+        chunk = citation.passage.chunk
+        section = f" › {chunk.section}" if chunk.section else ""
+        out.print(
+            f"[{citation.n}] {chunk.title}{section} ({chunk.source})", markup=False, soft_wrap=True
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (RAG_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (RAG_PORT).")] = None,
+    seeds: SeedsOption = None,
+    data: DataOption = None,
+    skip_ingest: Annotated[
+        bool, typer.Option("--skip-ingest", help="Serve the index as it is.")
+    ] = False,
+) -> None:
+    """Start the chat UI (ingesting new or changed seeds first)."""
+    settings = load_settings(seeds_dir=seeds, data_dir=data, host=host, port=port)
+    pipeline = Pipeline(settings)
+    if not skip_ingest:
+        run_ingest(pipeline)
+    from ui.app import launch
+
+    err.print(f"Chat UI on http://{settings.host}:{settings.port}")
+    launch(pipeline, settings.host, settings.port)
+
+
+@app.command(name="eval")
+def evaluate() -> None:
+    """Score the system on a question set (not implemented yet)."""
+    err.print("`rag eval` is not implemented yet.")
+    raise typer.Exit(code=2)
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning library errors into one line on stderr."""
+    try:
+        app()
+    except RagError as exc:
+        err.print(f"[red]Error:[/] {exc}", markup=True, highlight=False)
+        sys.exit(1)

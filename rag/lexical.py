@@ -1,0 +1,96 @@
+"""Lexical analysis shared by answering and lexical retrieval: Swedish stems without stopwords."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SWEDISH
+
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+_QUESTION_WORDS = {
+    "vad", "vem", "vilka", "vilken", "vilket", "hur", "när", "var", "varför", "vart",
+    "finns", "ska", "kan", "många", "mycket", "berätta", "beskriv", "enligt",
+    "what", "who", "which", "how", "when", "where", "why", "does", "did", "tell", "according",
+}  # fmt: skip
+STOPWORDS = frozenset(STOPWORDS_SWEDISH) | frozenset(STOPWORDS_EN) | _QUESTION_WORDS
+_ONLY_ENGLISH = frozenset(STOPWORDS_EN) - frozenset(STOPWORDS_SWEDISH)
+_ONLY_SWEDISH = frozenset(STOPWORDS_SWEDISH) - frozenset(STOPWORDS_EN)
+_STEMMER = Stemmer.Stemmer("swedish")
+MIN_COMPOUND_PART = 5  # shortest stem matched inside a compound word
+MIN_FUZZY = 6  # shortest stem matched with one spelling difference
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return str(_STEMMER.stemWord(word))
+
+
+def terms(text: str) -> list[str]:
+    """Lowercased Swedish stems of the content words of `text`, in order (numbers kept)."""
+    return [
+        _stem(word)
+        for word in (m.group(0).lower() for m in _TOKEN.finditer(text))
+        if word not in STOPWORDS and (len(word) > 1 or word.isdigit())
+    ]
+
+
+def looks_english(text: str) -> bool:
+    """Whether `text` uses more English than Swedish function words."""
+    words = [m.group(0).lower() for m in _TOKEN.finditer(text)]
+    english = sum(w in _ONLY_ENGLISH for w in words)
+    return english > sum(w in _ONLY_SWEDISH for w in words)
+
+
+def matches(query_term: str, text_terms: Iterable[str]) -> bool:
+    """Whether a query stem occurs among `text_terms`, as part of a compound or misspelt.
+
+    "bostad" matches "bostadsbidrag", "socialtjänst" matches "socialtjänstlag", and
+    "karlstad" matches the typo "kalstad" (one edit apart, for stems of six letters or more).
+    """
+    for term in text_terms:
+        if term == query_term:
+            return True
+        if len(query_term) >= MIN_COMPOUND_PART and query_term in term:
+            return True
+        if len(term) >= MIN_COMPOUND_PART and term in query_term:
+            return True
+        if len(query_term) >= MIN_FUZZY and _one_edit_apart(query_term, term):
+            return True
+    return False
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """True when one insertion, deletion or substitution turns `a` into `b`."""
+    if abs(len(a) - len(b)) > 1 or a[:1] != b[:1]:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :]
+    return a[i:] == b[i + 1 :]
+
+
+class TermWeights:
+    """Inverse document frequencies over a set of texts; unseen terms weigh most."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        document_frequency: Counter[str] = Counter()
+        count = 0
+        for text in texts:
+            document_frequency.update(set(terms(text)))
+            count += 1
+        self._df = document_frequency
+        self._n = count
+
+    def idf(self, term: str) -> float:
+        """Smoothed inverse document frequency (BM25's, floored at a small positive value)."""
+        df = self._df.get(term, 0)
+        return max(0.05, math.log(1 + (self._n - df + 0.5) / (df + 0.5)))

@@ -1,0 +1,42 @@
+"""JSON-ready records of answers, shared by `rag ask --json` and the eval runner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag.types import Answer
+
+
+def answer_record(answer: Answer) -> dict[str, Any]:
+    """The public JSON shape of an answer."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "citations": [
+            {
+                "n": c.n,
+                "source": c.passage.chunk.source,
+                "title": c.passage.chunk.title,
+                "section": c.passage.chunk.section,
+                "quote": c.quote,
+                "start": c.start,
+                "end": c.end,
+            }
+            for c in answer.citations
+        ],
+        "passages": [
+            {
+                "rank": p.rank,
+                "source": p.chunk.source,
+                "title": p.chunk.title,
+                "section": p.chunk.section,
+                "text": p.chunk.text,
+                "start": p.chunk.start,
+                "end": p.chunk.end,
+                "score": round(p.score, 4),
+            }
+            for p in answer.passages
+        ],
+        "timings_ms": answer.timings_ms,
+    }

