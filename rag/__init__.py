@@ -1,0 +1,1 @@
+"""Retrieval-augmented Q&A over Swedish social-services articles, with checkable citations."""

@@ -87,7 +87,9 @@ class ExtractiveAnswerer:
             return False
         pooled = [t for p in passages for t in terms(p.chunk.embed_text)]
         covered = self.coverage(question_terms, pooled)
-        return covered < self.policy.min_coverage and passages[0].score < self.policy.confident_score
+        return (
+            covered < self.policy.min_coverage and passages[0].score < self.policy.confident_score
+        )
 
     def _choose(self, question_terms: list[str], passages: Sequence[Passage]) -> list[_Candidate]:
         candidates = self._candidates(question_terms, passages)

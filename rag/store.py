@@ -19,10 +19,10 @@ from rag.types import Chunk
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-import chromadb  # noqa: E402  (telemetry must be off before the import)
-from chromadb.api import ClientAPI  # noqa: E402
-from chromadb.config import Settings as ChromaSettings  # noqa: E402
-from chromadb.errors import NotFoundError  # noqa: E402
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
 
 EMBEDDER_KEY = "embedder"
 _PAGE = 1000
@@ -57,6 +57,7 @@ def make_client(path: Path, host: str | None = None, port: int = 8000) -> Client
 
     Raises:
         StoreError: the server cannot be reached or the folder cannot be opened.
+
     """
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if host:
@@ -92,13 +93,12 @@ class ChromaStore:
         Raises:
             IndexMissingError: no index yet.
             EmbedderMismatchError: the index was built with another embedder.
+
         """
         try:
             collection = client.get_collection(name)
         except (NotFoundError, ValueError) as exc:
-            raise IndexMissingError(
-                f"No index '{name}' yet: run `rag ingest` first."
-            ) from exc
+            raise IndexMissingError(f"No index '{name}' yet: run `rag ingest` first.") from exc
         store = cls(collection)
         if store.embedder != embedder:
             raise EmbedderMismatchError(
@@ -114,6 +114,7 @@ class ChromaStore:
 
         Returns:
             The store and whether an index from another embedder was dropped.
+
         """
         rebuilt = False
         try:

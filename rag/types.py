@@ -1,4 +1,4 @@
-"""Typed data objects that flow through the pipeline: ingest -> chunk -> store -> retrieve -> answer."""
+"""Typed data objects flowing through the stages: ingest, chunk, store, retrieve, answer."""
 
 from __future__ import annotations
 

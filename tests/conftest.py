@@ -1,4 +1,4 @@
-"""Shared fixtures: real embedders (loaded once), real Chroma on tmp paths, the seeds indexed once."""
+"""Shared fixtures: real embedders loaded once, real Chroma on tmp paths, seeds indexed once."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 from conftest import SEEDS
 from rag.chunk import ChunkSizing, chunk_documents
 from rag.embed import RagEmbeddings
@@ -7,9 +9,9 @@ from rag.ingest import load_documents
 from rag.sentences import sentence_spans
 
 
-def _seed_chunks(e5: RagEmbeddings, sizing: ChunkSizing = ChunkSizing()):  # type: ignore[no-untyped-def]
+def _seed_chunks(e5: RagEmbeddings, sizing: ChunkSizing | None = None):  # type: ignore[no-untyped-def]
     sources, documents, _ = load_documents(SEEDS)
-    return sources, chunk_documents(sources, documents, e5.count_tokens, sizing)
+    return sources, chunk_documents(sources, documents, e5.count_tokens, sizing or ChunkSizing())
 
 
 def test_chunk_text_is_the_exact_file_slice(e5: RagEmbeddings) -> None:
@@ -33,7 +35,7 @@ def test_chunks_respect_the_token_budget(e5: RagEmbeddings) -> None:
 
 def test_neighbouring_chunks_overlap_by_at_most_one_sentence(e5: RagEmbeddings) -> None:
     _, chunks = _seed_chunks(e5)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         if before.source != after.source or after.start >= before.end:
             continue
         overlap = before.text[after.start - before.start :]

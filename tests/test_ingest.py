@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from rag.ingest import load_documents, load_sources, split_articles
 
 
 def _titles(name: str) -> list[str]:
-    sources, documents, _ = load_documents(SEEDS)
+    _, documents, _ = load_documents(SEEDS)
     return [d.title for d in documents if d.source == name]
 
 
@@ -58,7 +59,7 @@ def test_articles_do_not_overlap_and_cover_the_file() -> None:
     for source in sources:
         docs = [d for d in documents if d.source == source.name]
         assert docs[0].start == 0
-        for before, after in zip(docs, docs[1:], strict=False):
+        for before, after in itertools.pairwise(docs):
             assert before.end <= after.start
             assert source.text[before.end : after.start].strip() == ""
         assert source.text[docs[-1].end :].strip() == ""
@@ -91,7 +92,8 @@ def test_unreadable_files_are_reported_and_skipped(tmp_path: Path) -> None:
 
 def test_crlf_files_keep_exact_offsets(tmp_path: Path) -> None:
     (tmp_path / "crlf.txt").write_bytes(
-        "Nyheter i mars\r\n\r\nFörsta stycket.\r\n\r\nHälsningar Eva\r\n\r\nBoende för äldre\r\n\r\nAndra.\r\n".encode()
+        "Nyheter i mars\r\n\r\nFörsta stycket.\r\n\r\nHälsningar Eva\r\n\r\n"
+        "Boende för äldre\r\n\r\nAndra.\r\n".encode()
     )
     sources, documents, _ = load_documents(tmp_path)
     assert [d.title for d in documents] == ["Nyheter i mars", "Boende för äldre"]

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Run every check: lint, format, types and the full test suite (real models, Chroma, browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh dev
+
+if [ ! -x /usr/bin/chromium ]; then
+    echo "==> Installing Debian's chromium for the browser tests" >&2
+    sudo_cmd=""
+    if [ "$(id -u)" -ne 0 ]; then sudo_cmd="sudo"; fi
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
+export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False
+.venv/bin/ruff check rag ui tests
+.venv/bin/ruff format --check rag ui tests
+.venv/bin/mypy
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.pipeline import Pipeline
+
+RAG = str(Path(sys.executable).with_name("rag"))
+
+
+def _run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")} | env
+    return subprocess.run(
+        [RAG, *args], capture_output=True, text=True, env=full_env, cwd=cwd, timeout=300
+    )
+
+
+def test_ask_json_has_the_documented_shape(seeded_pipeline: Pipeline, tmp_path: Path) -> None:
+    env = {"RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir)}
+    result = _run("ask", "Var hölls Socialchefsdagarna 2023?", "--json", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert set(record) == {
+        "question", "answer", "abstained", "citations", "passages", "timings_ms",
+    }  # fmt: skip
+    assert "Karlstad" in record["answer"] and record["abstained"] is False
+    citation = record["citations"][0]
+    assert set(citation) == {"n", "source", "title", "section", "quote", "start", "end"}
+    assert set(record["passages"][0]) == {
+        "rank", "source", "title", "section", "text", "start", "end", "score",
+    }  # fmt: skip
+    assert "003_7b0b9db67c0573bb.txt" in {c["source"] for c in record["citations"]}
+    for c in record["citations"]:
+        text = (seeded_pipeline.settings.seeds_dir / c["source"]).read_text(encoding="utf-8")
+        assert text[c["start"] : c["end"]] == c["quote"]
+
+
+def test_ask_prints_answer_and_numbered_sources(seeded_pipeline: Pipeline, tmp_path: Path) -> None:
+    env = {"RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir)}
+    result = _run("ask", "Vad kostar ett pass på Liseberg?", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "inget i källorna" in result.stdout
+    result = _run("ask", "Var hölls Socialchefsdagarna 2023?", env=env, cwd=tmp_path)
+    assert "Källor:" in result.stdout
+    assert "[1] " in result.stdout and "(003_7b0b9db67c0573bb.txt)" in result.stdout
+
+
+def test_ingest_then_ask_on_a_fresh_folder(mini_seeds: Path, tmp_path: Path) -> None:
+    env = {"RAG_SEEDS_DIR": str(mini_seeds), "RAG_DATA_DIR": str(tmp_path / "data")}
+    first = _run("ingest", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "+4 new" in first.stderr
+    again = _run("ingest", env=env, cwd=tmp_path)
+    assert "+0 new, -0 removed, 4 unchanged" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["ingest"], {"RAG_SEEDS_DIR": "nowhere"}, "RAG_SEEDS_DIR"),
+        (["ask", "Hej?"], {"RAG_TOP_K": "x"}, "RAG_TOP_K"),
+        (["ask", "Hej?"], {}, "rag ingest"),
+    ],
+)
+def test_errors_are_one_clear_line(
+    tmp_path: Path, args: list[str], env: dict[str, str], message: str
+) -> None:
+    result = _run(*args, env={"RAG_DATA_DIR": str(tmp_path / "d")} | env, cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr

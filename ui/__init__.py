@@ -1,0 +1,1 @@
+"""Gradio web UI over the rag library."""
