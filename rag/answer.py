@@ -31,7 +31,8 @@ class AnswerPolicy:
     min_coverage: float = 0.5  # share of the question's word weight the passages must contain
     max_sentences: int = 3
     candidate_passages: int = 3  # passages whose sentences are always quotable
-    close_score: float = 0.03  # further passages this close to the best are quotable too
+    close_score: float = 0.03  # further passages this close to the best dense cosine too
+    rank_penalty: float = 0.04  # sentence score lost per rank of its passage
     max_answer_chars: int = 700
 
 
@@ -81,15 +82,17 @@ class ExtractiveAnswerer:
     def _abstains(
         self, question: str, question_terms: list[str], passages: Sequence[Passage]
     ) -> bool:
-        if not passages or passages[0].score < self.policy.min_score:
+        if not passages:
+            return True
+        dense = _best_dense(passages)
+        if dense is not None and dense < self.policy.min_score:
             return True
         if looks_english(question):  # cross-lingual: word overlap says little
             return False
         pooled = [t for p in passages for t in terms(p.chunk.embed_text)]
         covered = self.coverage(question_terms, pooled)
-        return (
-            covered < self.policy.min_coverage and passages[0].score < self.policy.confident_score
-        )
+        confident = dense is not None and dense >= self.policy.confident_score
+        return covered < self.policy.min_coverage and not confident
 
     def _choose(self, question_terms: list[str], passages: Sequence[Passage]) -> list[_Candidate]:
         candidates = self._candidates(question_terms, passages)
@@ -112,11 +115,16 @@ class ExtractiveAnswerer:
     def _candidates(
         self, question_terms: list[str], passages: Sequence[Passage]
     ) -> list[_Candidate]:
-        top = passages[0].score
+        best = _best_dense(passages)
         pool = [
             p
             for p in passages
-            if p.rank <= self.policy.candidate_passages or p.score >= top - self.policy.close_score
+            if p.rank <= self.policy.candidate_passages
+            or (
+                best is not None
+                and p.dense_score is not None
+                and p.dense_score >= best - self.policy.close_score
+            )
         ]
         found: list[_Candidate] = []
         for passage in pool:
@@ -127,9 +135,14 @@ class ExtractiveAnswerer:
                     continue
                 coverage = self.coverage(question_terms, sentence_terms)
                 lead = 0.02 if index == 0 else 0.0
-                score = coverage + 2.0 * (passage.score - top) + lead
+                score = coverage - self.policy.rank_penalty * (passage.rank - 1) + lead
                 found.append(_Candidate(passage, start, end, coverage, score))
         return found
+
+
+def _best_dense(passages: Sequence[Passage]) -> float | None:
+    scores = [p.dense_score for p in passages if p.dense_score is not None]
+    return max(scores) if scores else None
 
 
 def _slice(passage: Passage, start: int, end: int) -> str:

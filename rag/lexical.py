@@ -23,6 +23,7 @@ _ONLY_SWEDISH = frozenset(STOPWORDS_SWEDISH) - frozenset(STOPWORDS_EN)
 _STEMMER = Stemmer.Stemmer("swedish")
 MIN_COMPOUND_PART = 5  # shortest stem matched inside a compound word
 MIN_FUZZY = 6  # shortest stem matched with one spelling difference
+MIN_COMPOUND = 8  # shortest word tried as a compound of two known stems
 
 
 @lru_cache(maxsize=65536)
@@ -94,3 +95,36 @@ class TermWeights:
         """Smoothed inverse document frequency (BM25's, floored at a small positive value)."""
         df = self._df.get(term, 0)
         return max(0.05, math.log(1 + (self._n - df + 0.5) / (df + 0.5)))
+
+
+class Decompounder:
+    """Splits Swedish compounds into two known stems: "bostadsbidrag" -> "bostad", "bidrag".
+
+    Known stems come from the corpus; a linking "s" between the parts is allowed.
+    """
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self._known = frozenset(t for t in vocabulary if len(t) >= 3 and not t.isdigit())
+
+    def parts(self, term: str) -> list[str]:
+        """The known stems `term` is made of, or [] when it is not such a compound."""
+        if len(term) < MIN_COMPOUND:
+            return []
+        for cut in range(len(term) - 3, 2, -1):  # prefer the longest known head
+            head, tail = term[:cut], term[cut:]
+            if not self._is_known(tail):
+                continue
+            for candidate in (head, head[:-1] if head.endswith("s") else ""):
+                if self._is_known(candidate):
+                    return [_stem(candidate), _stem(tail)]
+                if len(candidate) >= MIN_COMPOUND and (inner := self.parts(candidate)):
+                    return [*inner, _stem(tail)]
+        return []
+
+    def _is_known(self, word: str) -> bool:
+        return len(word) >= 3 and (word in self._known or _stem(word) in self._known)
+
+    def expand(self, stems: Iterable[str]) -> list[str]:
+        """The stems followed by the parts of every compound among them."""
+        stems = list(stems)
+        return stems + [part for stem in stems for part in self.parts(stem)]

@@ -16,7 +16,7 @@ from rag.errors import RagError
 from rag.index import sync_index
 from rag.ingest import load_documents
 from rag.lexical import TermWeights
-from rag.retrieve import DenseRetriever
+from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from rag.store import ChromaStore, make_client
 from rag.types import Answer, IngestReport, Passage
 
@@ -33,7 +33,7 @@ class Pipeline:
         self.settings = settings
         self._embedder = embedder
         self._store: ChromaStore | None = None
-        self._retriever: DenseRetriever | None = None
+        self._retriever: Retriever | None = None
         self._answerer: ExtractiveAnswerer | None = None
 
     @cached_property
@@ -88,10 +88,16 @@ class Pipeline:
             return False
 
     @property
-    def retriever(self) -> DenseRetriever:
-        """Dense retrieval over the index."""
+    def retriever(self) -> Retriever:
+        """The retriever for the configured mode; the lexical index is built once per ingest."""
         if self._retriever is None:
-            self._retriever = DenseRetriever(self.store, self.embedder)
+            mode = self.settings.retrieval_mode
+            dense = DenseRetriever(self.store, self.embedder)
+            if mode == "dense":
+                self._retriever = dense
+            else:
+                lexical = LexicalRetriever(self.store.chunks())
+                self._retriever = lexical if mode == "lexical" else HybridRetriever(dense, lexical)
         return self._retriever
 
     @property

@@ -1,10 +1,31 @@
-"""Retrieve stage: question -> ranked Passages."""
+"""Retrieve stage: question -> ranked Passages (dense, lexical, or both fused).
+
+The lexical leg is BM25 over Swedish stems without stopwords, with compounds
+also indexed by their parts ("bostadsbidrag" -> "bostad", "bidrag"), so
+"bidrag till bostaden" finds it. Fusion is reciprocal rank fusion, which needs
+no score calibration between the legs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import bm25s
+
 from rag.embed import RagEmbeddings
+from rag.lexical import Decompounder, terms
 from rag.store import VectorStore
-from rag.types import Passage
+from rag.types import Chunk, Passage
+
+RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
+
+
+class Retriever(Protocol):
+    """Anything that ranks passages for a question."""
+
+    def search(self, question: str, k: int) -> list[Passage]:
+        """The k best passages for `question`, best first."""
 
 
 class DenseRetriever:
@@ -15,10 +36,71 @@ class DenseRetriever:
         self._embedder = embedder
 
     def search(self, question: str, k: int) -> list[Passage]:
-        """The k best passages for `question`, best first."""
+        """The k best passages for `question`, best first; score = cosine."""
         vector = self._embedder.encode_query(question)
         hits = self._store.search(vector, k)
         return [
-            Passage(chunk=chunk, rank=rank, score=score)
+            Passage(chunk=chunk, rank=rank, score=score, dense_score=score)
             for rank, (chunk, score) in enumerate(hits, start=1)
         ]
+
+
+class LexicalRetriever:
+    """BM25 over the stems (and compound parts) of every chunk, built once in memory."""
+
+    def __init__(self, chunks: Iterable[Chunk]) -> None:
+        self._chunks = list(chunks)
+        stems = [terms(chunk.embed_text) for chunk in self._chunks]
+        self._decompounder = Decompounder(t for doc in stems for t in doc)
+        self._bm25 = bm25s.BM25()
+        if self._chunks:
+            corpus = [self._decompounder.expand(doc) for doc in stems]
+            self._bm25.index(corpus, show_progress=False)
+
+    def search(self, question: str, k: int) -> list[Passage]:
+        """The k best passages by BM25; score = BM25 score (passages scoring 0 are left out)."""
+        query = self._decompounder.expand(terms(question))
+        if not query or not self._chunks:
+            return []
+        indices, scores = self._bm25.retrieve(
+            [query], k=min(k, len(self._chunks)), show_progress=False
+        )
+        hits = [(int(i), float(s)) for i, s in zip(indices[0], scores[0], strict=True) if s > 0]
+        return [
+            Passage(chunk=self._chunks[i], rank=rank, score=score)
+            for rank, (i, score) in enumerate(hits, start=1)
+        ]
+
+
+class HybridRetriever:
+    """Dense and lexical rankings fused by reciprocal rank; keeps each passage's dense cosine."""
+
+    def __init__(self, dense: DenseRetriever, lexical: LexicalRetriever, depth: int = 20) -> None:
+        self._dense = dense
+        self._lexical = lexical
+        self._depth = depth
+
+    def search(self, question: str, k: int) -> list[Passage]:
+        """The k best passages by fused rank; score = RRF score."""
+        depth = max(self._depth, k)
+        legs = [self._dense.search(question, depth), self._lexical.search(question, depth)]
+        return fuse(legs, k)
+
+
+def fuse(rankings: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
+    """Reciprocal rank fusion of several rankings of the same chunks."""
+    fused: dict[str, float] = {}
+    chunks: dict[str, Chunk] = {}
+    dense_scores: dict[str, float] = {}
+    for ranking in rankings:
+        for passage in ranking:
+            chunk_id = passage.chunk.id
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (RRF_K + passage.rank)
+            chunks[chunk_id] = passage.chunk
+            if passage.dense_score is not None:
+                dense_scores[chunk_id] = passage.dense_score
+    best = sorted(fused, key=lambda chunk_id: -fused[chunk_id])[:k]
+    return [
+        Passage(chunks[i], rank, fused[i], dense_score=dense_scores.get(i))
+        for rank, i in enumerate(best, start=1)
+    ]

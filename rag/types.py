@@ -63,11 +63,16 @@ class Chunk:
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk with its rank (1-based) and relevance score (cosine, higher is better)."""
+    """A retrieved chunk with its rank (1-based) and the retriever's score (higher is better).
+
+    `dense_score` is the cosine similarity to the question when the dense leg saw the
+    chunk (None for lexical-only hits); abstention relies on it, not on fused scores.
+    """
 
     chunk: Chunk
     rank: int
     score: float
+    dense_score: float | None = None
 
 
 @dataclass(frozen=True)
