@@ -9,12 +9,28 @@ Swedish passages should share) question words the passages never use.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.lexical import TermWeights, looks_english, matches, terms
 from rag.sentences import sentence_spans
 from rag.types import Answer, Citation, Passage
+
+# Questions whose answer is a number, a year or a time: a sentence without one cannot answer.
+_ASKS_FOR_NUMBER = re.compile(
+    r"\b(hur (många|mycket|länge|gammal|stor)|vilket år|vilka år|vad (kostar|kostade|tjänar)|"
+    r"hur många år|how (many|much|old|long)|what year|which year)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(en|ett|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tjugo|trettio|hundra|"
+    r"tusen|miljon\w*|halvt?|dussin)\b",
+    re.IGNORECASE,
+)
+# Photo captions and credits name people and places but answer nothing.
+_CREDIT = re.compile(r"\((foto|bild):|©|^(Foto|Text|Film|Dokumentation|Illustrationer):", re.I)
+MIN_SENTENCE_WORDS = 4  # shorter "sentences" are headings or list labels
 
 NO_ANSWER = (
     "Jag hittar inget i källorna som besvarar frågan. Formulera gärna om frågan, "
@@ -33,6 +49,7 @@ class AnswerPolicy:
     candidate_passages: int = 3  # passages whose sentences are always quotable
     close_score: float = 0.03  # further passages this close to the best dense cosine too
     rank_penalty: float = 0.04  # sentence score lost per rank of its passage
+    credit_penalty: float = 0.3  # sentence score lost by photo captions and credits
     max_answer_chars: int = 700
 
 
@@ -57,7 +74,9 @@ class ExtractiveAnswerer:
         question_terms = list(dict.fromkeys(terms(question)))
         if self._abstains(question, question_terms, passages):
             return Answer(question, NO_ANSWER, True, (), tuple(passages))
-        chosen = self._choose(question_terms, passages)
+        chosen = self._choose(question, question_terms, passages)
+        if not chosen:
+            return Answer(question, NO_ANSWER, True, (), tuple(passages))
         citations = tuple(
             Citation(
                 n=n,
@@ -94,8 +113,16 @@ class ExtractiveAnswerer:
         confident = dense is not None and dense >= self.policy.confident_score
         return covered < self.policy.min_coverage and not confident
 
-    def _choose(self, question_terms: list[str], passages: Sequence[Passage]) -> list[_Candidate]:
+    def _choose(
+        self, question: str, question_terms: list[str], passages: Sequence[Passage]
+    ) -> list[_Candidate]:
         candidates = self._candidates(question_terms, passages)
+        if _ASKS_FOR_NUMBER.search(question):
+            candidates = [
+                c for c in candidates if _NUMBER.search(_slice(c.passage, c.start, c.end))
+            ]
+        if not candidates:
+            return []
         best = max(candidates, key=lambda c: c.score)
         floor = max(0.5 * best.coverage, 1e-9)
         chosen = [best]
@@ -126,18 +153,19 @@ class ExtractiveAnswerer:
                 and p.dense_score >= best - self.policy.close_score
             )
         ]
-        found: list[_Candidate] = []
+        found: dict[tuple[str, int, int], _Candidate] = {}  # one per file span: chunks overlap
         for passage in pool:
             chunk = passage.chunk
-            for index, (start, end) in enumerate(sentence_spans(chunk.text, chunk.start)):
-                sentence_terms = terms(_slice(passage, start, end))
-                if not sentence_terms:
+            for start, end in sentence_spans(chunk.text, chunk.start):
+                key = (chunk.source, start, end)
+                sentence = _slice(passage, start, end)
+                if key in found or len(sentence.split()) < MIN_SENTENCE_WORDS:
                     continue
-                coverage = self.coverage(question_terms, sentence_terms)
-                lead = 0.02 if index == 0 else 0.0
-                score = coverage - self.policy.rank_penalty * (passage.rank - 1) + lead
-                found.append(_Candidate(passage, start, end, coverage, score))
-        return found
+                coverage = self.coverage(question_terms, terms(sentence))
+                credit = self.policy.credit_penalty if _CREDIT.search(sentence) else 0.0
+                score = coverage - self.policy.rank_penalty * (passage.rank - 1) - credit
+                found[key] = _Candidate(passage, start, end, coverage, score)
+        return list(found.values())
 
 
 def _best_dense(passages: Sequence[Passage]) -> float | None:
