@@ -44,7 +44,7 @@ def run_eval(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, float]:
     """Answer every item, score it, and write all outputs to `out_dir`."""
-    chunks = list(pipeline.store.chunks())
+    chunks = pipeline.indexed_chunks
     file_texts = {
         name: (pipeline.settings.seeds_dir / name).read_bytes().decode("utf-8-sig")
         for name in {c.source for c in chunks}

@@ -18,7 +18,7 @@ from rag.ingest import load_documents
 from rag.lexical import TermWeights
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from rag.store import ChromaStore, make_client
-from rag.types import Answer, IngestReport, Passage
+from rag.types import Answer, Chunk, IngestReport, Passage
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -35,6 +35,7 @@ class Pipeline:
         self._store: ChromaStore | None = None
         self._retriever: Retriever | None = None
         self._answerer: ExtractiveAnswerer | None = None
+        self._chunks: list[Chunk] | None = None  # every indexed chunk, read once per ingest
 
     @cached_property
     def embedder(self) -> RagEmbeddings:
@@ -61,6 +62,7 @@ class Pipeline:
         store, rebuilt = ChromaStore.for_ingest(self._client, s.collection, self.embedder.identity)
         result = sync_index(store, self.embedder, chunks, s.embedding_batch_size, on_progress)
         self._store, self._retriever, self._answerer = store, None, None
+        self._chunks = None
         return IngestReport(
             files=len(sources),
             chunks=store.count(),
@@ -88,6 +90,13 @@ class Pipeline:
             return False
 
     @property
+    def indexed_chunks(self) -> list[Chunk]:
+        """Every chunk in the index, read from the store once (until the next ingest)."""
+        if self._chunks is None:
+            self._chunks = list(self.store.chunks())
+        return self._chunks
+
+    @property
     def retriever(self) -> Retriever:
         """The retriever for the configured mode; the lexical index is built once per ingest."""
         if self._retriever is None:
@@ -96,7 +105,7 @@ class Pipeline:
             if mode == "dense":
                 self._retriever = dense
             else:
-                lexical = LexicalRetriever(self.store.chunks())
+                lexical = LexicalRetriever(self.indexed_chunks)
                 self._retriever = lexical if mode == "lexical" else HybridRetriever(dense, lexical)
         return self._retriever
 
@@ -104,7 +113,7 @@ class Pipeline:
     def answerer(self) -> ExtractiveAnswerer:
         """The extractive answerer, with word weights from the indexed chunks."""
         if self._answerer is None:
-            weights = TermWeights(chunk.embed_text for chunk in self.store.chunks())
+            weights = TermWeights(chunk.embed_text for chunk in self.indexed_chunks)
             policy = AnswerPolicy(min_score=self.settings.min_score)
             self._answerer = ExtractiveAnswerer(weights, policy)
         return self._answerer
