@@ -50,6 +50,7 @@ class AnswerPolicy:
     close_score: float = 0.03  # further passages this close to the best dense cosine too
     rank_penalty: float = 0.04  # sentence score lost per rank of its passage
     credit_penalty: float = 0.3  # sentence score lost by photo captions and credits
+    max_window_chars: int = 400  # quote the following sentence too while the pair fits this
     max_answer_chars: int = 700
 
 
@@ -156,7 +157,8 @@ class ExtractiveAnswerer:
         found: dict[tuple[str, int, int], _Candidate] = {}  # one per file span: chunks overlap
         for passage in pool:
             chunk = passage.chunk
-            for start, end in sentence_spans(chunk.text, chunk.start):
+            spans = list(sentence_spans(chunk.text, chunk.start))
+            for index, (start, end) in enumerate(spans):
                 key = (chunk.source, start, end)
                 sentence = _slice(passage, start, end)
                 if key in found or len(sentence.split()) < MIN_SENTENCE_WORDS:
@@ -164,8 +166,29 @@ class ExtractiveAnswerer:
                 coverage = self.coverage(question_terms, terms(sentence))
                 credit = self.policy.credit_penalty if _CREDIT.search(sentence) else 0.0
                 score = coverage - self.policy.rank_penalty * (passage.rank - 1) - credit
-                found[key] = _Candidate(passage, start, end, coverage, score)
+                found[key] = _Candidate(
+                    passage, start, self._window_end(passage, spans, index), coverage, score
+                )
         return list(found.values())
+
+    def _window_end(self, passage: Passage, spans: list[tuple[int, int]], index: int) -> int:
+        """End of the quote anchored at sentence `index`: the answer often follows the match.
+
+        The following sentence joins the quote when the pair is short enough and it is
+        prose, not a credit line or a heading.
+        """
+        start, end = spans[index]
+        if index + 1 == len(spans):
+            return end
+        next_start, next_end = spans[index + 1]
+        following = _slice(passage, next_start, next_end)
+        if (
+            next_end - start <= self.policy.max_window_chars
+            and len(following.split()) >= MIN_SENTENCE_WORDS
+            and not _CREDIT.search(following)
+        ):
+            return next_end
+        return end
 
 
 def _best_dense(passages: Sequence[Passage]) -> float | None:
@@ -179,19 +202,22 @@ def _slice(passage: Passage, start: int, end: int) -> str:
 
 
 def _merge_adjacent(candidates: list[_Candidate]) -> list[_Candidate]:
-    """Join sentences that follow each other in the same passage into one quote."""
+    """Join quotes that overlap or follow each other in the same passage into one."""
     merged: list[_Candidate] = []
     for candidate in candidates:
         previous = merged[-1] if merged else None
         if (
             previous is not None
             and previous.passage is candidate.passage
-            and not _slice(candidate.passage, previous.end, candidate.start).strip()
+            and (
+                candidate.start <= previous.end
+                or not _slice(candidate.passage, previous.end, candidate.start).strip()
+            )
         ):
             merged[-1] = _Candidate(
                 previous.passage,
                 previous.start,
-                candidate.end,
+                max(previous.end, candidate.end),
                 max(previous.coverage, candidate.coverage),
                 max(previous.score, candidate.score),
             )

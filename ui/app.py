@@ -76,7 +76,9 @@ def answer_pieces(answer: Answer) -> list[str]:
 
     """
     cited = {c.n for c in answer.citations} if not answer.abstained else set()
-    words = re.findall(r"\s*\S+\s*", answer.text) or [answer.text]
+    # Quotes keep the source's line breaks; the chat shows them as plain spaces.
+    words = [re.sub(r"\s+", " ", w) for w in re.findall(r"\s*\S+\s*", answer.text)]
+    words = words or [answer.text]
     return [_markdown_piece(word, cited) for word in words]
 
 
