@@ -119,8 +119,14 @@ class ExtractiveAnswerer:
     ) -> list[_Candidate]:
         candidates = self._candidates(question_terms, passages)
         if _ASKS_FOR_NUMBER.search(question):
+            given = {m.group(0).lower() for m in _NUMBER.finditer(question)}
             candidates = [
-                c for c in candidates if _NUMBER.search(_slice(c.passage, c.start, c.end))
+                c
+                for c in candidates
+                if any(
+                    m.group(0).lower() not in given
+                    for m in _NUMBER.finditer(_slice(c.passage, c.start, c.end))
+                )
             ]
         if not candidates:
             return []

@@ -12,14 +12,26 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SWEDISH
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-_QUESTION_WORDS = {
+# Words that ask rather than say what is asked about: never content words.
+_SWEDISH_QUESTION_WORDS = {
     "vad", "vem", "vilka", "vilken", "vilket", "hur", "när", "var", "varför", "vart",
-    "finns", "ska", "kan", "många", "mycket", "berätta", "beskriv", "enligt",
-    "what", "who", "which", "how", "when", "where", "why", "does", "did", "tell", "according",
+    "finns", "ska", "kan", "många", "mycket", "berätta", "beskriv", "enligt", "sammanfatta",
+    "artikeln", "artikel", "inlägget", "inlägg", "texten", "säger", "sa", "skriver", "skrev",
+    "respektive", "handlar", "nämns", "nämner", "tar", "upp",
 }  # fmt: skip
-STOPWORDS = frozenset(STOPWORDS_SWEDISH) | frozenset(STOPWORDS_EN) | _QUESTION_WORDS
-_ONLY_ENGLISH = frozenset(STOPWORDS_EN) - frozenset(STOPWORDS_SWEDISH)
-_ONLY_SWEDISH = frozenset(STOPWORDS_SWEDISH) - frozenset(STOPWORDS_EN)
+_ENGLISH_QUESTION_WORDS = {
+    "what", "who", "which", "how", "when", "where", "why", "does", "did", "tell", "according",
+    "summarize", "summarise", "describe", "article", "post", "text", "say", "says", "said",
+    "write", "writes", "wrote", "mention", "mentioned", "mentions", "about", "were", "was",
+}  # fmt: skip
+STOPWORDS = (
+    frozenset(STOPWORDS_SWEDISH)
+    | frozenset(STOPWORDS_EN)
+    | _SWEDISH_QUESTION_WORDS
+    | _ENGLISH_QUESTION_WORDS
+)
+_ONLY_ENGLISH = (frozenset(STOPWORDS_EN) | _ENGLISH_QUESTION_WORDS) - frozenset(STOPWORDS_SWEDISH)
+_ONLY_SWEDISH = (frozenset(STOPWORDS_SWEDISH) | _SWEDISH_QUESTION_WORDS) - frozenset(STOPWORDS_EN)
 _STEMMER = Stemmer.Stemmer("swedish")
 MIN_COMPOUND_PART = 5  # shortest stem matched inside a compound word
 MIN_FUZZY = 6  # shortest stem matched with one spelling difference
