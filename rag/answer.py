@@ -5,6 +5,10 @@ retrieved passages that best cover the question's content words (weighted by
 how rare each word is in the corpus) and cites each one. It abstains when the
 evidence is weak: a low dense score, or (for Swedish questions, whose words the
 Swedish passages should share) question words the passages never use.
+
+Each quote also takes the sentence after the one that matched, since the answer
+often follows it ("…pekar ut fyra områden." "Det handlar om …"); a question that
+asks for a number needs a quote with a number the question does not already hold.
 """
 
 from __future__ import annotations
