@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import Stemmer
@@ -92,13 +92,13 @@ def _one_edit_apart(a: str, b: str) -> bool:
 
 
 class TermWeights:
-    """Inverse document frequencies over a set of texts; unseen terms weigh most."""
+    """Inverse document frequencies over a set of documents' terms; unseen terms weigh most."""
 
-    def __init__(self, texts: Iterable[str]) -> None:
+    def __init__(self, documents: Iterable[Sequence[str]]) -> None:
         document_frequency: Counter[str] = Counter()
         count = 0
-        for text in texts:
-            document_frequency.update(set(terms(text)))
+        for document_terms in documents:
+            document_frequency.update(set(document_terms))
             count += 1
         self._df = document_frequency
         self._n = count

@@ -15,7 +15,7 @@ from rag.embed import RagEmbeddings, make_embedder
 from rag.errors import RagError
 from rag.index import sync_index
 from rag.ingest import load_documents
-from rag.lexical import TermWeights
+from rag.lexical import TermWeights, terms
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from rag.store import ChromaStore, make_client
 from rag.types import Answer, Chunk, IngestReport, Passage
@@ -36,6 +36,7 @@ class Pipeline:
         self._retriever: Retriever | None = None
         self._answerer: ExtractiveAnswerer | None = None
         self._chunks: list[Chunk] | None = None  # every indexed chunk, read once per ingest
+        self._chunk_terms: list[list[str]] | None = None  # terms() of each chunk's embed_text
 
     @cached_property
     def embedder(self) -> RagEmbeddings:
@@ -62,7 +63,7 @@ class Pipeline:
         store, rebuilt = ChromaStore.for_ingest(self._client, s.collection, self.embedder.identity)
         result = sync_index(store, self.embedder, chunks, s.embedding_batch_size, on_progress)
         self._store, self._retriever, self._answerer = store, None, None
-        self._chunks = None
+        self._chunks, self._chunk_terms = None, None
         return IngestReport(
             files=len(sources),
             chunks=store.count(),
@@ -97,6 +98,13 @@ class Pipeline:
         return self._chunks
 
     @property
+    def _indexed_terms(self) -> list[list[str]]:
+        """Stems of every indexed chunk, computed once for BM25 and the word weights alike."""
+        if self._chunk_terms is None:
+            self._chunk_terms = [terms(chunk.embed_text) for chunk in self.indexed_chunks]
+        return self._chunk_terms
+
+    @property
     def retriever(self) -> Retriever:
         """The retriever for the configured mode; the lexical index is built once per ingest."""
         if self._retriever is None:
@@ -105,7 +113,7 @@ class Pipeline:
             if mode == "dense":
                 self._retriever = dense
             else:
-                lexical = LexicalRetriever(self.indexed_chunks)
+                lexical = LexicalRetriever(self.indexed_chunks, self._indexed_terms)
                 self._retriever = lexical if mode == "lexical" else HybridRetriever(dense, lexical)
         return self._retriever
 
@@ -113,7 +121,7 @@ class Pipeline:
     def answerer(self) -> ExtractiveAnswerer:
         """The extractive answerer, with word weights from the indexed chunks."""
         if self._answerer is None:
-            weights = TermWeights(chunk.embed_text for chunk in self.indexed_chunks)
+            weights = TermWeights(self._indexed_terms)
             policy = AnswerPolicy(min_score=self.settings.min_score)
             self._answerer = ExtractiveAnswerer(weights, policy)
         return self._answerer

@@ -8,7 +8,7 @@ no score calibration between the legs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
 import bm25s
@@ -46,11 +46,13 @@ class DenseRetriever:
 
 
 class LexicalRetriever:
-    """BM25 over the stems (and compound parts) of every chunk, built once in memory."""
+    """BM25 over the stems (and compound parts) of every chunk, built once in memory.
 
-    def __init__(self, chunks: Iterable[Chunk]) -> None:
+    `stems[i]` are `terms(chunks[i].embed_text)`, computed once by the caller and shared.
+    """
+
+    def __init__(self, chunks: Sequence[Chunk], stems: Sequence[Sequence[str]]) -> None:
         self._chunks = list(chunks)
-        stems = [terms(chunk.embed_text) for chunk in self._chunks]
         self._decompounder = Decompounder(t for doc in stems for t in doc)
         self._bm25 = bm25s.BM25()
         if self._chunks:

@@ -27,12 +27,11 @@ def test_compounds_split_into_known_stems(word: str, parts: list[str]) -> None:
 
 
 def test_lexical_leg_matches_compounds_written_apart() -> None:
-    retriever = LexicalRetriever(
-        [
-            _chunk("a", "Kommunen betalar ut bostadsbidrag till unga."),
-            _chunk("b", "Hemtjänsten har nyckelfria lås."),
-        ]
-    )
+    chunks = [
+        _chunk("a", "Kommunen betalar ut bostadsbidrag till unga."),
+        _chunk("b", "Hemtjänsten har nyckelfria lås."),
+    ]
+    retriever = LexicalRetriever(chunks, [terms(c.embed_text) for c in chunks])
     hits = retriever.search("Får unga bidrag till bostaden?", 5)
     assert [p.chunk.id for p in hits] == ["a"]
     assert retriever.search("Vad kostar Liseberg?", 5) == []
