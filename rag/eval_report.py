@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from rag.evaluate import (
     RANK_DEPTH,
@@ -51,6 +52,7 @@ def run_eval(
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     scores: list[ItemScores] = []
+    records: dict[str, dict[str, Any]] = {}  # id -> the answers.jsonl row, for the report
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as answers_file:
         for done, item in enumerate(items, start=1):
             spans = gold_spans(item, file_texts)
@@ -63,6 +65,7 @@ def run_eval(
             scores.append(score_item(item, ranking, answer, spans, relevant, latency))
             record = {"id": item.id, **answer_record(answer)}
             record["timings_ms"] = {"total": round(latency, 2)}
+            records[item.id] = record
             answers_file.write(json.dumps(record, ensure_ascii=False) + "\n")
             if on_progress is not None:
                 on_progress(done, len(items))
@@ -70,7 +73,7 @@ def run_eval(
     _write_jsonl(out_dir / "scores.jsonl", [asdict(s) for s in scores])
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     _plot(scores, out_dir)
-    (out_dir / "report.md").write_text(_report(items, scores, metrics, out_dir), encoding="utf-8")
+    (out_dir / "report.md").write_text(_report(items, scores, metrics, records), encoding="utf-8")
     return metrics
 
 
@@ -108,7 +111,7 @@ def _report(
     items: Sequence[EvalItem],
     scores: Sequence[ItemScores],
     metrics: dict[str, float],
-    out_dir: Path,
+    answers: dict[str, dict[str, Any]],
 ) -> str:
     by_id = {item.id: item for item in items}
     groups = {"all": list(scores)}
@@ -117,10 +120,6 @@ def _report(
     for language in ("sv", "en"):
         groups[f"lang:{language}"] = [s for s in scores if s.language == language]
     breakdown = {name: aggregate(group) for name, group in groups.items() if group}
-    answers = {
-        row["id"]: row
-        for row in map(json.loads, (out_dir / "answers.jsonl").read_text("utf-8").splitlines())
-    }
     failures = [s for s in scores if _failed(s)]
     lines = [
         "# Eval report",
