@@ -258,7 +258,7 @@ def aggregate(scores: Sequence[ItemScores]) -> dict[str, float]:
     metrics["false_refusal_rate"] = _mean(float(s.abstained) for s in answerable)
     latencies = sorted(s.latency_ms for s in scores)
     metrics["latency_p50_ms"] = statistics.median(latencies) if latencies else math.nan
-    metrics["latency_p95_ms"] = _percentile(latencies, 0.95)
+    metrics["latency_p95_ms"] = percentile(latencies, 0.95)
     return metrics
 
 
@@ -267,7 +267,8 @@ def _mean(values: Iterable[float]) -> float:
     return sum(collected) / len(collected) if collected else math.nan
 
 
-def _percentile(sorted_values: Sequence[float], q: float) -> float:
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile `q` (0-1] of already sorted values; NaN when there are none."""
     if not sorted_values:
         return math.nan
     return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))]

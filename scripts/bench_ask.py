@@ -6,6 +6,7 @@ import statistics
 import time
 
 from rag.config import load_settings
+from rag.evaluate import percentile
 from rag.pipeline import Pipeline
 
 QUESTIONS = [
@@ -46,7 +47,7 @@ def main() -> None:
         pipeline.ask(question)
         timings.append((time.perf_counter() - began) * 1000)
     timings.sort()
-    p95 = timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)]
+    p95 = percentile(timings, 0.95)
     print(
         f"ask over {len(timings)} questions: p50 {statistics.median(timings):.1f} ms, "
         f"p95 {p95:.1f} ms, max {timings[-1]:.1f} ms"
