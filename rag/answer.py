@@ -17,23 +17,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.evidence import Names, asked_value, holds_value
 from rag.lexical import TermWeights, looks_english, matches, terms
 from rag.sentences import sentence_spans
 from rag.types import Answer, Citation, Passage
 
-# Questions whose answer is a number, a year or a time: a sentence without one cannot answer.
-_ASKS_FOR_NUMBER = re.compile(
-    r"\b(hur (många|mycket|länge|gammal|stor)|vilket år|vilka år|vad (kostar|kostade|tjänar)|"
-    r"hur många år|how (many|much|old|long)|what year|which year)\b",
-    re.IGNORECASE,
-)
-_NUMBER = re.compile(
-    r"\d|\b(en|ett|två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tjugo|trettio|hundra|"
-    r"tusen|miljon\w*|halvt?|dussin)\b",
-    re.IGNORECASE,
-)
 # Photo captions and credits name people and places but answer nothing.
 _CREDIT = re.compile(r"\((foto|bild):|©|^(Foto|Text|Film|Dokumentation|Illustrationer):", re.I)
+# Words that join two subjects: the question may draw on several articles.
+_ACROSS_ARTICLES = re.compile(r"\b(och|samt|respektive|både|båda|två|olika|and|both|two)\b", re.I)
 MIN_SENTENCE_WORDS = 4  # shorter "sentences" are headings or list labels
 
 NO_ANSWER = (
@@ -70,9 +62,15 @@ class _Candidate:
 class ExtractiveAnswerer:
     """Quotes the best-supported sentences of the passages, each with its citation."""
 
-    def __init__(self, weights: TermWeights, policy: AnswerPolicy = AnswerPolicy()) -> None:
+    def __init__(
+        self,
+        weights: TermWeights,
+        policy: AnswerPolicy = AnswerPolicy(),
+        names: Names | None = None,
+    ) -> None:
         self._weights = weights
         self.policy = policy
+        self._names = names
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Compose an answer, or abstain when the passages do not support one."""
@@ -122,19 +120,17 @@ class ExtractiveAnswerer:
         self, question: str, question_terms: list[str], passages: Sequence[Passage]
     ) -> list[_Candidate]:
         candidates = self._candidates(question_terms, passages)
-        if _ASKS_FOR_NUMBER.search(question):
-            given = {m.group(0).lower() for m in _NUMBER.finditer(question)}
+        asked = asked_value(question)
+        if asked is not None:
             candidates = [
                 c
                 for c in candidates
-                if any(
-                    m.group(0).lower() not in given
-                    for m in _NUMBER.finditer(_slice(c.passage, c.start, c.end))
-                )
+                if holds_value(asked, _slice(c.passage, c.start, c.end), question)
             ]
+        candidates = self._about_named(question, sorted(candidates, key=lambda c: -c.score))
         if not candidates:
             return []
-        best = max(candidates, key=lambda c: c.score)
+        best = candidates[0]
         floor = max(0.5 * best.coverage, 1e-9)
         chosen = [best]
         length = best.end - best.start
@@ -149,6 +145,25 @@ class ExtractiveAnswerer:
             chosen.append(candidate)
             length += size
         return _merge_adjacent(sorted(chosen, key=lambda c: (c.passage.rank, c.start)))
+
+    def _about_named(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
+        """Candidates (best-supported first) about the names in the question.
+
+        The best quote must come from an article that mentions every name; further
+        quotes from articles that mention some. A question across articles ("…i
+        panelen 2021 och i GD-panelen") may instead draw on several articles that
+        together mention every name.
+        """
+        names = self._names.in_question(question) if self._names else []
+        if not names or self._names is None:
+            return candidates
+        mentioned = {id(c): self._names.mentioned(c.passage.chunk, names) for c in candidates}
+        partial = [c for c in candidates if mentioned[id(c)]]
+        complete = [c for c in partial if len(mentioned[id(c)]) == len(names)]
+        if complete:
+            return [complete[0], *(c for c in partial if c is not complete[0])]
+        covered = {name for c in partial for name in mentioned[id(c)]}
+        return partial if _ACROSS_ARTICLES.search(question) and len(covered) == len(names) else []
 
     def _candidates(
         self, question_terms: list[str], passages: Sequence[Passage]

@@ -13,6 +13,7 @@ from rag.chunk import ChunkSizing, chunk_documents
 from rag.config import Settings
 from rag.embed import RagEmbeddings, make_embedder
 from rag.errors import RagError
+from rag.evidence import Names
 from rag.index import sync_index
 from rag.ingest import load_documents
 from rag.lexical import TermWeights, terms
@@ -123,7 +124,8 @@ class Pipeline:
         if self._answerer is None:
             weights = TermWeights(self._indexed_terms)
             policy = AnswerPolicy(min_score=self.settings.min_score)
-            self._answerer = ExtractiveAnswerer(weights, policy)
+            names = Names(self.indexed_chunks, self._indexed_terms)
+            self._answerer = ExtractiveAnswerer(weights, policy, names)
         return self._answerer
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:

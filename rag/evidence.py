@@ -1,0 +1,182 @@
+"""Evidence checks that word overlap misses: the asked kind of value, and the named subject.
+
+Near-miss questions name someone the articles mention and ask what they never say
+("Vad tjänar Harry Lönnebacke?", "Hur många invånare har Lund?"). A quote that merely
+shares words with them is not an answer, so the answerer only quotes sentences that
+
+- hold a value of the asked kind: a count of the asked thing for "hur många X" (a number
+  right before X: "19 medlemmar"), a year for "vilket år", an
+  amount of money for "vad kostar", a length of time for "hur länge", a share for
+  "hur stor andel" (and that value is not already in the question), and
+- come from an article that mentions the names in the question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from enum import Enum
+
+from rag.lexical import STOPWORDS, matches, terms
+from rag.types import Chunk
+
+
+class Asked(Enum):
+    """The kind of value a question asks for."""
+
+    COUNT = "count"
+    YEAR = "year"
+    MONEY = "money"
+    DURATION = "duration"
+    SHARE = "share"
+    NUMBER = "number"  # some number, kind unknown (e.g. "hur gammal", "how many years")
+
+
+_ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        (Asked.SHARE, r"\b(hur stor (andel|del)|hur många procent|what (share|percentage))\b"),
+        (Asked.YEAR, r"\b(vilket år|vilka år|what year|which year|in what year)\b"),
+        (Asked.MONEY, r"\b(vad (kostar|kostade|tjänar|tjänade)|hur mycket (pengar|kostar)|"
+                      r"how much (does|did|money)|what does .* (cost|earn))\b"),
+        (Asked.DURATION, r"\b(hur (länge|lång tid)|hur många (år|månader|veckor|dagar|timmar)|"
+                         r"how long|how many (years|months|weeks|days|hours))\b"),
+        (Asked.NUMBER, r"\b(hur (gammal|stor|mycket)|how (old|much))\b"),
+        (Asked.COUNT, r"\b(hur många|how many|antal(et)?)\b"),
+    )
+)  # fmt: skip
+_NUMBER_WORDS = (
+    r"två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv|tretton|fjorton|femton|tjugo|trettio|"
+    r"fyrtio|femtio|hundra|tusen|miljon\w*|miljard\w*|dussin|halvt?|halva"
+)
+_QUANTITY = re.compile(rf"\d+(?:[.,]\d+)?|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_MONTH = r"jan\w*|feb\w*|mars|apr\w*|maj|jun\w*|jul\w*|aug\w*|sep\w*|okt\w*|nov\w*|dec\w*"
+_DATE_OR_TIME = re.compile(
+    rf"\b\d{{1,2}}\s*(?:–\s*\d{{1,2}}\s*)?(?:{_MONTH})\b|\b\d{{1,2}}[.:]\d\d\b", re.IGNORECASE
+)
+_PERCENT = re.compile(r"(\d+(?:[.,]\d+)?|\b\w+)\s*(%|procent\b)", re.IGNORECASE)
+_FRACTION = re.compile(r"\b(halv\w*|hälften|\w+(del|delar)|kvart\w*|majoritet\w*)\b", re.I)
+_MONEY = re.compile(r"\b(kr|kronor|sek|euro|€|\$|miljon\w* kronor|lön\w*|arvode\w*)\b", re.I)
+_TIME_UNIT = re.compile(r"\b(år|års|månad\w*|veck\w*|dag(ar)?|timm\w*|minut\w*|termin\w*)\b", re.I)
+_TOKEN = re.compile(r"\w+")
+
+
+def asked_value(question: str) -> Asked | None:
+    """The kind of value `question` asks for, or None when it asks for no number."""
+    for kind, pattern in _ASKS:
+        if pattern.search(question):
+            return kind
+    return None
+
+
+def holds_value(kind: Asked, quote: str, question: str) -> bool:
+    """Whether `quote` holds a value of `kind` that the question does not already give."""
+    given = {m.group(0).lower() for m in _QUANTITY.finditer(question)}
+
+    def new(values: Iterable[str]) -> bool:
+        return any(v.lower() not in given for v in values)
+
+    if kind is Asked.YEAR:
+        return new(m.group(0) for m in _YEAR.finditer(quote))
+    if kind is Asked.SHARE:
+        return bool(_FRACTION.search(quote)) or new(m.group(1) for m in _PERCENT.finditer(quote))
+    if kind is Asked.MONEY:
+        return bool(_MONEY.search(quote)) and new(_quantities(quote))
+    if kind is Asked.DURATION:
+        return bool(_TIME_UNIT.search(quote)) and new(_quantities(quote, with_years=True))
+    if kind is Asked.COUNT:
+        counted = _counted_noun(question)
+        text = _PERCENT.sub(" ", _DATE_OR_TIME.sub(" ", quote))
+        if counted is None:
+            return new(_quantities(text))
+        words = [m.group(0) for m in _TOKEN.finditer(text)]
+        return any(
+            _QUANTITY.fullmatch(words[i])
+            and not _YEAR.fullmatch(words[i])
+            and words[i].lower() not in given
+            and any(_same_noun(counted, w) for w in words[i + 1 : i + 1 + _COUNT_REACH])
+            for i in range(len(words))
+        )
+    return new(_quantities(quote, with_years=True))
+
+
+_COUNT_REACH = 3  # "19 medlemmar", "nio olika myndigheter", "omkring tusen personer"
+_COUNTED = re.compile(r"\b(?:hur många|antal(?:et)?)\s+(\w+)", re.IGNORECASE)
+# People are counted under many names: "hur många människor" is answered by "tusen personer".
+_PEOPLE = frozenset(
+    terms(
+        "personer människor deltagare medlemmar invånare innevånare anställda medarbetare "
+        "besökare elever barn ungdomar brukare klienter"
+    )
+)
+
+
+def _counted_noun(question: str) -> str | None:
+    """The stem of the Swedish noun a "hur många X" question counts, if any."""
+    match = _COUNTED.search(question)
+    stems = terms(match.group(1)) if match else []
+    return stems[0] if stems else None
+
+
+def _same_noun(counted: str, word: str) -> bool:
+    stems = terms(word)
+    if not stems:
+        return False
+    return matches(counted, stems) or (counted in _PEOPLE and stems[0] in _PEOPLE)
+
+
+def _quantities(text: str, with_years: bool = False) -> list[str]:
+    found = [m.group(0) for m in _QUANTITY.finditer(text)]
+    return found if with_years else [q for q in found if not _YEAR.fullmatch(q)]
+
+
+class Names:
+    """Proper names of the corpus, and which articles mention which words.
+
+    A word is a name when the corpus writes it capitalised mid-sentence more often
+    than not ("Nordmaling", "Lund", "FSS"); a capitalised word in the question that is
+    not its first word counts as a name too, so names the corpus lacks are caught.
+    """
+
+    def __init__(self, chunks: Sequence[Chunk], chunk_terms: Sequence[Sequence[str]]) -> None:
+        capitalised: Counter[str] = Counter()
+        lower: Counter[str] = Counter()
+        for chunk in chunks:
+            for match in _MID_SENTENCE_WORD.finditer(chunk.text):
+                word = match.group(1)
+                (capitalised if word[0].isupper() else lower)[word.lower()] += 1
+        self._names = frozenset(
+            w for w, n in capitalised.items() if n > lower[w] and w not in STOPWORDS
+        )
+        articles: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for chunk, stems in zip(chunks, chunk_terms, strict=True):
+            articles[(chunk.source, chunk.title)].extend(stems)
+        self._articles = {key: sorted(set(stems)) for key, stems in articles.items()}
+
+    def in_question(self, question: str) -> list[str]:
+        """Stems of the names in `question`."""
+        words = [m.group(0) for m in _TOKEN.finditer(question)]
+        found = [
+            w
+            for i, w in enumerate(words)
+            if w.lower() not in STOPWORDS
+            and len(w) > 1
+            and not w.isdigit()
+            and (w.lower() in self._names or (i > 0 and w[0].isupper()))
+        ]
+        return list(dict.fromkeys(t for w in found for t in terms(w)))
+
+    def mentioned(self, chunk: Chunk, names: Sequence[str]) -> list[str]:
+        """The `names` that the article holding `chunk` mentions."""
+        article = self._articles.get((chunk.source, chunk.title), [])
+        return [
+            name
+            for name in names
+            if matches(name, article) or any(t.startswith(name) for t in article)
+        ]
+
+
+# A word not at the start of a sentence, a line or a quote: its case says whether it is a name.
+_MID_SENTENCE_WORD = re.compile(r"(?<=[\w,;)] )(\w+)")

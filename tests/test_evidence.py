@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.evidence import Asked, Names, asked_value, holds_value
+from rag.lexical import terms
+from rag.pipeline import Pipeline
+from rag.types import Chunk
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Hur många invånare har Nordmaling?", Asked.COUNT),
+        ("How many members took part?", Asked.COUNT),
+        ("Vilket år började Per Sandberg i FSS?", Asked.YEAR),
+        ("Vad tjänar Harry Lönnebacke i månaden?", Asked.MONEY),
+        ("Hur länge har SBU granskat socialtjänsten?", Asked.DURATION),
+        ("Hur många år av erfarenhet har SBU?", Asked.DURATION),
+        ("Hur stor andel av recepten är elektroniska?", Asked.SHARE),
+        ("Var hölls Socialchefsdagarna 2023?", None),
+    ],
+)
+def test_asked_value_kind(question: str, kind: Asked | None) -> None:
+    assert asked_value(question) is kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "quote", "holds"),
+    [
+        (Asked.COUNT, "Tack! 19 medlemmar deltog i workshopen.", True),
+        (Asked.COUNT, "Sorlet från omkring tusen personer.", True),
+        (Asked.COUNT, "99 procent av alla recept är elektroniska.", False),  # a share, not a count
+        (Asked.COUNT, "Mötet hölls den 24 januari 2024 klockan 15.00.", False),  # dates and times
+        (Asked.COUNT, "Ett mindre antal kommuner deltar.", False),
+        (Asked.COUNT, "Rådet består av nio myndigheter.", False),  # counts something else
+        (Asked.YEAR, "Sedan jag började i FSS 1999.", True),
+        (Asked.YEAR, "Det tog fyra månader.", False),
+        (Asked.MONEY, "Kommunen betalade ut höga summor för försörjningsstöd.", False),
+        (Asked.MONEY, "Avgiften är 2 500 kronor.", True),
+        (Asked.DURATION, "Det tog exempelvis fyra månader att arbeta med rummet.", True),
+        (Asked.DURATION, "De fick stöd av FoU.", False),
+        (Asked.SHARE, "Doktoranden jobbar halvtid inom socialtjänsten.", True),
+        (Asked.SHARE, "Cirka 7500 innevånare.", False),
+    ],
+)
+def test_quote_holds_the_asked_value(kind: Asked, quote: str, holds: bool) -> None:
+    assert holds_value(kind, quote, "Hur många medlemmar, 2023?") is holds
+
+
+def test_a_number_the_question_gives_is_no_answer() -> None:
+    assert not holds_value(Asked.YEAR, "Socialchefsdagarna 2023 i Karlstad.", "Vilket år, 2023?")
+
+
+def _chunk(title: str, text: str) -> Chunk:
+    return Chunk(title, "a.txt", title, "", 0, len(text), text, f"{title}\n{text}")
+
+
+def test_names_from_corpus_case_and_question_case() -> None:
+    chunks = [
+        _chunk("Huset", "Seminariet i Nordmaling leddes av Harry Lönnebacke, chef i Nordmaling."),
+        _chunk("Tillit", "I veckan var det förvaltningsdag i Lund, där tillit diskuterades."),
+    ]
+    names = Names(chunks, [terms(c.embed_text) for c in chunks])
+    asked = names.in_question("hur många invånare har nordmaling enligt Harry?")
+    assert asked == terms("nordmaling harry")
+    assert names.mentioned(chunks[0], asked) == asked
+    assert names.mentioned(chunks[1], asked) == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Vad tjänar Harry Lönnebacke i månaden?",
+        "Vad kostar det att delta på Socialchefsdagarna 2024 på Kistamässan?",
+        "Hur många invånare har Lund?",
+        "Hur många anställda har IFO i Lund?",
+        "Hur många recept hanterar eHälsomyndigheten varje år?",
+    ],
+)
+def test_near_misses_are_refused(seeded_pipeline: Pipeline, question: str) -> None:
+    assert seeded_pipeline.ask(question).abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("hur många invånare har nordmaling ungefär", "7500"),
+        ("Hur många medlemmar deltog i FSS workshop om äldreomsorgslag?", "19"),
+        (
+            "Hur stor del av arbetstiden lägger doktoranderna i Fortes forskarskolor?",
+            "halvtid",
+        ),
+    ],
+)
+def test_value_questions_still_answered(
+    seeded_pipeline: Pipeline, question: str, fact: str
+) -> None:
+    answer = seeded_pipeline.ask(question)
+    assert not answer.abstained
+    assert fact in answer.text
