@@ -104,11 +104,15 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
 
 _COUNT_REACH = 3  # "19 medlemmar", "nio olika myndigheter", "omkring tusen personer"
 _COUNTED = re.compile(r"\b(?:hur många|antal(?:et)?)\s+(\w+)", re.IGNORECASE)
-# People are counted under many names: "hur många människor" is answered by "tusen personer".
-_PEOPLE = frozenset(
-    terms(
-        "personer människor deltagare medlemmar invånare innevånare anställda medarbetare "
-        "besökare elever barn ungdomar brukare klienter"
+# The same people are counted under other names: "hur många människor" is answered by
+# "tusen personer", "invånare" by the corpus's spelling "innevånare".
+_SAME_PEOPLE = tuple(
+    frozenset(terms(words))
+    for words in (
+        "personer människor folk",
+        "invånare innevånare medborgare",
+        "anställda medarbetare personal",
+        "deltagare deltog",
     )
 )
 
@@ -124,7 +128,9 @@ def _same_noun(counted: str, word: str) -> bool:
     stems = terms(word)
     if not stems:
         return False
-    return matches(counted, stems) or (counted in _PEOPLE and stems[0] in _PEOPLE)
+    return matches(counted, stems) or any(
+        counted in group and stems[0] in group for group in _SAME_PEOPLE
+    )
 
 
 def _quantities(text: str, with_years: bool = False) -> list[str]:
