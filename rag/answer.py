@@ -17,16 +17,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.evidence import Names, asked_value, holds_value
+from rag.evidence import Asked, Names, asked_value, counted_noun, holds_value
 from rag.lexical import TermWeights, looks_english, matches, terms
-from rag.sentences import sentence_spans
+from rag.sentences import MIN_SENTENCE_WORDS, sentence_spans
 from rag.types import Answer, Citation, Passage
 
 # Photo captions and credits name people and places but answer nothing.
 _CREDIT = re.compile(r"\((foto|bild):|©|^(Foto|Text|Film|Dokumentation|Illustrationer):", re.I)
 # Words that join two subjects: the question may draw on several articles.
 _ACROSS_ARTICLES = re.compile(r"\b(och|samt|respektive|både|båda|två|olika|and|both|two)\b", re.I)
-MIN_SENTENCE_WORDS = 4  # shorter "sentences" are headings or list labels
 
 NO_ANSWER = (
     "Jag hittar inget i källorna som besvarar frågan. Formulera gärna om frågan, "
@@ -42,6 +41,7 @@ class AnswerPolicy:
     confident_score: float = 0.86  # dense cosine above which weak word overlap is tolerated
     min_coverage: float = 0.5  # share of the question's word weight the passages must contain
     max_sentences: int = 3
+    quote_floor: float = 0.5  # further quotes need this share of the best quote's coverage
     candidate_passages: int = 3  # passages whose sentences are always quotable
     close_score: float = 0.03  # further passages this close to the best dense cosine too
     rank_penalty: float = 0.04  # sentence score lost per rank of its passage
@@ -111,8 +111,12 @@ class ExtractiveAnswerer:
             return True
         if looks_english(question):  # cross-lingual: word overlap says little
             return False
+        if asked_value(question) is Asked.COUNT and counted_noun(question):
+            return False  # only a quote with "<number> <that noun>" will do: see _choose
         pooled = [t for p in passages for t in terms(p.chunk.embed_text)]
-        covered = self.coverage(question_terms, pooled)
+        names = set(self._names.in_question(question)) if self._names else set()
+        # Names are checked against whole articles (_about_named), the rest against passages.
+        covered = self.coverage([t for t in question_terms if t not in names], pooled)
         confident = dense is not None and dense >= self.policy.confident_score
         return covered < self.policy.min_coverage and not confident
 
@@ -131,7 +135,7 @@ class ExtractiveAnswerer:
         if not candidates:
             return []
         best = candidates[0]
-        floor = max(0.5 * best.coverage, 1e-9)
+        floor = max(self.policy.quote_floor * best.coverage, 1e-9)
         chosen = [best]
         length = best.end - best.start
         for candidate in sorted(candidates, key=lambda c: -c.score):

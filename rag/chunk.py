@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from rag.sentences import sentence_spans
+from rag.sentences import MIN_SENTENCE_WORDS, sentence_spans
 from rag.types import Chunk, Document, SourceFile, Span
 
 TokenCounter = Callable[[str], int]
@@ -148,3 +148,37 @@ def chunk_id(source: str, start: int, end: int, embed_text: str) -> str:
     """Deterministic id from where a chunk comes from and what it says."""
     digest = hashlib.sha256(f"{source}\x00{start}\x00{end}\x00{embed_text}".encode())
     return digest.hexdigest()[:32]
+
+
+UNIT_SEPARATOR = "#"  # sentence unit ids are "<chunk id>#<n>"
+
+
+def sentence_units(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """Each prose sentence of each chunk as a small unit of its own, for fine-grained matching.
+
+    A unit's id is its chunk's id, "#" and its number, so it changes exactly when the
+    chunk does; its embed text is the article title and the sentence.
+    """
+    units: list[Chunk] = []
+    for chunk in chunks:
+        spans = sentence_spans(chunk.text, chunk.start)
+        for n, (start, end) in enumerate(spans):
+            text = chunk.text[start - chunk.start : end - chunk.start]
+            if len(text.split()) < MIN_SENTENCE_WORDS:
+                continue
+            units.append(
+                replace(
+                    chunk,
+                    id=f"{chunk.id}{UNIT_SEPARATOR}{n}",
+                    start=start,
+                    end=end,
+                    text=text,
+                    embed_text=f"{chunk.title}: {text}",
+                )
+            )
+    return units
+
+
+def parent_id(unit_id: str) -> str:
+    """The id of the chunk a sentence unit belongs to."""
+    return unit_id.split(UNIT_SEPARATOR, 1)[0]

@@ -64,10 +64,13 @@ def run_ingest(pipeline: Pipeline) -> IngestReport:
         err.print(f"[yellow]Skipped[/] {line}")
     if report.rebuilt:
         err.print("[yellow]The index was built with another embedder and has been rebuilt.[/]")
+    sentences = ""
+    if report.sentences:
+        sentences = f", {report.sentences} sentences (+{report.sentences_added} new)"
     err.print(
         f"Indexed {report.files} files, {report.chunks} chunks "
-        f"(+{report.added} new, -{report.deleted} removed, {report.unchanged} unchanged) "
-        f"in {report.seconds:.1f} s."
+        f"(+{report.added} new, -{report.deleted} removed, {report.unchanged} unchanged)"
+        f"{sentences} in {report.seconds:.1f} s."
     )
     return report
 

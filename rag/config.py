@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     seeds_dir: Path = Field(Path("seeds"), description="Folder with the corpus (.txt/.md files).")
     data_dir: Path = Field(Path("data"), description="Folder where the embedded index lives.")
     collection: str = Field(
-        "seeds", min_length=3, max_length=63, description="Chroma collection name."
+        "seeds", min_length=3, max_length=53, description="Chroma collection name."
     )
 
     embedding_backend: EmbeddingBackend = Field(
@@ -52,6 +52,11 @@ class Settings(BaseSettings):
 
     retrieval_mode: RetrievalMode = Field(
         "hybrid", description="hybrid (dense + BM25 fused), dense or lexical."
+    )
+    sentence_vectors: bool = Field(
+        True,
+        description="Also embed every sentence, so a fact matches its own sentence "
+        "(better ranking; ingest takes about twice as long).",
     )
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     min_score: float = Field(

@@ -87,7 +87,7 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
     if kind is Asked.DURATION:
         return bool(_TIME_UNIT.search(quote)) and new(_quantities(quote, with_years=True))
     if kind is Asked.COUNT:
-        counted = _counted_noun(question)
+        counted = counted_noun(question)
         text = _PERCENT.sub(" ", _DATE_OR_TIME.sub(" ", quote))
         if counted is None:
             return new(_quantities(text))
@@ -117,8 +117,11 @@ _SAME_PEOPLE = tuple(
 )
 
 
-def _counted_noun(question: str) -> str | None:
-    """The stem of the Swedish noun a "hur många X" question counts, if any."""
+def counted_noun(question: str) -> str | None:
+    """The stem of the Swedish noun a "hur många X" question counts, if any.
+
+    A quote holding "<number> X" is then direct evidence, whatever other words it shares.
+    """
     match = _COUNTED.search(question)
     stems = terms(match.group(1)) if match else []
     return stems[0] if stems else None

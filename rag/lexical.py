@@ -17,7 +17,8 @@ _SWEDISH_QUESTION_WORDS = {
     "vad", "vem", "vilka", "vilken", "vilket", "hur", "när", "var", "varför", "vart",
     "finns", "ska", "kan", "många", "mycket", "berätta", "beskriv", "enligt", "sammanfatta",
     "artikeln", "artikel", "inlägget", "inlägg", "texten", "säger", "sa", "skriver", "skrev",
-    "respektive", "handlar", "nämns", "nämner", "tar", "upp",
+    "respektive", "handlar", "nämns", "nämner", "tar", "upp", "beskriver", "beskrivs",
+    "inläggen", "artiklarna", "artiklar", "texterna", "källorna", "källor", "sägs", "skrivs",
 }  # fmt: skip
 _ENGLISH_QUESTION_WORDS = {
     "what", "who", "which", "how", "when", "where", "why", "does", "did", "tell", "according",

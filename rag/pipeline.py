@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rag.answer import AnswerPolicy, ExtractiveAnswerer
-from rag.chunk import ChunkSizing, chunk_documents
+from rag.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.config import Settings
 from rag.embed import RagEmbeddings, make_embedder
 from rag.errors import RagError
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
 ProgressCallback = Callable[[int, int], None]
+SENTENCE_COLLECTION_SUFFIX = "-sentences"
 
 
 class Pipeline:
@@ -63,6 +64,21 @@ class Pipeline:
         chunks = chunk_documents(sources, documents, self.embedder.count_tokens, sizing)
         store, rebuilt = ChromaStore.for_ingest(self._client, s.collection, self.embedder.identity)
         result = sync_index(store, self.embedder, chunks, s.embedding_batch_size, on_progress)
+        sentences, sentences_added = 0, 0
+        if s.sentence_vectors:
+            sentence_store, _ = ChromaStore.for_ingest(
+                self._client, self._sentence_collection, self.embedder.identity
+            )
+
+            def after_chunks(done: int, total: int) -> None:
+                if on_progress is not None:  # one bar over chunks, then sentences
+                    on_progress(result.added + done, result.added + total)
+
+            units = sentence_units(chunks)
+            sentences_added = sync_index(
+                sentence_store, self.embedder, units, s.embedding_batch_size, after_chunks
+            ).added
+            sentences = sentence_store.count()
         self._store, self._retriever, self._answerer = store, None, None
         self._chunks, self._chunk_terms = None, None
         return IngestReport(
@@ -74,6 +90,8 @@ class Pipeline:
             skipped_files=tuple(skipped),
             rebuilt=rebuilt,
             seconds=time.perf_counter() - began,
+            sentences=sentences,
+            sentences_added=sentences_added,
         )
 
     @property
@@ -83,6 +101,19 @@ class Pipeline:
             s = self.settings
             self._store = ChromaStore.open(self._client, s.collection, self.embedder.identity)
         return self._store
+
+    @property
+    def _sentence_collection(self) -> str:
+        return f"{self.settings.collection}{SENTENCE_COLLECTION_SUFFIX}"
+
+    def _sentence_store(self) -> ChromaStore | None:
+        """The sentence units' index when enabled and built (an older index has none)."""
+        if not self.settings.sentence_vectors:
+            return None
+        try:
+            return ChromaStore.open(self._client, self._sentence_collection, self.embedder.identity)
+        except RagError:
+            return None
 
     def is_indexed(self) -> bool:
         """Whether an index built by the configured embedder holds any chunk."""
@@ -110,7 +141,7 @@ class Pipeline:
         """The retriever for the configured mode; the lexical index is built once per ingest."""
         if self._retriever is None:
             mode = self.settings.retrieval_mode
-            dense = DenseRetriever(self.store, self.embedder)
+            dense = DenseRetriever(self.store, self.embedder, self._sentence_store())
             if mode == "dense":
                 self._retriever = dense
             else:

@@ -13,12 +13,15 @@ from typing import Protocol
 
 import bm25s
 
+from rag.chunk import parent_id
 from rag.embed import RagEmbeddings
 from rag.lexical import Decompounder, terms
 from rag.store import VectorStore
 from rag.types import Chunk, Passage
 
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
+CHUNK_DEPTH = 50  # nearest chunks and sentences weighed when sentence units are indexed
+SENTENCE_DEPTH = 300
 
 
 class Retriever(Protocol):
@@ -29,19 +32,54 @@ class Retriever(Protocol):
 
 
 class DenseRetriever:
-    """Nearest chunks by cosine similarity of e5 query and passage embeddings."""
+    """Nearest chunks by cosine similarity of e5 query and passage embeddings.
 
-    def __init__(self, store: VectorStore, embedder: RagEmbeddings) -> None:
+    With a store of sentence units, a chunk scores its own cosine plus that of its
+    best-matching sentence: a question about one fact matches the sentence holding it
+    far better than the whole chunk around it. A chunk missing from either nearest
+    list counts that list's lowest cosine (a bound: it ranked below all of them).
+    """
+
+    def __init__(
+        self, store: VectorStore, embedder: RagEmbeddings, sentences: VectorStore | None = None
+    ) -> None:
         self._store = store
         self._embedder = embedder
+        self._sentences = sentences
 
     def search(self, question: str, k: int) -> list[Passage]:
-        """The k best passages for `question`, best first; score = cosine."""
+        """The k best passages for `question`, best first; dense_score = chunk cosine."""
         vector = self._embedder.encode_query(question)
-        hits = self._store.search(vector, k)
+        if self._sentences is None:
+            hits = self._store.search(vector, k)
+            return [
+                Passage(chunk=chunk, rank=rank, score=score, dense_score=score)
+                for rank, (chunk, score) in enumerate(hits, start=1)
+            ]
+        hits = self._store.search(vector, max(k, CHUNK_DEPTH))
+        by_id = {chunk.id: chunk for chunk, _ in hits}
+        cosine = {chunk.id: score for chunk, score in hits}
+        sentence: dict[str, float] = {}
+        for unit, score in self._sentences.search(vector, max(k, SENTENCE_DEPTH)):
+            parent = parent_id(unit.id)
+            sentence[parent] = max(sentence.get(parent, score), score)
+        missing = [i for i in sentence if i not in by_id]
+        by_id.update((chunk.id, chunk) for chunk in self._store.get(missing))
+        chunk_floor = min(cosine.values(), default=0.0)
+        sentence_floor = min(sentence.values(), default=0.0)
+
+        def combined(chunk_id: str) -> float:
+            return cosine.get(chunk_id, chunk_floor) + sentence.get(chunk_id, sentence_floor)
+
+        ranked = sorted(by_id, key=combined, reverse=True)[:k]
         return [
-            Passage(chunk=chunk, rank=rank, score=score, dense_score=score)
-            for rank, (chunk, score) in enumerate(hits, start=1)
+            Passage(
+                chunk=by_id[i],
+                rank=rank,
+                score=combined(i),
+                dense_score=cosine.get(i, chunk_floor),
+            )
+            for rank, i in enumerate(ranked, start=1)
         ]
 
 

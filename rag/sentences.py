@@ -21,6 +21,7 @@ _ABBREVIATIONS = frozenset(
     ).split()
 )
 _LINE = re.compile(r"[^\r\n]+")
+MIN_SENTENCE_WORDS = 4  # shorter "sentences" are headings or list labels
 
 
 def sentence_spans(text: str, offset: int = 0) -> Iterator[tuple[int, int]]:

@@ -45,6 +45,9 @@ class VectorStore(Protocol):
     def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """The k nearest chunks with cosine similarity, best first."""
 
+    def get(self, ids: Sequence[str]) -> list[Chunk]:
+        """The stored chunks with these ids."""
+
     def chunks(self) -> Iterator[Chunk]:
         """Every stored chunk."""
 
@@ -174,6 +177,18 @@ class ChromaStore:
                 result["metadatas"][0],
                 result["distances"][0],
                 strict=True,
+            )
+        ]
+
+    def get(self, ids: Sequence[str]) -> list[Chunk]:
+        """The stored chunks with these ids (unknown ids are left out)."""
+        if not ids:
+            return []
+        page = self._collection.get(ids=list(ids), include=["documents", "metadatas"])
+        return [
+            _chunk(chunk_id, text, meta)
+            for chunk_id, text, meta in zip(
+                page["ids"], page["documents"], page["metadatas"], strict=True
             )
         ]
 

@@ -113,3 +113,5 @@ class IngestReport:
     skipped_files: tuple[str, ...]  # "name: reason" for files that could not be read
     rebuilt: bool  # True when the index was rebuilt for a different embedder
     seconds: float
+    sentences: int = 0  # sentence units in the index after the run (0 when disabled)
+    sentences_added: int = 0

@@ -3,7 +3,7 @@ from __future__ import annotations
 import itertools
 
 from conftest import SEEDS
-from rag.chunk import ChunkSizing, chunk_documents
+from rag.chunk import ChunkSizing, chunk_documents, parent_id, sentence_units
 from rag.embed import RagEmbeddings
 from rag.ingest import load_documents
 from rag.sentences import sentence_spans
@@ -70,3 +70,18 @@ def test_every_sentence_of_every_section_is_in_some_chunk(e5: RagEmbeddings) -> 
             body = text[document.source][section.start : section.end]
             for start, end in sentence_spans(body, section.start):
                 assert any(a <= start and end <= b for a, b in spans), (start, end)
+
+
+def test_sentence_units_are_exact_sentences_of_their_chunk(e5: RagEmbeddings) -> None:
+    sources, chunks = _seed_chunks(e5)
+    text = {s.name: s.text for s in sources}
+    by_id = {c.id: c for c in chunks}
+    units = sentence_units(chunks)
+    assert len(units) > 5 * len(chunks)
+    assert len({u.id for u in units}) == len(units)
+    for unit in units:
+        parent = by_id[parent_id(unit.id)]
+        assert text[unit.source][unit.start : unit.end] == unit.text
+        assert parent.start <= unit.start < unit.end <= parent.end
+        assert unit.embed_text == f"{parent.title}: {unit.text}"
+        assert len(unit.text.split()) >= 4

@@ -34,7 +34,7 @@ def test_ask_json_has_the_documented_shape(seeded_pipeline: Pipeline, tmp_path: 
     assert set(record["passages"][0]) == {
         "rank", "source", "title", "section", "text", "start", "end", "score",
     }  # fmt: skip
-    assert "003_7b0b9db67c0573bb.txt" in {c["source"] for c in record["citations"]}
+    assert any("Karlstad" in c["quote"] for c in record["citations"])
     for c in record["citations"]:
         text = (seeded_pipeline.settings.seeds_dir / c["source"]).read_text(encoding="utf-8")
         assert text[c["start"] : c["end"]] == c["quote"]
@@ -47,7 +47,7 @@ def test_ask_prints_answer_and_numbered_sources(seeded_pipeline: Pipeline, tmp_p
     assert "inget i källorna" in result.stdout
     result = _run("ask", "Var hölls Socialchefsdagarna 2023?", env=env, cwd=tmp_path)
     assert "Källor:" in result.stdout
-    assert "[1] " in result.stdout and "(003_7b0b9db67c0573bb.txt)" in result.stdout
+    assert "[1] " in result.stdout and "(004_69118e50f35d8edb.txt)" in result.stdout
 
 
 def test_ingest_then_ask_on_a_fresh_folder(mini_seeds: Path, tmp_path: Path) -> None:

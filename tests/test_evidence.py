@@ -29,7 +29,7 @@ def test_asked_value_kind(question: str, kind: Asked | None) -> None:
     ("kind", "quote", "holds"),
     [
         (Asked.COUNT, "Tack! 19 medlemmar deltog i workshopen.", True),
-        (Asked.COUNT, "Sorlet från omkring tusen personer.", True),
+        (Asked.COUNT, "Det kom omkring tusen medlemmar.", True),
         (Asked.COUNT, "99 procent av alla recept är elektroniska.", False),  # a share, not a count
         (Asked.COUNT, "Mötet hölls den 24 januari 2024 klockan 15.00.", False),  # dates and times
         (Asked.COUNT, "Ett mindre antal kommuner deltar.", False),
@@ -46,6 +46,12 @@ def test_asked_value_kind(question: str, kind: Asked | None) -> None:
 )
 def test_quote_holds_the_asked_value(kind: Asked, quote: str, holds: bool) -> None:
     assert holds_value(kind, quote, "Hur många medlemmar, 2023?") is holds
+
+
+def test_people_are_counted_under_other_names() -> None:
+    question = "Ungefär hur många människor var där?"
+    assert holds_value(Asked.COUNT, "Sorlet från omkring tusen personer.", question)
+    assert not holds_value(Asked.COUNT, "Kommunen har 7500 invånare.", "Hur många barn?")
 
 
 def test_a_number_the_question_gives_is_no_answer() -> None:
