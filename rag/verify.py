@@ -109,7 +109,7 @@ class Verifier:
     def _judge(self, sentence: _Sentence, passages: Sequence[Passage]) -> _Sentence:
         cited = list(dict.fromkeys(n for *_, ns in sentence.groups for n in ns))
         cited = [n for n in cited if 1 <= n <= len(passages)]
-        claim_terms = list(dict.fromkeys(terms(sentence.text)))
+        claim_terms = _words(sentence.text)  # numbers are checked on their own
         numbers = _numbers(sentence.text)
         if not cited:
             substantive = len(claim_terms) >= self.policy.min_claim_terms or numbers
@@ -166,7 +166,7 @@ class Verifier:
     def _best_span(self, passage: Passage, claim: str) -> tuple[int, int]:
         chunk = passage.chunk
         spans = list(sentence_spans(chunk.text, chunk.start)) or [(chunk.start, chunk.end)]
-        claim_terms = list(dict.fromkeys(terms(claim)))
+        claim_terms = _words(claim)
         numbers = _numbers(claim)
 
         def lexical(span: tuple[int, int]) -> float:
@@ -194,16 +194,19 @@ def _parse(raw: str) -> _Sentence:
 
 
 def _render(sentence: _Sentence) -> str:
-    """The sentence with only its supporting markers, each as "[n]"."""
-    out, cursor = [], 0
+    """The sentence with only its supporting markers, each as "[n]" after a space."""
+    out, cursor = "", 0
     for start, end, numbers in sentence.groups:
         kept = "".join(f"[{n}]" for n in numbers if n in sentence.kept)
-        before = sentence.raw[cursor:start]
-        out.append(before if kept else before.rstrip())
-        out.append((" " if kept and before and not before[-1].isspace() else "") + kept)
+        out += sentence.raw[cursor:start]
+        if not kept:
+            out = out.rstrip()
+        elif out and not out[-1].isspace() and not out.endswith("]"):
+            out += " " + kept
+        else:
+            out += kept
         cursor = end
-    out.append(sentence.raw[cursor:])
-    return "".join(out).strip()
+    return (out + sentence.raw[cursor:]).strip()
 
 
 def _terms(passage: Passage) -> list[str]:
@@ -213,6 +216,11 @@ def _terms(passage: Passage) -> list[str]:
 def _slice(passage: Passage, start: int, end: int) -> str:
     chunk = passage.chunk
     return chunk.text[start - chunk.start : end - chunk.start]
+
+
+def _words(text: str) -> list[str]:
+    """Distinct content stems of `text` without numbers."""
+    return [t for t in dict.fromkeys(terms(text)) if not any(c.isdigit() for c in t)]
 
 
 def _numbers(text: str) -> list[str]:

@@ -137,8 +137,9 @@ def _handler(fake: FakeChatServer) -> type[BaseHTTPRequestHandler]:
             model = body.get("model", "fake")
             self._start_stream("application/x-ndjson")
             for piece in [*_pieces(text), ""]:
+                message = {"role": "assistant", "content": piece}
                 line = {"model": model, "created_at": "2024-01-01T00:00:00Z",
-                        "message": {"role": "assistant", "content": piece}, "done": not piece}  # fmt: skip
+                        "message": message, "done": not piece}  # fmt: skip
                 if not piece:
                     line["done_reason"] = "stop"
                 self.wfile.write((json.dumps(line) + "\n").encode())
