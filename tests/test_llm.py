@@ -20,6 +20,12 @@ from rag.types import Chunk, Passage
 HI = [HumanMessage("Hej")]
 
 
+def _chat(tmp_path: Path, **values: object) -> LangChainChat:
+    chat = make_chat_model(make_settings(tmp_path, tmp_path, **values))
+    assert isinstance(chat, LangChainChat)
+    return chat
+
+
 def test_no_provider_or_no_key_means_extractive(tmp_path: Path) -> None:
     assert make_chat_model(make_settings(tmp_path, tmp_path)) is None
     openai_without_key = make_settings(tmp_path, tmp_path, llm_provider="openai", llm_model="m")
@@ -28,25 +34,25 @@ def test_no_provider_or_no_key_means_extractive(tmp_path: Path) -> None:
 
 
 def test_openai_model_is_built_from_settings_without_network(tmp_path: Path) -> None:
-    settings = make_settings(
-        tmp_path, tmp_path, llm_provider="openai", llm_model="gpt-4o-mini",
-        llm_api_key="sk-secret", llm_timeout_s=7, llm_max_retries=1,
+    chat = _chat(
+        tmp_path, llm_provider="openai", llm_model="gpt-4o-mini", llm_api_key="sk-secret",
+        llm_timeout_s=7, llm_max_retries=1,
     )  # fmt: skip
-    chat = make_chat_model(settings)
-    assert isinstance(chat, LangChainChat) and chat.label == "openai:gpt-4o-mini"
+    assert chat.label == "openai:gpt-4o-mini"
     model = chat._model
     assert isinstance(model, ChatOpenAI)
     assert (model.request_timeout, model.max_retries, model.model_name) == (7, 1, "gpt-4o-mini")
-    assert "sk-secret" not in repr(settings) and "sk-secret" not in repr(model)
+    assert "sk-secret" not in repr(model) and "sk-secret" not in repr(chat.__dict__)
+    settings = make_settings(tmp_path, tmp_path, llm_api_key="sk-secret")
+    assert "sk-secret" not in repr(settings) and "sk-secret" not in str(settings.model_dump())
 
 
 def test_ollama_model_is_built_from_settings(tmp_path: Path) -> None:
-    settings = make_settings(
-        tmp_path, tmp_path, llm_provider="ollama", llm_model="llama3.1:8b",
+    chat = _chat(
+        tmp_path, llm_provider="ollama", llm_model="llama3.1:8b",
         llm_base_url="http://127.0.0.1:11434", llm_timeout_s=5,
     )  # fmt: skip
-    chat = make_chat_model(settings)
-    assert isinstance(chat, LangChainChat) and isinstance(chat._model, ChatOllama)
+    assert isinstance(chat._model, ChatOllama)
     assert chat._model.base_url == "http://127.0.0.1:11434"
     assert chat._model.client_kwargs == {"timeout": 5}
 
@@ -75,12 +81,10 @@ def test_openai_client_retries_once_when_configured(
 
 
 def test_unreachable_endpoint_is_an_llm_error(tmp_path: Path) -> None:
-    settings = make_settings(
-        tmp_path, tmp_path, llm_provider="openai", llm_model="m",
-        llm_base_url="http://127.0.0.1:9/v1", llm_max_retries=0,
+    chat = _chat(
+        tmp_path, llm_provider="openai", llm_model="m", llm_base_url="http://127.0.0.1:9/v1",
+        llm_max_retries=0,
     )  # fmt: skip
-    chat = make_chat_model(settings)
-    assert chat is not None
     with pytest.raises(LlmError, match="gick inte att nå"):
         chat.complete(HI)
 
