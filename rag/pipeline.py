@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -14,12 +14,16 @@ from rag.config import Settings
 from rag.embed import RagEmbeddings, make_embedder
 from rag.errors import RagError
 from rag.evidence import Names
+from rag.followup import standalone_query
+from rag.generate import LlmAnswerer, final_answer
 from rag.index import sync_index
 from rag.ingest import load_documents
 from rag.lexical import TermWeights, terms
+from rag.llm import ChatBackend, make_chat_model
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from rag.store import ChromaStore, make_client
-from rag.types import Answer, Chunk, IngestReport, Passage
+from rag.types import Answer, AskEvent, Chunk, IngestReport, Passage, Searched, TextDelta, Turn
+from rag.verify import Verifier
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -37,6 +41,7 @@ class Pipeline:
         self._store: ChromaStore | None = None
         self._retriever: Retriever | None = None
         self._answerer: ExtractiveAnswerer | None = None
+        self._generator: LlmAnswerer | None = None
         self._chunks: list[Chunk] | None = None  # every indexed chunk, read once per ingest
         self._chunk_terms: list[list[str]] | None = None  # terms() of each chunk's embed_text
 
@@ -79,7 +84,7 @@ class Pipeline:
                 sentence_store, self.embedder, units, s.embedding_batch_size, after_chunks
             ).added
             sentences = sentence_store.count()
-        self._store, self._retriever, self._answerer = store, None, None
+        self._store, self._retriever, self._answerer, self._generator = store, None, None, None
         self._chunks, self._chunk_terms = None, None
         return IngestReport(
             files=len(sources),
@@ -163,20 +168,72 @@ class Pipeline:
         """The k best passages for `question` (settings' top_k by default)."""
         return self.retriever.search(question, k or self.settings.top_k)
 
+    @cached_property
+    def chat(self) -> ChatBackend | None:
+        """The configured chat model, or None when answers are extractive."""
+        return make_chat_model(self.settings)
+
+    @property
+    def generator(self) -> LlmAnswerer | None:
+        """The LLM answerer (verifying, with the extractive one as fallback), if an LLM is set."""
+        if self.chat is not None and self._generator is None:
+            verifier = Verifier(self.answerer.coverage, self.embedder)
+            self._generator = LlmAnswerer(self.chat, verifier, self.answerer)
+        return self._generator
+
+    def answer_stream(
+        self, question: str, passages: Sequence[Passage], searched: str = ""
+    ) -> Iterator[TextDelta | Answer]:
+        """Answer from retrieved passages: the LLM's deltas then its verified Answer, or quotes.
+
+        `searched` is the standalone query of a follow-up; the quoting answerer matches it.
+        """
+        if self.generator is None:
+            answer = self.answerer.answer(searched or question, passages)
+            yield replace(answer, question=question)
+        else:
+            yield from self.generator.stream(question, passages, searched)
+
     def answer_from(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Answer `question` from already retrieved passages."""
-        return self.answerer.answer(question, passages)
+        return final_answer(self.answer_stream(question, passages))
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
-        """Retrieve passages for `question` and answer from them, with timings."""
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] = (), top_k: int | None = None
+    ) -> Iterator[AskEvent]:
+        """Make the question standalone, retrieve, answer; stream events, the Answer last.
+
+        Yields `Searched` (the query and passages), then `TextDelta`s while an LLM writes,
+        then the final `Answer` with `searched_query` and timings.
+        """
         began = time.perf_counter()
-        passages = self.search(question, top_k)
+        query, failure = standalone_query(question, history, self.chat)
+        passages = self.search(query, top_k)
+        yield Searched(query, tuple(passages))
         retrieved = time.perf_counter()
-        answer = self.answer_from(question, passages)
+        searched = query if query != question else ""
+        if failure is not None and self.generator is not None:  # the LLM is down: don't wait twice
+            events: Iterator[TextDelta | Answer] = iter(
+                [self.generator.quoted(question, passages, searched, str(failure))]
+            )
+        else:
+            events = self.answer_stream(question, passages, searched)
+        answer = None
+        for event in events:
+            if isinstance(event, Answer):
+                answer = event
+            else:
+                yield event
+        assert answer is not None  # answer_stream always ends with one
         done = time.perf_counter()
         timings = {
             "retrieve": (retrieved - began) * 1000,
             "answer": (done - retrieved) * 1000,
             "total": (done - began) * 1000,
         }
-        return replace(answer, timings_ms={k: round(v, 2) for k, v in timings.items()})
+        timings_ms = {k: round(v, 2) for k, v in timings.items()}
+        yield replace(answer, searched_query=query, timings_ms=timings_ms)
+
+    def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
+        """Retrieve passages for `question` (after `history`) and answer from them, with timings."""
+        return final_answer(self.ask_stream(question, history, top_k))

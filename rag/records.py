@@ -39,4 +39,11 @@ def answer_record(answer: Answer) -> dict[str, Any]:
             for p in answer.passages
         ],
         "timings_ms": answer.timings_ms,
+        "mode": answer.mode,
+        "notice": answer.notice,
+        "searched_query": answer.searched_query,
+        "unsupported_sentences": answer.unsupported_sentences,
+        "flagged_sentences": [
+            {"text": answer.text[f.start : f.end], "reason": f.reason} for f in answer.flagged
+        ],
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,22 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class FlaggedSentence:
+    """A sentence of an answer that its cited passages do not support."""
+
+    start: int  # (start, end) char offsets into Answer.text
+    end: int
+    reason: str  # Swedish, for the reader, e.g. "talet 42 finns inte i källan"
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The result of asking a question."""
+    """The result of asking a question.
+
+    `mode` says who wrote `text`: quotes ("extractive") or a language model ("llm").
+    `notice` is set when the LLM failed and the answer fell back to quotes;
+    `searched_query` is what retrieval searched for (the question made standalone).
+    """
 
     question: str
     text: str  # contains citation markers such as "[1]"
@@ -99,6 +114,41 @@ class Answer:
     citations: tuple[Citation, ...]
     passages: tuple[Passage, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    mode: Literal["extractive", "llm"] = "extractive"
+    notice: str = ""
+    searched_query: str = ""
+    flagged: tuple[FlaggedSentence, ...] = ()
+
+    @property
+    def unsupported_sentences(self) -> int:
+        """How many sentences of the answer the cited passages do not support."""
+        return len(self.flagged)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier exchange of a conversation, for making follow-up questions standalone."""
+
+    question: str
+    answer: str = ""
+
+
+@dataclass(frozen=True)
+class Searched:
+    """Streamed first: the query that was searched and the passages found."""
+
+    query: str
+    passages: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """Streamed while an LLM writes: the next piece of the unverified answer text."""
+
+    text: str
+
+
+AskEvent = Searched | TextDelta | Answer  # what Pipeline.ask_stream yields; the Answer comes last
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from fake_llm import FakeChatServer
 from rag.config import Settings
 from rag.embed import E5Embeddings, RagEmbeddings
 from rag.pipeline import Pipeline
@@ -24,6 +25,7 @@ from rag.pipeline import Pipeline
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 MINI = Path(__file__).resolve().parent / "data" / "mini"
+LLM_TIMEOUT_S = 2.0  # short, so fallback tests are quick; bounds derive from it
 
 
 def make_settings(seeds_dir: Path, data_dir: Path, **values: object) -> Settings:
@@ -65,3 +67,37 @@ def mini_seeds(tmp_path: Path) -> Path:
 def mini_pipeline(tmp_path: Path, mini_seeds: Path, e5: RagEmbeddings) -> Iterator[Pipeline]:
     """A pipeline over the small corpus with an empty index."""
     yield Pipeline(make_settings(mini_seeds, tmp_path / "data"), embedder=e5)
+
+
+def llm_settings(server: FakeChatServer, data_dir: Path, **values: object) -> Settings:
+    """Settings answering with the OpenAI client against the fake server (no retries)."""
+    defaults: dict[str, object] = {
+        "llm_provider": "openai",
+        "llm_base_url": server.openai_url,
+        "llm_model": "fake-model",
+        "llm_timeout_s": LLM_TIMEOUT_S,
+        "llm_max_retries": 0,
+    }
+    return make_settings(SEEDS, data_dir, **(defaults | values))
+
+
+@pytest.fixture(scope="session")
+def _chat_server() -> Iterator[FakeChatServer]:
+    server = FakeChatServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def chat_server(_chat_server: FakeChatServer) -> FakeChatServer:
+    """The scripted OpenAI-compatible/Ollama server on 127.0.0.1, with an empty script."""
+    _chat_server.script()
+    return _chat_server
+
+
+@pytest.fixture(scope="session")
+def llm_pipeline(
+    seeded_pipeline: Pipeline, _chat_server: FakeChatServer, e5: RagEmbeddings
+) -> Pipeline:
+    """The seeded index, answered by the real LangChain OpenAI client via the fake server."""
+    return Pipeline(llm_settings(_chat_server, seeded_pipeline.settings.data_dir), embedder=e5)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from fake_llm import FakeChatServer
 from rag.pipeline import Pipeline
 
+QUESTION = "Var hölls Socialchefsdagarna 2023?"
 RAG = str(Path(sys.executable).with_name("rag"))
 
 
@@ -26,8 +28,12 @@ def test_ask_json_has_the_documented_shape(seeded_pipeline: Pipeline, tmp_path: 
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     assert set(record) == {
-        "question", "answer", "abstained", "citations", "passages", "timings_ms",
+        "question", "answer", "abstained", "citations", "passages", "timings_ms", "mode",
+        "notice", "searched_query", "unsupported_sentences", "flagged_sentences",
     }  # fmt: skip
+    assert (record["mode"], record["notice"], record["unsupported_sentences"]) == (
+        "extractive", "", 0,
+    )  # fmt: skip
     assert "Karlstad" in record["answer"] and record["abstained"] is False
     citation = record["citations"][0]
     assert set(citation) == {"n", "source", "title", "section", "quote", "start", "end"}
@@ -74,3 +80,40 @@ def test_errors_are_one_clear_line(
     assert result.returncode == 1
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _llm_env(seeded_pipeline: Pipeline, server: FakeChatServer) -> dict[str, str]:
+    return {
+        "RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir),
+        "RAG_LLM_PROVIDER": "openai",
+        "RAG_LLM_BASE_URL": server.openai_url,
+        "RAG_LLM_MODEL": "fake-model",
+        "RAG_LLM_TIMEOUT_S": "5",
+    }
+
+
+def test_ask_streams_the_llm_answer_then_the_checked_one(
+    seeded_pipeline: Pipeline, chat_server: FakeChatServer, tmp_path: Path
+) -> None:
+    """The CLI process talks to the scripted OpenAI-compatible server on 127.0.0.1."""
+    passages = seeded_pipeline.search(QUESTION)
+    n = next(i for i, p in enumerate(passages, 1) if "2023 i Karlstad" in p.chunk.text)
+    held, crowd = (
+        "Socialchefsdagarna 2023 hölls i Karlstad",
+        "Dagarna i Karlstad hade 4200 deltagare",
+    )
+    chat_server.script(f"{held} [{n}][9]. {crowd} [{n}].")
+    env = _llm_env(seeded_pipeline, chat_server)
+    result = _run("ask", QUESTION, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"{held} [{n}][9]." in result.stdout  # streamed as written
+    assert f"Kontrollerat svar:\n{held} [{n}]." in result.stdout
+    assert f"⚠ Utan stöd: {crowd}." in result.stdout
+    assert f"[{n}] " in result.stdout.split("Källor:")[1]
+
+    chat_server.script(f"{held} [{n}]. {crowd} [{n}].")
+    result = _run("ask", QUESTION, "--json", env=env, cwd=tmp_path)
+    record = json.loads(result.stdout)
+    assert (record["mode"], record["unsupported_sentences"]) == ("llm", 1)
+    assert record["flagged_sentences"][0]["text"] == f"{crowd}."
+    assert "fake-model" not in result.stdout  # no settings echoed

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +12,17 @@ from typing import TYPE_CHECKING
 import pytest
 
 from rag.errors import RagError
-from rag.types import Answer, Chunk, Citation, Passage
+from rag.types import (
+    Answer,
+    AskEvent,
+    Chunk,
+    Citation,
+    FlaggedSentence,
+    Passage,
+    Searched,
+    TextDelta,
+    Turn,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -209,13 +220,18 @@ def _answer(text: str, abstained: bool = False) -> Answer:
 
 
 class _FakePipeline:
-    def __init__(self, answer: Answer | Exception) -> None:
+    def __init__(self, answer: Answer | Exception, deltas: tuple[str, ...] = ()) -> None:
         self.result = answer
+        self.deltas = deltas
+        self.history: list[Turn] = []
 
-    def ask(self, question: str) -> Answer:
+    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AskEvent]:
+        self.history = list(history)
         if isinstance(self.result, Exception):
             raise self.result
-        return self.result
+        yield Searched(self.result.searched_query or question, self.result.passages)
+        yield from (TextDelta(d) for d in self.deltas)
+        yield self.result
 
 
 def test_respond_streams_escaped_answer_and_highlighted_source() -> None:
@@ -223,7 +239,7 @@ def test_respond_streams_escaped_answer_and_highlighted_source() -> None:
 
     fake = _FakePipeline(_answer(f"{_QUOTE} [1] <script>x</script> *y* [7]"))
     steps = list(respond(fake, "  Var?  ", []))  # type: ignore[arg-type]
-    chats = [chat[-1]["content"] for _, chat, _ in steps[1:]]
+    chats = [chat[-1]["content"] for _, chat, _ in steps[2:]]  # after "searching" and "searched"
     assert len(chats) > 3
     assert all(later.startswith(earlier) for earlier, later in pairwise(chats))
     final_box, final_chat, panel = steps[-1]
@@ -251,3 +267,37 @@ def test_respond_blank_error_and_abstain() -> None:
     *_, (_, chat, panel) = respond(abstaining, "Fråga?", [])  # type: ignore[arg-type]
     assert "Inget stöd i källorna" in panel and "<mark>" not in panel
     assert "#kalla" not in chat[-1]["content"]
+
+
+def test_respond_streams_llm_text_then_the_checked_answer_with_flags() -> None:
+    from ui.app import respond
+
+    text = f"{_QUOTE} [1] Påhittad mening om allt."
+    flag = FlaggedSentence(text.index("Påhittad"), len(text), "saknar källhänvisning")
+    answer = replace(_answer(text), mode="llm", searched_query="Karlstad Och sen?", flagged=(flag,))
+    fake = _FakePipeline(answer, deltas=("Dagarna", " hölls [1][9]"))
+    history = [
+        {"role": "user", "content": "Var hölls \\*dagarna\\*?"},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "I Karlstad [\\[1\\]](#kalla-1)."}],
+        },
+    ]
+    steps = list(respond(fake, "Och sen?", history))  # type: ignore[arg-type]
+    assert fake.history == [Turn("Var hölls *dagarna*?", "I Karlstad [1].")]
+    chats = [chat[-1]["content"] for _, chat, _ in steps]
+    assert "Dagarna hölls \\[1\\]\\[9\\]" in chats  # the LLM's words, as they came
+    final, panel = chats[-1], steps[-1][2]
+    assert final.startswith("Dagarna hölls i Karlstad. [\\[1\\]](#kalla-1) Påhittad")
+    assert final.endswith("om allt. ⚠️ *\\(ej belagt: saknar källhänvisning\\)*")
+    assert "Sökte efter: <q>Karlstad Och sen?</q>" in panel and 'id="kalla-1"' in panel
+    assert "Sökte efter" in steps[1][2]  # shown while the answer is still being written
+
+
+def test_respond_shows_the_fallback_notice_above_the_quotes() -> None:
+    from ui.app import respond
+
+    notice = "Språkmodellen svarade inte inom 2 s, så svaret nedan citerar källorna."
+    answer = replace(_answer(f"{_QUOTE} [1]"), notice=notice)
+    *_, (_, chat, _) = respond(_FakePipeline(answer, deltas=("Dag",)), "Var?", [])  # type: ignore[arg-type]
+    assert chat[-1]["content"].startswith(f"> ⚠️ {notice}\n\n{_QUOTE} [\\[1\\]](#kalla-1)")

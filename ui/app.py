@@ -1,6 +1,6 @@
 """Gradio web UI: ask a question, watch the answer stream in, check the cited passages.
 
-Presentation only: every answer comes from `Pipeline.ask`. Article text and questions
+Presentation only: every answer comes from `Pipeline.ask_stream`. Article text and questions
 are untrusted, so the sources panel escapes everything and the chat escapes Markdown.
 """
 
@@ -19,7 +19,14 @@ import gradio as gr
 
 from rag.errors import RagError
 from rag.pipeline import Pipeline
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Searched, TextDelta
+from ui.answer_view import (
+    VIEW_CSS,
+    conversation_turns,
+    flag_markdown,
+    notice_markdown,
+    searched_html,
+)
 
 TITLE = "Fråga socialtjänstartiklarna"
 DEFAULT_EXAMPLES = [
@@ -72,14 +79,20 @@ def answer_pieces(answer: Answer) -> list[str]:
         answer: The pipeline's answer; its citation markers become `#kalla-n` links.
 
     Returns:
-        Pieces (each word with its trailing whitespace) ready to be streamed.
+        Pieces (each word with its trailing whitespace) ready to be streamed; a sentence
+        the sources do not support ends with a warning mark.
 
     """
     cited = {c.n for c in answer.citations} if not answer.abstained else set()
-    # Quotes keep the source's line breaks; the chat shows them as plain spaces.
-    words = [re.sub(r"\s+", " ", w) for w in re.findall(r"\s*\S+\s*", answer.text)]
-    words = words or [answer.text]
-    return [_markdown_piece(word, cited) for word in words]
+    flags = {f.end: flag_markdown(f.reason) for f in answer.flagged}
+    pieces = []
+    for match in re.finditer(r"\s*\S+\s*", answer.text):
+        # Quotes keep the source's line breaks; the chat shows them as plain spaces.
+        word = re.sub(r"\s+", " ", match.group(0))
+        end = match.start() + len(match.group(0).rstrip())
+        piece = _markdown_piece(word.rstrip(), cited) + flags.get(end, "")
+        pieces.append(piece + word[len(word.rstrip()) :])
+    return pieces or [_markdown_piece(answer.text, cited)]
 
 
 def _highlighted(citation: Citation) -> str:
@@ -124,12 +137,12 @@ def sources_html(answer: Answer) -> str:
 def respond(
     pipeline: Pipeline, question: str, history: list[Message]
 ) -> Iterator[tuple[str, list[Message], str]]:
-    """Ask the pipeline and stream the answer into the chat, word by word.
+    """Ask the pipeline and stream the answer into the chat: the LLM's text, or word by word.
 
     Args:
         pipeline: The pipeline that answers.
         question: The user's question, as typed.
-        history: The chat so far, in Gradio's messages format.
+        history: The chat so far, in Gradio's messages format; it makes follow-ups standalone.
 
     Yields:
         (new textbox value, chat messages, sources panel HTML).
@@ -139,17 +152,29 @@ def respond(
     if not question:
         yield "", [*history, {"role": "assistant", "content": "Skriv en fråga."}], EMPTY_PANEL
         return
+    turns = conversation_turns(history)
     history = [*history, {"role": "user", "content": _escape_markdown(question)}]
     yield "", [*history, {"role": "assistant", "content": "…"}], SEARCHING_PANEL
+    streamed, panel = "", SEARCHING_PANEL
     try:
-        answer = pipeline.ask(question)
+        for event in pipeline.ask_stream(question, turns):
+            if isinstance(event, Searched):
+                panel = searched_html(event.query) + SEARCHING_PANEL
+                yield "", [*history, {"role": "assistant", "content": "…"}], panel
+            elif isinstance(event, TextDelta):  # the LLM writing; checked when it is done
+                streamed += event.text
+                reply = {"role": "assistant", "content": _escape_markdown(streamed)}
+                yield "", [*history, reply], panel
+            else:
+                answer = event
     except RagError as exc:
         message = f"**Något gick fel:** {_escape_markdown(str(exc))}"
         yield "", [*history, {"role": "assistant", "content": message}], EMPTY_PANEL
         return
-    panel = sources_html(answer)
-    shown = ""
-    for piece in answer_pieces(answer):
+    panel = searched_html(answer.searched_query) + sources_html(answer)
+    pieces = answer_pieces(answer)
+    shown = notice_markdown(answer)
+    for piece in ["".join(pieces)] if streamed else pieces:  # streamed text: replace at once
         shown += piece
         yield "", [*history, {"role": "assistant", "content": shown}], panel
 
@@ -204,7 +229,7 @@ def build_app(pipeline: Pipeline, examples: list[str] | None = None) -> gr.Block
                 )
             with gr.Column(scale=2):
                 gr.Markdown("### Källor")
-                sources = gr.HTML(EMPTY_PANEL, css_template=PANEL_CSS, elem_id="kallor")
+                sources = gr.HTML(EMPTY_PANEL, css_template=PANEL_CSS + VIEW_CSS, elem_id="kallor")
         gr.on(
             triggers=[question.submit, ask.click],
             fn=on_ask,

@@ -1,0 +1,89 @@
+"""Citation verification on small hand-made passages, with the real e5 embedder."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import ExtractiveAnswerer
+from rag.embed import RagEmbeddings
+from rag.lexical import TermWeights, terms
+from rag.types import Chunk, Passage
+from rag.verify import Verifier
+
+FILE = (
+    "Rubrik\n\nNordmaling är en kommun i Västerbotten med cirka 7500 invånare. "
+    "Kommunen byggde en modell som kallas Huset för kvalitetsarbete.\n\n"
+    "Boendet i Exempelby har tolv platser. Det öppnade i mars efter två års planering."
+)
+SPLIT = FILE.index("Boendet")
+
+
+def _passage(n: int, start: int, end: int) -> Passage:
+    text = FILE[start:end].strip()
+    start = FILE.index(text)
+    chunk = Chunk(f"c{n}", "a.txt", "Titel", "", start, start + len(text), text, text)
+    return Passage(chunk, rank=n, score=1.0)
+
+
+PASSAGES = [_passage(1, 0, SPLIT), _passage(2, SPLIT, len(FILE))]
+
+
+@pytest.fixture(scope="module")
+def verifier(e5: RagEmbeddings) -> Verifier:
+    weights = TermWeights(terms(p.chunk.embed_text) for p in PASSAGES)
+    return Verifier(ExtractiveAnswerer(weights).coverage, e5)
+
+
+def test_markers_are_cleaned_and_quotes_are_exact_spans(verifier: Verifier) -> None:
+    result = verifier.verify(
+        "Nordmaling har cirka 7 500 invånare. [1, 9] Boendet har tolv platser [2][1].",
+        PASSAGES,
+    )
+    assert result.text == "Nordmaling har cirka 7 500 invånare [1]. Boendet har tolv platser [2]."
+    assert result.flagged == () and result.supported_sentences == 2
+    first, second = result.citations
+    assert (first.n, second.n) == (1, 2)
+    assert first.quote == "Nordmaling är en kommun i Västerbotten med cirka 7500 invånare."
+    assert second.quote == "Boendet i Exempelby har tolv platser."
+    for citation in result.citations:
+        assert FILE[citation.start : citation.end] == citation.quote
+
+
+def test_unsupported_and_uncited_sentences_are_flagged(verifier: Verifier) -> None:
+    text = (
+        "Boendet har 40 platser [2]. Kommunens socialchef heter Anna Andersson [1]. "
+        "Huset infördes av regeringen i hela landet. Sammanfattning:"
+    )
+    result = verifier.verify(text, PASSAGES)
+    reasons = {result.text[f.start : f.end]: f.reason for f in result.flagged}
+    assert reasons == {
+        "Boendet har 40 platser.": "talet 40 finns inte i de citerade källorna",
+        "Kommunens socialchef heter Anna Andersson.": "stöds inte av de citerade källorna",
+        "Huset infördes av regeringen i hela landet.": "saknar källhänvisning",
+    }
+    assert "[" not in result.text and result.citations == ()
+    assert result.supported_sentences == 0 and not result.says_not_covered
+
+
+def test_english_answer_is_checked_by_meaning(verifier: Verifier) -> None:
+    result = verifier.verify(
+        "The housing in Exempelby has twelve places [2]. It is run by a private company [2].",
+        PASSAGES,
+    )
+    assert result.supported_sentences == 1
+    (flag,) = result.flagged
+    assert result.text[flag.start : flag.end] == "It is run by a private company."
+    assert result.citations[0].quote == "Boendet i Exempelby har tolv platser."
+
+
+def test_a_marker_to_a_passage_that_does_not_back_the_sentence_is_dropped(
+    verifier: Verifier,
+) -> None:
+    result = verifier.verify("Nordmaling har cirka 7500 invånare [2][1].", PASSAGES)
+    assert result.text == "Nordmaling har cirka 7500 invånare [1]."
+    assert [c.n for c in result.citations] == [1]
+
+
+def test_not_covered_reply_is_recognised(verifier: Verifier) -> None:
+    result = verifier.verify("Källorna besvarar inte frågan.", PASSAGES)
+    assert result.says_not_covered and result.flagged == () and result.citations == ()

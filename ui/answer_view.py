@@ -1,0 +1,59 @@
+"""Chat presentation for LLM answers: fallback notice, flagged sentences, searched query, turns.
+
+Helpers for `ui/app.py`, kept apart so the chat layout can change without them.
+Everything returned is escaped: notices and reasons are shown literally.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from rag.types import Answer, Turn
+
+Message = dict[str, Any]
+VIEW_CSS = """
+.sokfraga { font-size: 0.9em; color: var(--body-text-color-subdued); margin: 0 0 0.5em 0; }
+"""
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|~$&!])")
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()<>#|~$&!])")
+_SOURCE_LINK = re.compile(r"\[\\\[(\d+)\\\]\]\(#kalla-\d+\)")  # "[\[1\]](#kalla-1)"
+
+
+def _escape(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def notice_markdown(answer: Answer) -> str:
+    """The fallback notice as a Markdown block quote above the answer ("" when none)."""
+    return f"> ⚠️ {_escape(answer.notice)}\n\n" if answer.notice else ""
+
+
+def flag_markdown(reason: str) -> str:
+    """The mark put after a sentence its sources do not support."""
+    return f" ⚠️ *{_escape(f'(ej belagt: {reason})')}*"
+
+
+def searched_html(query: str) -> str:
+    """The query retrieval searched for, shown above the sources."""
+    return f'<p class="sokfraga">Sökte efter: <q>{html.escape(query)}</q></p>' if query else ""
+
+
+def _plain(content: Any) -> str:
+    """Text of a chat message's content (a string, or Gradio's list of text parts), unescaped."""
+    if isinstance(content, list):
+        content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return _ESCAPED.sub(r"\1", _SOURCE_LINK.sub(r"[\1]", str(content)))
+
+
+def conversation_turns(history: list[Message]) -> list[Turn]:
+    """Earlier questions with their answers, from Gradio's messages, for follow-up questions."""
+    turns: list[Turn] = []
+    for message in history:
+        text = _plain(message.get("content", ""))
+        if message.get("role") == "user":
+            turns.append(Turn(text))
+        elif turns and not turns[-1].answer:
+            turns[-1] = Turn(turns[-1].question, text)
+    return turns
