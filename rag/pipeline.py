@@ -20,6 +20,7 @@ from rag.index import sync_index
 from rag.ingest import load_documents
 from rag.lexical import TermWeights, terms
 from rag.llm import ChatBackend, make_chat_model
+from rag.pii import mask_identity_numbers
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from rag.store import ChromaStore, make_client
 from rag.types import Answer, AskEvent, Chunk, IngestReport, Passage, Searched, TextDelta, Turn
@@ -204,9 +205,13 @@ class Pipeline:
         """Make the question standalone, retrieve, answer; stream events, the Answer last.
 
         Yields `Searched` (the query and passages), then `TextDelta`s while an LLM writes,
-        then the final `Answer` with `searched_query` and timings.
+        then the final `Answer` with `searched_query` and timings. Identity numbers in the
+        question or the history are masked first: nothing downstream ever sees them.
         """
         began = time.perf_counter()
+        masked = mask_identity_numbers(question)
+        question = masked.text
+        history = [replace(t, question=mask_identity_numbers(t.question).text) for t in history]
         query, failure = standalone_query(question, history, self.chat)
         passages = self.search(query, top_k)
         yield Searched(query, tuple(passages))
@@ -232,7 +237,8 @@ class Pipeline:
             "total": (done - began) * 1000,
         }
         timings_ms = {k: round(v, 2) for k, v in timings.items()}
-        yield replace(answer, searched_query=query, timings_ms=timings_ms)
+        notice = " ".join(n for n in (masked.notice, answer.notice) if n)
+        yield replace(answer, searched_query=query, timings_ms=timings_ms, notice=notice)
 
     def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
         """Retrieve passages for `question` (after `history`) and answer from them, with timings."""
