@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rag.answer import AnswerPolicy, ExtractiveAnswerer
+from rag.articles import ArticleIndex, age_warning
 from rag.chunk import ChunkSizing, chunk_documents
 from rag.config import Settings
 from rag.embed import RagEmbeddings, make_embedder
@@ -18,7 +19,7 @@ from rag.ingest import load_documents
 from rag.lexical import TermWeights, terms
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from rag.store import ChromaStore, make_client
-from rag.types import Answer, Chunk, IngestReport, Passage
+from rag.types import Answer, Article, Chunk, IngestReport, Passage
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -37,6 +38,7 @@ class Pipeline:
         self._answerer: ExtractiveAnswerer | None = None
         self._chunks: list[Chunk] | None = None  # every indexed chunk, read once per ingest
         self._chunk_terms: list[list[str]] | None = None  # terms() of each chunk's embed_text
+        self._articles: ArticleIndex | None = None
 
     @cached_property
     def embedder(self) -> RagEmbeddings:
@@ -63,7 +65,7 @@ class Pipeline:
         store, rebuilt = ChromaStore.for_ingest(self._client, s.collection, self.embedder.identity)
         result = sync_index(store, self.embedder, chunks, s.embedding_batch_size, on_progress)
         self._store, self._retriever, self._answerer = store, None, None
-        self._chunks, self._chunk_terms = None, None
+        self._chunks, self._chunk_terms, self._articles = None, None, None
         return IngestReport(
             files=len(sources),
             chunks=store.count(),
@@ -126,13 +128,26 @@ class Pipeline:
             self._answerer = ExtractiveAnswerer(weights, policy)
         return self._answerer
 
+    @property
+    def articles(self) -> ArticleIndex:
+        """The indexed articles, read from the seeds folder on demand (until the next ingest)."""
+        if self._articles is None:
+            self._articles = ArticleIndex(self.settings.seeds_dir, self.indexed_chunks)
+        return self._articles
+
+    def article_at(self, source: str, offset: int) -> Article | None:
+        """The indexed article of file `source` that holds char offset `offset`, if any."""
+        return self.articles.article_at(source, offset)
+
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The k best passages for `question` (settings' top_k by default)."""
         return self.retriever.search(question, k or self.settings.top_k)
 
     def answer_from(self, question: str, passages: Sequence[Passage]) -> Answer:
-        """Answer `question` from already retrieved passages."""
-        return self.answerer.answer(question, passages)
+        """Answer `question` from already retrieved passages, with the cited articles' dates."""
+        answer = self.answerer.answer(question, passages)
+        articles = self.articles.cited(answer.citations)
+        return replace(answer, articles=articles, age_warning=age_warning(articles))
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         """Retrieve passages for `question` and answer from them, with timings."""
