@@ -27,3 +27,7 @@ class EmbedderMismatchError(RagError):
 
 class StoreError(RagError):
     """The vector store cannot be reached or used."""
+
+
+class FeedbackError(RagError):
+    """The feedback file cannot be written or read."""
