@@ -23,7 +23,7 @@ TODAY = date(2025, 1, 1)
         ),
         # The year named most often, labelled with the word before it; 1999 is only a reference.
         (
-            "Panelen på Socialchefsdagarna 2021 sa. Sedan 1999 har. Socialchefsdagarna 2021 i Malmö",
+            "På Socialchefsdagarna 2021 sa de. Sedan 1999 har. Socialchefsdagarna 2021 i Malmö",
             ("Socialchefsdagarna 2021", 2021, None, None),
         ),
         ("Under hösten 2023 drog vi igång. Mötena för 2024 är:", ("hösten 2023", 2023, None, None)),
