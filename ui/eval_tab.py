@@ -32,7 +32,12 @@ def eval_tab(pipeline: Pipeline, questions: Path, runs_dir: Path) -> None:
     run = gr.Button("Kör utvärdering", variant="primary", elem_id="kor-utvardering")
     metrics = gr.Markdown(elem_id="utvardering-matt")
     plots = gr.Gallery(
-        label="Diagram", columns=3, format="png", interactive=False, elem_id="utvardering-diagram"
+        label="Diagram",
+        columns=3,
+        format="png",
+        object_fit="contain",
+        interactive=False,
+        elem_id="utvardering-diagram",
     )
     failures = gr.Markdown(elem_id="utvardering-fel")
 
