@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from rag.dates import date_label
 from rag.feedback import FeedbackStore
 
 if TYPE_CHECKING:
@@ -179,8 +180,8 @@ def test_clicking_a_citation_shows_the_quote_in_its_article(
     info = next(a for a in expected.articles if 1 in a.citations)
     expect(article).to_contain_text(first.passage.chunk.title)
     expect(article).to_contain_text(first.passage.chunk.source)
-    assert info.date is not None and info.date.year == 2022
-    expect(article).to_contain_text("2 oktober 2022")
+    assert info.date is not None, "precondition: the first cited article gives a date"
+    expect(article).to_contain_text(date_label(info.date))  # e.g. "2 oktober 2022"
     whole = seeded_pipeline.article_at(first.passage.chunk.source, first.start)
     assert whole is not None
     assert _normalize(article.locator(".artikeltext").inner_text()) == _normalize(whole.text)
@@ -191,7 +192,7 @@ def test_clicking_a_citation_shows_the_quote_in_its_article(
     link.focus()
     page.keyboard.press("Enter")
     second = _check_highlight(page, 2, expected)
-    expect(second).to_contain_text("Socialchefsdagarna 2023")
+    expect(second).to_contain_text(expected.citations[1].passage.chunk.title)
     cited = page.locator("#kallor li.citerad")
     expect(cited).to_have_count(len({c.passage.chunk.id for c in expected.citations}))
     expect(page.locator("#kallor li.stycke")).to_have_count(len(expected.passages))
