@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
 from rag.config import Settings, load_settings
+from rag.dates import date_label
 from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.records import answer_record
@@ -138,12 +138,14 @@ def _print_answer(answer: Answer, streamed: str = "") -> None:
         )
     if answer.citations:
         out.print("\nKällor:", style="bold")
+    dates = {n: date_label(a.date) for a in answer.articles for n in a.citations}
     for citation in answer.citations:
         chunk = citation.passage.chunk
         section = f" › {chunk.section}" if chunk.section else ""
-        out.print(
-            f"[{citation.n}] {chunk.title}{section} ({chunk.source})", markup=False, soft_wrap=True
-        )
+        where = f"{chunk.source}, {dates.get(citation.n, 'utan datum')}"
+        out.print(f"[{citation.n}] {chunk.title}{section} ({where})", markup=False, soft_wrap=True)
+    if answer.age_warning:
+        out.print(f"\n{answer.age_warning}", style="yellow", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -171,9 +173,9 @@ def serve(
 
 @app.command(name="eval")
 def evaluate(
-    questions: Annotated[Path, typer.Option("--questions", help="Question set (JSONL).")] = Path(
-        "eval/questions.jsonl"
-    ),
+    questions: Annotated[
+        Path | None, typer.Option("--questions", help="Question set, JSONL (RAG_EVAL_QUESTIONS).")
+    ] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     compare: Annotated[
         tuple[Path, Path] | None,
@@ -182,19 +184,48 @@ def evaluate(
     data: DataOption = None,
 ) -> None:
     """Score the system on a question set, or compare two runs with paired tests."""
-    from rag.eval_report import compare_runs, metrics_table, run_eval
+    from rag.eval_report import compare_runs, metrics_table, new_run_dir, run_eval
     from rag.evaluate import load_questions
 
     if compare is not None:
         sys.stdout.write(compare_runs(*compare))
         return
-    items = load_questions(questions)
-    target = out or Path("eval/runs") / time.strftime("%Y%m%d-%H%M%S")
-    pipeline = Pipeline(_settings(data=data))
-    with _progress_bar(f"Utvärderar {questions.name}") as on_progress:
+    settings = load_settings(data_dir=data, eval_questions=questions)
+    items = load_questions(settings.eval_questions)
+    target = out or new_run_dir(settings.eval_runs_dir)
+    pipeline = Pipeline(settings)
+    with _progress_bar(f"Utvärderar {settings.eval_questions.name}") as on_progress:
         metrics = run_eval(pipeline, items, target, on_progress)
     sys.stdout.write(metrics_table({"value": metrics}) + "\n")
     err.print(f"Report: {target / 'report.md'}")
+
+
+@app.command()
+def feedback(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="Newest ratings to show.")] = 50,
+    data: DataOption = None,
+) -> None:
+    """Show the users' ratings of answers (thumbs up/down and comments), newest first."""
+    from dataclasses import asdict
+
+    from rag.feedback import FeedbackStore
+
+    rows = FeedbackStore(_settings(data=data).feedback_path).all()[:limit]
+    if as_json:
+        for row in rows:
+            record = {**asdict(row), "citations": json.loads(row.citations)}
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    if not rows:
+        err.print("No feedback yet.")
+    for row in rows:
+        mark = "👍" if row.rating == "up" else "👎"
+        out.print(f"{row.time} {mark} #{row.id} {row.question}", markup=False, soft_wrap=True)
+        if row.comment:
+            out.print(f"    Kommentar: {row.comment}", markup=False, soft_wrap=True)
+        out.print(f"    Svar: {row.answer[:200]}", markup=False, soft_wrap=True)
+        out.print(f"    Källor: {', '.join(row.sources) or '–'}", markup=False, soft_wrap=True)
 
 
 def main() -> None:

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         0.80, ge=-1.0, le=1.0, description="Dense cosine below which the answer abstains."
     )
 
+    eval_questions: Path = Field(
+        Path("eval/questions.jsonl"), description="Question set the UI's Eval tab runs."
+    )
+    eval_runs_dir: Path = Field(
+        Path("eval/runs"), description="Folder for eval outputs, one subfolder per run."
+    )
+
     chroma_host: str | None = Field(
         None, description="Chroma server host; when set, server mode replaces the embedded store."
     )
@@ -107,6 +114,11 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         """Folder of the embedded Chroma database."""
         return self.data_dir / "chroma"
+
+    @property
+    def feedback_path(self) -> Path:
+        """SQLite file of the users' ratings and comments."""
+        return self.data_dir / "feedback.sqlite3"
 
 
 def load_settings(**overrides: Any) -> Settings:

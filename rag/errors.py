@@ -31,3 +31,7 @@ class StoreError(RagError):
 
 class LlmError(RagError):
     """The language model failed to answer: unreachable, too slow, refused or empty."""
+
+
+class FeedbackError(RagError):
+    """The feedback file cannot be written or read."""

@@ -28,6 +28,8 @@ from rag.evaluate import (
 from rag.pipeline import Pipeline
 from rag.records import answer_record
 
+FAILURES_HEADING = "## Failures"
+PLOTS = ("hit_at_k.png", "latency.png", "per_kind.png")
 PAIRED_METRICS: dict[str, Callable[[ItemScores], float]] = {
     "hit@1": lambda s: s.hit(1),
     "hit@5": lambda s: s.hit(5),
@@ -75,6 +77,17 @@ def run_eval(
     _plot(scores, out_dir)
     (out_dir / "report.md").write_text(_report(items, scores, metrics, records), encoding="utf-8")
     return metrics
+
+
+def new_run_dir(runs_dir: Path) -> Path:
+    """A fresh output folder under `runs_dir`, named by the current time."""
+    return runs_dir / time.strftime("%Y%m%d-%H%M%S")
+
+
+def report_failures(out_dir: Path) -> str:
+    """The failures section of a run's `report.md` (Markdown)."""
+    report = (out_dir / "report.md").read_text(encoding="utf-8")
+    return report[report.find(FAILURES_HEADING) :]
 
 
 def _write_jsonl(path: Path, rows: Sequence[dict[str, object]]) -> None:
@@ -132,7 +145,7 @@ def _report(
         "",
         "![Hit@k](hit_at_k.png) ![Latency](latency.png) ![Per kind](per_kind.png)",
         "",
-        f"## Failures ({len(failures)})",
+        f"{FAILURES_HEADING} ({len(failures)})",
         "",
     ]
     for s in failures:

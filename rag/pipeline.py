@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rag.answer import AnswerPolicy, ExtractiveAnswerer
+from rag.articles import ArticleIndex, age_warning
 from rag.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.config import Settings
 from rag.embed import RagEmbeddings, make_embedder
@@ -23,7 +24,17 @@ from rag.llm import ChatBackend, make_chat_model
 from rag.pii import mask_identity_numbers
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from rag.store import ChromaStore, make_client
-from rag.types import Answer, AskEvent, Chunk, IngestReport, Passage, Searched, TextDelta, Turn
+from rag.types import (
+    Answer,
+    Article,
+    AskEvent,
+    Chunk,
+    IngestReport,
+    Passage,
+    Searched,
+    TextDelta,
+    Turn,
+)
 from rag.verify import Verifier
 
 if TYPE_CHECKING:
@@ -45,6 +56,7 @@ class Pipeline:
         self._generator: LlmAnswerer | None = None
         self._chunks: list[Chunk] | None = None  # every indexed chunk, read once per ingest
         self._chunk_terms: list[list[str]] | None = None  # terms() of each chunk's embed_text
+        self._articles: ArticleIndex | None = None
 
     @cached_property
     def embedder(self) -> RagEmbeddings:
@@ -86,7 +98,7 @@ class Pipeline:
             ).added
             sentences = sentence_store.count()
         self._store, self._retriever, self._answerer, self._generator = store, None, None, None
-        self._chunks, self._chunk_terms = None, None
+        self._chunks, self._chunk_terms, self._articles = None, None, None
         return IngestReport(
             files=len(sources),
             chunks=store.count(),
@@ -165,6 +177,17 @@ class Pipeline:
             self._answerer = ExtractiveAnswerer(weights, policy, names)
         return self._answerer
 
+    @property
+    def articles(self) -> ArticleIndex:
+        """The indexed articles, read from the seeds folder on demand (until the next ingest)."""
+        if self._articles is None:
+            self._articles = ArticleIndex(self.settings.seeds_dir, self.indexed_chunks)
+        return self._articles
+
+    def article_at(self, source: str, offset: int) -> Article | None:
+        """The indexed article of file `source` that holds char offset `offset`, if any."""
+        return self.articles.article_at(source, offset)
+
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The k best passages for `question` (settings' top_k by default)."""
         return self.retriever.search(question, k or self.settings.top_k)
@@ -196,8 +219,13 @@ class Pipeline:
             yield from self.generator.stream(question, passages, searched)
 
     def answer_from(self, question: str, passages: Sequence[Passage]) -> Answer:
-        """Answer `question` from already retrieved passages."""
-        return final_answer(self.answer_stream(question, passages))
+        """Answer `question` from already retrieved passages, with the cited articles' dates."""
+        return self._with_articles(final_answer(self.answer_stream(question, passages)))
+
+    def _with_articles(self, answer: Answer) -> Answer:
+        """`answer` with the articles it cites, their dates and the age warning."""
+        articles = self.articles.cited(answer.citations)
+        return replace(answer, articles=articles, age_warning=age_warning(articles))
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] = (), top_k: int | None = None
@@ -238,7 +266,8 @@ class Pipeline:
         }
         timings_ms = {k: round(v, 2) for k, v in timings.items()}
         notice = " ".join(n for n in (masked.notice, answer.notice) if n)
-        yield replace(answer, searched_query=query, timings_ms=timings_ms, notice=notice)
+        answer = replace(answer, searched_query=query, timings_ms=timings_ms, notice=notice)
+        yield self._with_articles(answer)
 
     def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
         """Retrieve passages for `question` (after `history`) and answer from them, with timings."""

@@ -38,6 +38,19 @@ def answer_record(answer: Answer) -> dict[str, Any]:
             }
             for p in answer.passages
         ],
+        "articles": [
+            {
+                "source": a.source,
+                "title": a.title,
+                "start": a.start,
+                "end": a.end,
+                "date": a.date.iso if a.date else None,
+                "date_text": a.date.text if a.date else None,
+                "citations": list(a.citations),
+            }
+            for a in answer.articles
+        ],
+        "age_warning": answer.age_warning,
         "timings_ms": answer.timings_ms,
         "mode": answer.mode,
         "notice": answer.notice,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 
@@ -100,6 +102,57 @@ class FlaggedSentence:
 
 
 @dataclass(frozen=True)
+class ArticleDate:
+    """A date as an article gives it, to the day, month or year."""
+
+    text: str  # as written in the article, e.g. "2 oktober 2022" or "Socialchefsdagarna 2023"
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    @property
+    def earliest(self) -> date:
+        """The first day the date can mean."""
+        return date(self.year, self.month or 1, self.day or 1)
+
+    @property
+    def latest(self) -> date:
+        """The last day the date can mean."""
+        month = self.month or 12
+        return date(self.year, month, self.day or calendar.monthrange(self.year, month)[1])
+
+    @property
+    def iso(self) -> str:
+        """ISO 8601 at the date's precision: "2022-10-02", "2024-04" or "2023"."""
+        return self.earliest.isoformat()[: 10 if self.day else 7 if self.month else 4]
+
+
+@dataclass(frozen=True)
+class Article:
+    """An indexed article with its full text, for reading a citation in its context."""
+
+    document: Document
+    text: str  # source_file_text[document.start:document.end]
+    date: ArticleDate | None
+
+    def section_at(self, offset: int) -> str:
+        """The title of the section holding file offset `offset` ("" for the lead)."""
+        return next((s.title for s in self.document.sections if s.start <= offset < s.end), "")
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """An article an answer rests on: where it is, its date, and the citations quoting it."""
+
+    source: str
+    title: str
+    start: int  # (start, end) char offsets of the article in the source file
+    end: int
+    date: ArticleDate | None
+    citations: tuple[int, ...]  # numbers n of the citations that quote this article
+
+
+@dataclass(frozen=True)
 class Answer:
     """The result of asking a question.
 
@@ -114,6 +167,8 @@ class Answer:
     citations: tuple[Citation, ...]
     passages: tuple[Passage, ...]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    articles: tuple[ArticleInfo, ...] = ()  # the cited articles, in order of first citation
+    age_warning: str = ""  # Swedish note when a cited article may predate the current law
     mode: Literal["extractive", "llm"] = "extractive"
     notice: str = ""
     searched_query: str = ""

@@ -23,13 +23,17 @@ def _run(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProc
 
 
 def test_ask_json_has_the_documented_shape(seeded_pipeline: Pipeline, tmp_path: Path) -> None:
-    env = {"RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir)}
+    env = {
+        "RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir),
+        "RAG_SEEDS_DIR": str(seeded_pipeline.settings.seeds_dir),
+    }
     result = _run("ask", "Var hölls Socialchefsdagarna 2023?", "--json", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     assert set(record) == {
-        "question", "answer", "abstained", "citations", "passages", "timings_ms", "mode",
-        "notice", "searched_query", "unsupported_sentences", "flagged_sentences",
+        "question", "answer", "abstained", "citations", "passages", "articles", "age_warning",
+        "timings_ms", "mode", "notice", "searched_query", "unsupported_sentences",
+        "flagged_sentences",
     }  # fmt: skip
     assert (record["mode"], record["notice"], record["unsupported_sentences"]) == (
         "extractive", "", 0,
@@ -41,19 +45,28 @@ def test_ask_json_has_the_documented_shape(seeded_pipeline: Pipeline, tmp_path: 
         "rank", "source", "title", "section", "text", "start", "end", "score",
     }  # fmt: skip
     assert any("Karlstad" in c["quote"] for c in record["citations"])
+    assert set(record["articles"][0]) == {
+        "source", "title", "start", "end", "date", "date_text", "citations",
+    }  # fmt: skip
+    assert "SFS 2025:400" in record["age_warning"]
     for c in record["citations"]:
         text = (seeded_pipeline.settings.seeds_dir / c["source"]).read_text(encoding="utf-8")
         assert text[c["start"] : c["end"]] == c["quote"]
 
 
 def test_ask_prints_answer_and_numbered_sources(seeded_pipeline: Pipeline, tmp_path: Path) -> None:
-    env = {"RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir)}
+    env = {
+        "RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir),
+        "RAG_SEEDS_DIR": str(seeded_pipeline.settings.seeds_dir),  # article dates come from here
+    }
     result = _run("ask", "Vad kostar ett pass på Liseberg?", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "inget i källorna" in result.stdout
     result = _run("ask", "Var hölls Socialchefsdagarna 2023?", env=env, cwd=tmp_path)
     assert "Källor:" in result.stdout
-    assert "[1] " in result.stdout and "(004_69118e50f35d8edb.txt)" in result.stdout
+    assert "[1] " in result.stdout
+    assert "(004_69118e50f35d8edb.txt, 2 oktober 2022)" in result.stdout
+    assert "SFS 2025:400" in result.stdout
 
 
 def test_ingest_then_ask_on_a_fresh_folder(mini_seeds: Path, tmp_path: Path) -> None:

@@ -1,34 +1,28 @@
-"""Browser tests of the Gradio UI: Debian chromium, driven by Playwright, on 127.0.0.1 only."""
+"""Browser tests of the Gradio UI: Debian chromium, driven by Playwright, on 127.0.0.1 only.
+
+Also a `gradio_client` test of the public API endpoint `fraga`. Screenshots go to
+test-artifacts/.
+"""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
-from itertools import pairwise
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from rag.errors import RagError
-from rag.types import (
-    Answer,
-    AskEvent,
-    Chunk,
-    Citation,
-    FlaggedSentence,
-    Passage,
-    Searched,
-    TextDelta,
-    Turn,
-)
+from rag.dates import date_label
+from rag.feedback import FeedbackStore
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
     from rag.pipeline import Pipeline
+    from rag.types import Answer
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -40,59 +34,44 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "ANONYMIZED_TELEMETRY": "False",
-}
+ARTIFACTS = ROOT / "test-artifacts"
 ANSWER_TIMEOUT_MS = 60_000  # the first question also builds the answerer's word weights
+QUESTION = "Var hölls Socialchefsdagarna 2023?"
+UNSUPPORTED = "Vad kostar ett pass på Liseberg?"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def _normalize(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.fixture(scope="module")
-def _offline_env() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in OFFLINE_ENV.items():
-            mp.setenv(key, value)
-        yield
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 @pytest.fixture(scope="module")
-def _ui_pipeline(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, _offline_env: None
-) -> Pipeline:
-    """The shared `seeded_pipeline` if conftest provides one, else a freshly ingested one."""
-    try:
-        pipeline: Pipeline = request.getfixturevalue("seeded_pipeline")
-        return pipeline
-    except pytest.FixtureLookupError:
-        pass
-    from rag.config import Settings
-    from rag.pipeline import Pipeline
-
-    settings = Settings(
-        seeds_dir=SEEDS,
-        data_dir=tmp_path_factory.mktemp("ui-data"),
-        _env_file=None,  # type: ignore[call-arg]
-    )
-    pipeline = Pipeline(settings)
-    pipeline.ingest()
-    return pipeline
+def eval_questions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small slice of the held-out set: three answerable questions and one refusal."""
+    lines = (ROOT / "eval" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    refusal = next(line for line in lines if '"unanswerable"' in line)
+    path = tmp_path_factory.mktemp("eval") / "questions.jsonl"
+    path.write_text("\n".join([*lines[:3], refusal]) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="module")
-def ui_url(_ui_pipeline: Pipeline) -> Iterator[str]:
+def ui_url(
+    seeded_pipeline: Pipeline, eval_questions: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     from ui.app import build_app
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = build_app(_ui_pipeline).queue()
+    runs = tmp_path_factory.mktemp("eval-runs")
+    app = build_app(seeded_pipeline, eval_questions=eval_questions, eval_runs_dir=runs).queue()
     app.launch(
         server_name="127.0.0.1",
         server_port=port,
@@ -108,7 +87,7 @@ def ui_url(_ui_pipeline: Pipeline) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def browser(_offline_env: None) -> Iterator[Browser]:
+def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
@@ -119,10 +98,9 @@ def browser(_offline_env: None) -> Iterator[Browser]:
         browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser, ui_url: str) -> Iterator[Page]:
+def _open(browser: Browser, url: str, width: int, height: int) -> Iterator[Page]:
     """A fresh page on the app; any request that leaves 127.0.0.1 is blocked and reported."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="sv-SE")
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="sv-SE")
     outside: list[str] = []
 
     def only_local(route):  # type: ignore[no-untyped-def]
@@ -134,170 +112,173 @@ def page(browser: Browser, ui_url: str) -> Iterator[Page]:
 
     context.route("**/*", only_local)
     page = context.new_page()
-    page.goto(ui_url, wait_until="domcontentloaded")
+    page.goto(url, wait_until="domcontentloaded")
     page.locator("#fraga textarea").wait_for()
     yield page
     context.close()
     assert outside == [], f"the UI tried to reach the network: {outside}"
 
 
-def _ask(page: Page, question: str) -> None:
+@pytest.fixture
+def page(browser: Browser, ui_url: str) -> Iterator[Page]:
+    yield from _open(browser, ui_url, 1400, 1000)
+
+
+@pytest.fixture
+def phone(browser: Browser, ui_url: str) -> Iterator[Page]:
+    yield from _open(browser, ui_url, 390, 844)
+
+
+def _ask(page: Page, question: str) -> Locator:
+    """Ask in the chat; returns the newest bot message once the answer is complete."""
+    from playwright.sync_api import expect
+
+    bots = page.locator("#chatt [data-testid='bot']")
+    before = bots.count()
     box = page.locator("#fraga textarea")
     box.fill(question)
     box.press("Enter")
+    expect(bots).to_have_count(before + 1, timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#kallor")).not_to_contain_text("Söker", timeout=ANSWER_TIMEOUT_MS)
+    return bots.last
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_answer_streams_with_citation_and_highlighted_source(
-    page: Page, _ui_pipeline: Pipeline
+def _check_highlight(page: Page, n: int, expected: Answer) -> Locator:
+    """The quote of citation n is marked, shown and scrolled into view in its article."""
+    from playwright.sync_api import expect
+
+    citation = next(c for c in expected.citations if c.n == n)
+    target = page.evaluate("document.querySelector(':target')?.id ?? ''")
+    assert target.endswith(f"-{n}"), f"the URL fragment's target is {target!r}"
+    mark = page.locator("#kallor").locator(f"mark[id='{target}']")
+    assert mark.evaluate("m => m.textContent") == citation.quote
+    expect(mark).to_be_visible()
+    expect(mark).to_be_in_viewport()
+    article = page.locator("#kallor article.artikel").filter(has=page.locator(f"#{target}"))
+    expect(article).to_be_visible()
+    expect(page.locator("#kallor article.artikel:visible")).to_have_count(1)
+    return article
+
+
+def test_clicking_a_citation_shows_the_quote_in_its_article(
+    page: Page, seeded_pipeline: Pipeline
 ) -> None:
     from playwright.sync_api import expect
 
-    question = "Var hölls Socialchefsdagarna 2023?"
-    expected = _ui_pipeline.ask(question)
-    assert not expected.abstained, "precondition: the seeds answer this question"
-
+    expected = seeded_pipeline.ask(QUESTION)
+    assert len(expected.citations) >= 2, "precondition: the seeds answer with several citations"
     expect(page.get_by_text("Fråga socialtjänstartiklarna").first).to_be_visible()
-    expect(page.get_by_text("Exempelfrågor")).to_be_visible()
-    _ask(page, question)
+    bot = _ask(page, QUESTION)
+    expect(bot).to_contain_text(_normalize(expected.text.split("[1]")[0]))
+    expect(bot).to_contain_text("Bygger på")
+    expect(bot).to_contain_text("SFS 2025:400")  # the age warning: all articles predate the act
+    expect(page.locator("#kallor .artikel:visible")).to_have_count(0)
 
-    bot = page.locator("#chatt [data-testid='bot']").last
-    expect(bot).to_contain_text("Karlstad", timeout=ANSWER_TIMEOUT_MS)
-    expect(bot).to_have_text(_normalize(expected.text), timeout=ANSWER_TIMEOUT_MS)
-    expect(bot.locator("a[href='#kalla-1']")).to_have_text("[1]")
-    expect(bot).to_contain_text("[1]")
+    bot.locator("a", has_text="[1]").first.click()
+    article = _check_highlight(page, 1, expected)
+    first = expected.citations[0]
+    info = next(a for a in expected.articles if 1 in a.citations)
+    expect(article).to_contain_text(first.passage.chunk.title)
+    expect(article).to_contain_text(first.passage.chunk.source)
+    assert info.date is not None, "precondition: the first cited article gives a date"
+    expect(article).to_contain_text(date_label(info.date))  # e.g. "2 oktober 2022"
+    whole = seeded_pipeline.article_at(first.passage.chunk.source, first.start)
+    assert whole is not None
+    assert _normalize(article.locator(".artikeltext").inner_text()) == _normalize(whole.text)
+    _shot(page, "ui-citation.png")
 
-    source = page.locator("#kallor #kalla-1")
-    expect(source).to_contain_text("[1]")
-    expect(source).to_contain_text(expected.citations[0].passage.chunk.title)
-    mark = source.locator("mark").first
-    expect(mark).to_be_visible()
-    assert _normalize(mark.inner_text()) in _normalize(bot.inner_text())
-    expect(page.locator("#kallor")).not_to_contain_text("Inget stöd i källorna")
+    # The source list links to the same viewer; keyboard only.
+    link = page.locator("#kallor .stycken a", has_text="[2]")
+    link.focus()
+    page.keyboard.press("Enter")
+    second = _check_highlight(page, 2, expected)
+    expect(second).to_contain_text(expected.citations[1].passage.chunk.title)
+    cited = page.locator("#kallor li.citerad")
+    expect(cited).to_have_count(len({c.passage.chunk.id for c in expected.citations}))
+    expect(page.locator("#kallor li.stycke")).to_have_count(len(expected.passages))
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "ui-answer.png"), full_page=True)
 
-
-@pytest.mark.browser
-@pytest.mark.slow
-def test_unsupported_question_says_no_support(page: Page, _ui_pipeline: Pipeline) -> None:
+def test_unsupported_question_says_no_support(page: Page, seeded_pipeline: Pipeline) -> None:
     from playwright.sync_api import expect
 
-    question = "Vad kostar ett pass på Liseberg?"
-    expected = _ui_pipeline.ask(question)
+    expected = seeded_pipeline.ask(UNSUPPORTED)
     assert expected.abstained, "precondition: the seeds do not cover this question"
-
-    bots = page.locator("#chatt [data-testid='bot']")
-    _ask(page, "   ")
-    expect(bots.last).to_have_text("Skriv en fråga.")
-
-    _ask(page, question)
-    expect(bots).to_have_count(2)
-    expect(bots.last).to_have_text(_normalize(expected.text), timeout=ANSWER_TIMEOUT_MS)
+    bot = _ask(page, UNSUPPORTED)
+    expect(bot).to_have_text(f"Inget stöd i källorna. {_normalize(expected.text)}")
     panel = page.locator("#kallor")
-    expect(panel).to_contain_text("Inget stöd i källorna", timeout=ANSWER_TIMEOUT_MS)
+    expect(panel.locator(".inget-stod")).to_contain_text("Inget stöd i källorna")
     expect(panel.locator("mark")).to_have_count(0)
-    expect(panel.locator(".kalla")).to_have_count(0)
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "ui-abstain.png"), full_page=True)
-
-
-# Fast checks of the presentation functions, without a browser or an index.
-
-_TEXT = "Intro <b>fet</b> *x* ${1+1}. Dagarna hölls i Karlstad. Slut."
-_QUOTE = "Dagarna hölls i Karlstad."
+    expect(panel.locator("li.citerad")).to_have_count(0)
+    expect(panel.locator("li.stycke")).to_have_count(len(expected.passages))
+    _shot(page, "ui-abstain.png")
 
 
-def _answer(text: str, abstained: bool = False) -> Answer:
-    chunk = Chunk("c1", "000_a.txt", "Titel <i>", "", 100, 100 + len(_TEXT), _TEXT, _TEXT)
-    passage = Passage(chunk, rank=1, score=0.9)
-    start = 100 + _TEXT.index(_QUOTE)
-    citations = () if abstained else (Citation(1, passage, _QUOTE, start, start + len(_QUOTE)),)
-    return Answer("fråga", text, abstained, citations, (passage,))
+def test_thumbs_and_comment_are_stored(page: Page, seeded_pipeline: Pipeline) -> None:
+    from playwright.sync_api import expect
+
+    store = FeedbackStore(seeded_pipeline.settings.feedback_path)
+    before = len(store.all())
+    expected = seeded_pipeline.ask(QUESTION)
+    bot = _ask(page, QUESTION)
+    expect(bot).to_contain_text("Bygger på")
+    page.locator("#chatt").get_by_role("button", name="Ogilla", exact=True).click()
+    expect(page.locator("#omdome")).to_contain_text("Tack för ditt omdöme")
+    comment = page.locator("#kommentar textarea")
+    comment.fill("Källa [2] handlar om något annat.")
+    page.locator("#spara-kommentar").click()
+    expect(page.locator("#omdome")).to_contain_text("Kommentaren är sparad")
+    expect(comment).to_have_value("")
+
+    rows = store.all()
+    assert len(rows) == before + 1
+    row = rows[0]
+    assert (row.question, row.answer, row.rating) == (QUESTION, expected.text, "down")
+    assert row.comment == "Källa [2] handlar om något annat."
+    assert row.sources == [f"[{c.n}] {c.passage.chunk.source}" for c in expected.citations]
+    _shot(page, "ui-feedback.png")
 
 
-class _FakePipeline:
-    def __init__(self, answer: Answer | Exception, deltas: tuple[str, ...] = ()) -> None:
-        self.result = answer
-        self.deltas = deltas
-        self.history: list[Turn] = []
+def test_eval_tab_runs_the_question_set(page: Page, eval_questions: Path) -> None:
+    from playwright.sync_api import expect
 
-    def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AskEvent]:
-        self.history = list(history)
-        if isinstance(self.result, Exception):
-            raise self.result
-        yield Searched(self.result.searched_query or question, self.result.passages)
-        yield from (TextDelta(d) for d in self.deltas)
-        yield self.result
-
-
-def test_respond_streams_escaped_answer_and_highlighted_source() -> None:
-    from ui.app import respond
-
-    fake = _FakePipeline(_answer(f"{_QUOTE} [1] <script>x</script> *y* [7]"))
-    steps = list(respond(fake, "  Var?  ", []))  # type: ignore[arg-type]
-    chats = [chat[-1]["content"] for _, chat, _ in steps[2:]]  # after "searching" and "searched"
-    assert len(chats) > 3
-    assert all(later.startswith(earlier) for earlier, later in pairwise(chats))
-    final_box, final_chat, panel = steps[-1]
-    assert final_box == ""
-    assert final_chat[0] == {"role": "user", "content": "Var?"}
-    text = final_chat[-1]["content"]
-    assert "[\\[1\\]](#kalla-1)" in text and "\\<script\\>" in text and "\\*y\\*" in text
-    assert "\\[7\\]" in text  # a marker without a citation stays plain text
-    assert 'id="kalla-1"' in panel and f"<mark>{_QUOTE}</mark>" in panel
-    assert "&lt;b&gt;fet&lt;/b&gt;" in panel and "Titel &lt;i&gt;" in panel
-    assert "<b>" not in panel and "<i>" not in panel
+    page.get_by_role("tab", name="Utvärdering").click()
+    page.locator("#kor-utvardering").click()
+    metrics = page.locator("#utvardering-matt")
+    expect(metrics).to_contain_text("4 frågor", timeout=ANSWER_TIMEOUT_MS)
+    for name in ("hit@1", "mrr@10", "refusal_recall"):
+        expect(metrics).to_contain_text(name)
+    expect(page.locator("#utvardering-diagram img")).to_have_count(3)
+    expect(page.locator("#utvardering-fel")).to_contain_text("Failures")
+    _shot(page, "ui-eval.png")
 
 
-def test_respond_blank_error_and_abstain() -> None:
-    from ui.app import respond
+def test_phone_width(phone: Page, seeded_pipeline: Pipeline) -> None:
+    from playwright.sync_api import expect
 
-    ((_, chat, _),) = respond(_FakePipeline(_answer("x")), "  ", [])  # type: ignore[arg-type]
-    assert chat == [{"role": "assistant", "content": "Skriv en fråga."}]
-
-    failing = _FakePipeline(RagError("Inget index."))
-    *_, (_, chat, _) = respond(failing, "Fråga?", [])  # type: ignore[arg-type]
-    assert chat[-1]["content"] == "**Något gick fel:** Inget index."
-
-    abstaining = _FakePipeline(_answer("Inget stöd [1].", abstained=True))
-    *_, (_, chat, panel) = respond(abstaining, "Fråga?", [])  # type: ignore[arg-type]
-    assert "Inget stöd i källorna" in panel and "<mark>" not in panel
-    assert "#kalla" not in chat[-1]["content"]
+    expected = seeded_pipeline.ask(QUESTION)
+    bot = _ask(phone, QUESTION)
+    expect(bot).to_contain_text("Bygger på")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    expect(phone.locator("#kallor")).to_be_visible()
+    bot.locator("a", has_text="[1]").first.click()
+    _check_highlight(phone, 1, expected)
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(phone, "ui-phone.png")
 
 
-def test_respond_streams_llm_text_then_the_checked_answer_with_flags() -> None:
-    from ui.app import respond
+def test_gradio_client_gets_the_answer_and_its_citations(
+    ui_url: str, seeded_pipeline: Pipeline
+) -> None:
+    from gradio_client import Client
 
-    text = f"{_QUOTE} [1] Påhittad mening om allt."
-    flag = FlaggedSentence(text.index("Påhittad"), len(text), "saknar källhänvisning")
-    answer = replace(_answer(text), mode="llm", searched_query="Karlstad Och sen?", flagged=(flag,))
-    fake = _FakePipeline(answer, deltas=("Dagarna", " hölls [1][9]"))
-    history = [
-        {"role": "user", "content": "Var hölls \\*dagarna\\*?"},
-        {
-            "role": "assistant",
-            "content": [{"type": "text", "text": "I Karlstad [\\[1\\]](#kalla-1)."}],
-        },
+    expected = seeded_pipeline.ask(QUESTION)
+    client = Client(ui_url, verbose=False)
+    answer, record, *_ = client.predict(QUESTION, [], api_name="/fraga")
+    assert answer == expected.text
+    assert [(c["n"], c["source"], c["quote"]) for c in record["citations"]] == [
+        (c.n, c.passage.chunk.source, c.quote) for c in expected.citations
     ]
-    steps = list(respond(fake, "Och sen?", history))  # type: ignore[arg-type]
-    assert fake.history == [Turn("Var hölls *dagarna*?", "I Karlstad [1].")]
-    chats = [chat[-1]["content"] for _, chat, _ in steps]
-    assert "Dagarna hölls \\[1\\]\\[9\\]" in chats  # the LLM's words, as they came
-    final, panel = chats[-1], steps[-1][2]
-    assert final.startswith("Dagarna hölls i Karlstad. [\\[1\\]](#kalla-1) Påhittad")
-    assert final.endswith("om allt. ⚠️ *\\(ej belagt: saknar källhänvisning\\)*")
-    assert "Sökte efter: <q>Karlstad Och sen?</q>" in panel and 'id="kalla-1"' in panel
-    assert "Sökte efter" in steps[1][2]  # shown while the answer is still being written
-
-
-def test_respond_shows_the_fallback_notice_above_the_quotes() -> None:
-    from ui.app import respond
-
-    notice = "Språkmodellen svarade inte inom 2 s, så svaret nedan citerar källorna."
-    answer = replace(_answer(f"{_QUOTE} [1]"), notice=notice)
-    *_, (_, chat, _) = respond(_FakePipeline(answer, deltas=("Dag",)), "Var?", [])  # type: ignore[arg-type]
-    assert chat[-1]["content"].startswith(f"> ⚠️ {notice}\n\n{_QUOTE} [\\[1\\]](#kalla-1)")
+    assert record["age_warning"] == expected.age_warning
+    refusal, record, *_ = client.predict(UNSUPPORTED, [], api_name="/fraga")
+    assert refusal == record["answer"] and record["abstained"] is True
+    assert record["citations"] == []

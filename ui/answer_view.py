@@ -1,4 +1,4 @@
-"""Chat presentation for LLM answers: fallback notice, flagged sentences, searched query, turns.
+"""Chat presentation for LLM answers: fallback notice, searched query, conversation turns.
 
 Helpers for `ui/app.py`, kept apart so the chat layout can change without them.
 Everything returned is escaped: notices and reasons are shown literally.
@@ -11,28 +11,19 @@ import re
 from typing import Any
 
 from rag.types import Answer, Turn
+from ui.render import escape_markdown
 
 Message = dict[str, Any]
 VIEW_CSS = """
 .sokfraga { font-size: 0.9em; color: var(--body-text-color-subdued); margin: 0 0 0.5em 0; }
 """
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|~$&!])")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()<>#|~$&!])")
-_SOURCE_LINK = re.compile(r"\[\\\[(\d+)\\\]\]\(#kalla-\d+\)")  # "[\[1\]](#kalla-1)"
-
-
-def _escape(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+_SOURCE_LINK = re.compile(r"\[\\\[(\d+)\\\]\]\(#k\d+-\d+\)")  # "[\[1\]](#k2-1)", see render._link
 
 
 def notice_markdown(answer: Answer) -> str:
     """The fallback notice as a Markdown block quote above the answer ("" when none)."""
-    return f"> ⚠️ {_escape(answer.notice)}\n\n" if answer.notice else ""
-
-
-def flag_markdown(reason: str) -> str:
-    """The mark put after a sentence its sources do not support."""
-    return f" ⚠️ *{_escape(f'(ej belagt: {reason})')}*"
+    return f"> ⚠️ {escape_markdown(answer.notice)}\n\n" if answer.notice else ""
 
 
 def searched_html(query: str) -> str:

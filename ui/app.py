@@ -1,7 +1,10 @@
-"""Gradio web UI: ask a question, watch the answer stream in, check the cited passages.
+"""Gradio web UI: ask, watch the answer stream in, check every citation in its article, rate it.
 
-Presentation only: every answer comes from `Pipeline.ask_stream`. Article text and questions
-are untrusted, so the sources panel escapes everything and the chat escapes Markdown.
+Presentation only: answers come from `Pipeline.ask_stream` (an LLM's text streams in, then
+the checked answer replaces it), rendering from `ui.render` and `ui.answer_view`, ratings go
+to `rag.feedback`, the Eval tab is `ui.eval_tab`. The API endpoint `fraga` takes
+(question, history) and returns (answer text, answer record as in `rag ask --json`, chat,
+sources panel HTML, copy text, cleared question box).
 """
 
 from __future__ import annotations
@@ -10,22 +13,28 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import html
-import re
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import gradio as gr
 
 from rag.errors import RagError
+from rag.feedback import FeedbackStore
 from rag.pipeline import Pipeline
-from rag.types import Answer, Citation, Searched, TextDelta
-from ui.answer_view import (
-    VIEW_CSS,
-    conversation_turns,
-    flag_markdown,
-    notice_markdown,
-    searched_html,
+from rag.records import answer_record
+from rag.types import Answer, Searched, TextDelta
+from ui.answer_view import VIEW_CSS, conversation_turns, notice_markdown, searched_html
+from ui.eval_tab import eval_tab
+from ui.render import (
+    EMPTY_PANEL,
+    PANEL_CSS,
+    SEARCHING_PANEL,
+    answer_footer,
+    answer_pieces,
+    copy_text,
+    escape_markdown,
+    sources_html,
 )
 
 TITLE = "Fråga socialtjänstartiklarna"
@@ -35,206 +44,211 @@ DEFAULT_EXAMPLES = [
     "Hur många medlemmar deltog i FSS workshop om äldreomsorgslag?",
     "Vad säger Anna Burston om tillit?",
 ]
-EMPTY_PANEL = '<p class="tom">Källorna till svaret visas här.</p>'
-SEARCHING_PANEL = '<p class="tom">Söker i källorna …</p>'
-NO_SUPPORT_PANEL = '<p class="inget-stod"><strong>Inget stöd i källorna</strong></p>'
-PANEL_CSS = """
-.kalla { border-top: 1px solid var(--border-color-primary); padding: 0.5em 0; }
-.kalla h4 { margin: 0 0 0.3em 0; font-size: 0.95em; }
-.kalla .meta { font-weight: normal; color: var(--body-text-color-subdued); }
-.kalla .stycke { white-space: pre-wrap; font-size: 0.9em; line-height: 1.45; margin: 0; }
-.kalla mark { background: #ffe58a; color: #1a1a1a; padding: 0 0.1em; }
-.tom { color: var(--body-text-color-subdued); }
-"""
+INTRO = (
+    f"# {TITLE}\nSvaren citerar artiklarna ordagrant. Klicka på en källhänvisning **[n]** "
+    "för att läsa artikeln med det citerade stycket markerat. Betygsätt svaret med tummarna "
+    "under det."
+)
 
 Message = dict[str, Any]
-_MARKER = re.compile(r"\[(\d+)\]")
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|~$&!])")
+Answers = dict[int, Answer]  # chat message index -> the answer shown there
 
 
-def _escape_markdown(text: str) -> str:
-    """Backslash-escape Markdown and HTML syntax so untrusted text shows literally."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+class Step(NamedTuple):
+    """One streamed update of the `fraga` event, in its output order."""
+
+    answer: str  # the answer text with [n] markers (first output, for API clients)
+    record: dict[str, Any] | None  # `rag ask --json` shape
+    chat: list[Message]
+    panel: str
+    copy: str
+    question: str  # the question box, cleared
+    answers: Answers
 
 
-def _markdown_piece(piece: str, cited: set[int]) -> str:
-    """Render one piece of answer text, turning known markers into links to sources."""
-    out: list[str] = []
-    pos = 0
-    for match in _MARKER.finditer(piece):
-        n = int(match.group(1))
-        if n not in cited:
-            continue
-        out.append(_escape_markdown(piece[pos : match.start()]))
-        out.append(f"[\\[{n}\\]](#kalla-{n})")
-        pos = match.end()
-    out.append(_escape_markdown(piece[pos:]))
-    return "".join(out)
-
-
-def answer_pieces(answer: Answer) -> list[str]:
-    """Split an answer into word-sized Markdown pieces whose concatenation is the answer.
-
-    Args:
-        answer: The pipeline's answer; its citation markers become `#kalla-n` links.
-
-    Returns:
-        Pieces (each word with its trailing whitespace) ready to be streamed; a sentence
-        the sources do not support ends with a warning mark.
-
-    """
-    cited = {c.n for c in answer.citations} if not answer.abstained else set()
-    flags = {f.end: flag_markdown(f.reason) for f in answer.flagged}
-    pieces = []
-    for match in re.finditer(r"\s*\S+\s*", answer.text):
-        # Quotes keep the source's line breaks; the chat shows them as plain spaces.
-        word = re.sub(r"\s+", " ", match.group(0))
-        end = match.start() + len(match.group(0).rstrip())
-        piece = _markdown_piece(word.rstrip(), cited) + flags.get(end, "")
-        pieces.append(piece + word[len(word.rstrip()) :])
-    return pieces or [_markdown_piece(answer.text, cited)]
-
-
-def _highlighted(citation: Citation) -> str:
-    """Render the cited chunk as escaped HTML, with the quoted span in `<mark>`."""
-    chunk = citation.passage.chunk
-    text = chunk.text
-    a, b = citation.start - chunk.start, citation.end - chunk.start
-    if not (0 <= a <= b <= len(text)) or text[a:b] != citation.quote:
-        a = text.find(citation.quote) if citation.quote else -1
-        b = a + len(citation.quote)
-    if a < 0:
-        return html.escape(text)
-    esc = html.escape
-    return f"{esc(text[:a])}<mark>{esc(text[a:b])}</mark>{esc(text[b:])}"
-
-
-def sources_html(answer: Answer) -> str:
-    """Render the sources panel for an answer.
-
-    Args:
-        answer: The pipeline's answer.
-
-    Returns:
-        Escaped HTML: one block per citation (id `kalla-n`), or "Inget stöd i källorna".
-
-    """
-    if answer.abstained or not answer.citations:
-        return NO_SUPPORT_PANEL
-    blocks = []
-    for citation in sorted(answer.citations, key=lambda c: c.n):
-        chunk = citation.passage.chunk
-        meta = " — ".join(html.escape(p) for p in (chunk.source, chunk.section or "ingress"))
-        blocks.append(
-            f'<section class="kalla" id="kalla-{citation.n}">'
-            f"<h4>[{citation.n}] {html.escape(chunk.title)} "
-            f'<span class="meta">— {meta}</span></h4>'
-            f'<p class="stycke">{_highlighted(citation)}</p></section>'
-        )
-    return "".join(blocks)
+def _bot(content: str) -> Message:
+    return {"role": "assistant", "content": content}
 
 
 def respond(
-    pipeline: Pipeline, question: str, history: list[Message]
-) -> Iterator[tuple[str, list[Message], str]]:
+    pipeline: Pipeline, question: str, history: list[Message], answers: Answers
+) -> Iterator[Step]:
     """Ask the pipeline and stream the answer into the chat: the LLM's text, or word by word.
 
     Args:
         pipeline: The pipeline that answers.
         question: The user's question, as typed.
         history: The chat so far, in Gradio's messages format; it makes follow-ups standalone.
+        answers: Answers already in the chat, by message index.
 
     Yields:
-        (new textbox value, chat messages, sources panel HTML).
+        Steps; once the answer is checked, the sources panel and the record are complete.
 
     """
     question = question.strip()
     if not question:
-        yield "", [*history, {"role": "assistant", "content": "Skriv en fråga."}], EMPTY_PANEL
+        yield Step("", None, [*history, _bot("Skriv en fråga.")], EMPTY_PANEL, "", "", answers)
         return
     turns = conversation_turns(history)
-    history = [*history, {"role": "user", "content": _escape_markdown(question)}]
-    yield "", [*history, {"role": "assistant", "content": "…"}], SEARCHING_PANEL
-    streamed, panel = "", SEARCHING_PANEL
+    history = [*history, {"role": "user", "content": escape_markdown(question)}]
+    turn = len(history)  # index of the answer's message
+    waiting = Step("", None, [*history, _bot("…")], SEARCHING_PANEL, "", "", answers)
+    yield waiting
+    streamed = ""
     try:
         for event in pipeline.ask_stream(question, turns):
             if isinstance(event, Searched):
-                panel = searched_html(event.query) + SEARCHING_PANEL
-                yield "", [*history, {"role": "assistant", "content": "…"}], panel
+                waiting = waiting._replace(panel=searched_html(event.query) + SEARCHING_PANEL)
+                yield waiting
             elif isinstance(event, TextDelta):  # the LLM writing; checked when it is done
                 streamed += event.text
-                reply = {"role": "assistant", "content": _escape_markdown(streamed)}
-                yield "", [*history, reply], panel
+                yield waiting._replace(chat=[*history, _bot(escape_markdown(streamed))])
             else:
                 answer = event
     except RagError as exc:
-        message = f"**Något gick fel:** {_escape_markdown(str(exc))}"
-        yield "", [*history, {"role": "assistant", "content": message}], EMPTY_PANEL
+        message = f"**Något gick fel:** {escape_markdown(str(exc))}"
+        yield Step("", None, [*history, _bot(message)], EMPTY_PANEL, "", "", answers)
         return
-    panel = searched_html(answer.searched_query) + sources_html(answer)
-    pieces = answer_pieces(answer)
+    panel = searched_html(answer.searched_query) + sources_html(answer, turn, pipeline.article_at)
+    answers = {**answers, turn: answer}
+    done = Step(answer.text, answer_record(answer), [], panel, copy_text(answer), "", answers)
+    pieces = answer_pieces(answer, turn)
     shown = notice_markdown(answer)
     for piece in ["".join(pieces)] if streamed else pieces:  # streamed text: replace at once
         shown += piece
-        yield "", [*history, {"role": "assistant", "content": shown}], panel
+        yield done._replace(chat=[*history, _bot(shown)])
+    yield done._replace(chat=[*history, _bot(shown + answer_footer(answer, turn))])
 
 
-def build_app(pipeline: Pipeline, examples: list[str] | None = None) -> gr.Blocks:
-    """Build the chat UI around a pipeline.
+def _chat_column(examples: list[str]) -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Textbox]:
+    """The chat, the question box, the copy box and the example questions."""
+    chatbot = gr.Chatbot(
+        label="Samtal",
+        height=520,
+        buttons=[],
+        feedback_options=("Like", "Dislike"),
+        latex_delimiters=[],
+        placeholder="Ställ en fråga om artiklarna.",
+        elem_id="chatt",
+    )
+    with gr.Row():
+        question = gr.Textbox(
+            label="Din fråga",
+            placeholder="Skriv din fråga här …",
+            show_label=False,
+            lines=1,
+            max_lines=4,
+            scale=5,
+            min_width=200,
+            elem_id="fraga",
+        )
+        ask = gr.Button("Fråga", variant="primary", scale=1, min_width=80, elem_id="fraga-knapp")
+    with gr.Accordion("Kopiera svaret med källor", open=False, elem_id="kopiera-panel"):
+        copy = gr.Textbox(
+            show_label=False, lines=6, interactive=False, buttons=["copy"], elem_id="kopiera"
+        )
+    gr.Examples(examples=[[q] for q in examples], inputs=[question], label="Exempelfrågor")
+    return chatbot, question, ask, copy
+
+
+def _feedback_events(chatbot: gr.Chatbot, answers: gr.State, store: FeedbackStore) -> None:
+    """Thumbs on an answer store a rating at once; an optional comment is added after."""
+    rows = gr.State({})  # chat message index -> feedback row id
+    current = gr.State(None)  # row id the comment box belongs to
+    with gr.Group(visible=False) as box:
+        status = gr.Markdown(elem_id="omdome")
+        comment = gr.Textbox(
+            label="Kommentar till ditt omdöme (valfritt)", lines=2, elem_id="kommentar"
+        )
+        save = gr.Button("Spara kommentar", size="sm", elem_id="spara-kommentar")
+
+    def on_like(
+        answers: Answers, rows: dict[int, int], data: gr.LikeData
+    ) -> tuple[dict[int, int], int | None, gr.Group, str]:
+        index = data.index if isinstance(data.index, int) else data.index[0]
+        answer = answers.get(index)
+        if answer is None or not isinstance(data.liked, bool):
+            return rows, None, gr.Group(visible=False), ""
+        try:
+            row = store.rate(answer, "up" if data.liked else "down", rows.get(index))
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        thanks = "Tack för ditt omdöme! Lägg gärna till en kommentar om vad som var bra eller fel."
+        return {**rows, index: row}, row, gr.Group(visible=True), thanks
+
+    def on_comment(row: int | None, text: str) -> tuple[str, str]:
+        if row is None or not text.strip():
+            return text, "Skriv en kommentar först."
+        try:
+            store.comment(row, text)
+        except RagError as exc:
+            raise gr.Error(str(exc)) from exc
+        return "", "Kommentaren är sparad. Tack!"
+
+    chatbot.like(on_like, [answers, rows], [rows, current, box, status], api_visibility="private")
+    gr.on(
+        [save.click, comment.submit],
+        on_comment,
+        [current, comment],
+        [comment, status],
+        api_visibility="private",
+    )
+
+
+def build_app(
+    pipeline: Pipeline,
+    examples: list[str] | None = None,
+    eval_questions: Path | None = None,
+    eval_runs_dir: Path | None = None,
+) -> gr.Blocks:
+    """Build the UI around a pipeline: a chat tab and an Eval tab.
 
     Args:
         pipeline: Answers the questions; it must already have an index.
         examples: Example questions shown under the input (Swedish defaults if None).
+        eval_questions: Question set of the Eval tab (settings' `eval_questions` if None).
+        eval_runs_dir: Where Eval tab runs are written (settings' `eval_runs_dir` if None).
 
     Returns:
         The Gradio app, not yet launched.
 
     """
+    settings = pipeline.settings
 
-    def on_ask(question: str, history: list[Message]) -> Iterator[tuple[str, list[Message], str]]:
-        yield from respond(pipeline, question, history)
+    def on_ask(question: str, history: list[Message], answers: Answers) -> Iterator[Step]:
+        yield from respond(pipeline, question, history, answers)
 
     app = gr.Blocks(title=TITLE)
     with app:
-        gr.Markdown(
-            f"# {TITLE}\nSvaren citerar artiklarna ordagrant; siffran [n] visar källan "
-            "och det citerade stycket markeras i källpanelen."
-        )
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                chatbot = gr.Chatbot(
-                    label="Samtal",
-                    height=520,
-                    buttons=["copy"],
-                    feedback_options=None,
-                    latex_delimiters=[],
-                    placeholder="Ställ en fråga om artiklarna.",
-                    elem_id="chatt",
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            with gr.Tab("Fråga", id="chatt-flik"):
+                answers = gr.State({})
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=300):
+                        chatbot, question, ask, copy = _chat_column(examples or DEFAULT_EXAMPLES)
+                        _feedback_events(chatbot, answers, FeedbackStore(settings.feedback_path))
+                    with gr.Column(scale=2, min_width=300):
+                        gr.Markdown("### Källor")
+                        sources = gr.HTML(
+                            EMPTY_PANEL,
+                            css_template=PANEL_CSS + VIEW_CSS,
+                            js_on_load=None,
+                            elem_id="kallor",
+                        )
+                answer_text = gr.Textbox(visible=False, label="Svar")
+                record = gr.JSON(visible=False, label="Svar med källor")
+            with gr.Tab("Utvärdering", id="utvardering-flik"):
+                eval_tab(
+                    pipeline,
+                    eval_questions or settings.eval_questions,
+                    eval_runs_dir or settings.eval_runs_dir,
                 )
-                with gr.Row():
-                    question = gr.Textbox(
-                        placeholder="Skriv din fråga här …",
-                        show_label=False,
-                        lines=1,
-                        max_lines=4,
-                        scale=5,
-                        elem_id="fraga",
-                    )
-                    ask = gr.Button("Fråga", variant="primary", scale=1, elem_id="fraga-knapp")
-                gr.Examples(
-                    examples=[[q] for q in (examples or DEFAULT_EXAMPLES)],
-                    inputs=[question],
-                    label="Exempelfrågor",
-                    cache_examples=False,
-                )
-            with gr.Column(scale=2):
-                gr.Markdown("### Källor")
-                sources = gr.HTML(EMPTY_PANEL, css_template=PANEL_CSS + VIEW_CSS, elem_id="kallor")
         gr.on(
             triggers=[question.submit, ask.click],
             fn=on_ask,
-            inputs=[question, chatbot],
-            outputs=[question, chatbot, sources],
+            inputs=[question, chatbot, answers],
+            outputs=[answer_text, record, chatbot, sources, copy, question, answers],
             api_name="fraga",
             show_progress="hidden",
         )
