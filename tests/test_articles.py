@@ -112,7 +112,7 @@ def test_answers_carry_their_articles_and_the_age_warning(seeded_pipeline: Pipel
     assert "SFS 2025:400" in answer.age_warning
     record = answer_record(answer)
     assert record["age_warning"] == answer.age_warning
-    huset = next(a for a in record["articles"] if a["source"] == "003_7b0b9db67c0573bb.txt")
-    assert (huset["date"], huset["date_text"]) == ("2023", "Socialchefsdagarna 2023")
+    chair = next(a for a in record["articles"] if a["source"] == "004_69118e50f35d8edb.txt")
+    assert (chair["date"], chair["date_text"]) == ("2022-10-02", "2 OKTOBER 2022")
     refusal = seeded_pipeline.ask("Vad kostar ett pass på Liseberg?")
     assert refusal.abstained and refusal.articles == () and refusal.age_warning == ""
