@@ -17,7 +17,7 @@ from rag.index import sync_index
 from rag.ingest import load_documents
 from rag.lexical import TermWeights, terms
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
-from rag.store import ChromaStore, make_client
+from rag.store import ChromaStore, HnswParams, make_client
 from rag.types import Answer, Chunk, IngestReport, Passage
 
 if TYPE_CHECKING:
@@ -44,7 +44,11 @@ class Pipeline:
         if self._embedder is None:
             s = self.settings
             self._embedder = make_embedder(
-                s.embedding_backend, s.embedding_model, s.embedding_threads
+                s.embedding_backend,
+                s.embedding_model,
+                s.embedding_threads,
+                s.query_cache_size,
+                s.embedding_query_threads,
             )
         return self._embedder
 
@@ -60,10 +64,15 @@ class Pipeline:
         sources, documents, skipped = load_documents(s.seeds_dir)
         sizing = ChunkSizing(max_tokens=s.chunk_max_tokens, min_tokens=s.chunk_min_tokens)
         chunks = chunk_documents(sources, documents, self.embedder.count_tokens, sizing)
-        store, rebuilt = ChromaStore.for_ingest(self._client, s.collection, self.embedder.identity)
+        hnsw = HnswParams(s.hnsw_construction_ef, s.hnsw_search_ef, s.hnsw_m)
+        store, rebuilt = ChromaStore.for_ingest(
+            self._client, s.collection, self.embedder.identity, hnsw
+        )
         result = sync_index(store, self.embedder, chunks, s.embedding_batch_size, on_progress)
-        self._store, self._retriever, self._answerer = store, None, None
-        self._chunks, self._chunk_terms = None, None
+        if result.added or result.deleted or rebuilt or self._store is None:
+            # The lexical index and word weights are rebuilt on the next question.
+            self._store, self._retriever, self._answerer = store, None, None
+            self._chunks, self._chunk_terms = None, None
         return IngestReport(
             files=len(sources),
             chunks=store.count(),
@@ -125,6 +134,11 @@ class Pipeline:
             policy = AnswerPolicy(min_score=self.settings.min_score)
             self._answerer = ExtractiveAnswerer(weights, policy)
         return self._answerer
+
+    def warm_up(self) -> None:
+        """Load the index, the lexical index, the word weights and the model before users ask."""
+        _ = self.retriever, self.answerer
+        self.embedder.encode(["uppvärmning"], query=True)
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The k best passages for `question` (settings' top_k by default)."""

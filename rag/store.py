@@ -8,7 +8,9 @@ embedding function (an ONNX download) is never used.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +28,24 @@ from chromadb.errors import NotFoundError
 
 EMBEDDER_KEY = "embedder"
 _PAGE = 1000
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    """Chroma's HNSW index parameters; they apply when a collection is created."""
+
+    construction_ef: int = 100
+    search_ef: int = 100
+    m: int = 16  # neighbours per node
+
+    def metadata(self) -> dict[str, int | str]:
+        """As Chroma collection metadata, in cosine space."""
+        return {
+            "hnsw:space": "cosine",
+            "hnsw:construction_ef": self.construction_ef,
+            "hnsw:search_ef": self.search_ef,
+            "hnsw:M": self.m,
+        }
 
 
 class VectorStore(Protocol):
@@ -109,8 +129,12 @@ class ChromaStore:
         return store
 
     @classmethod
-    def for_ingest(cls, client: ClientAPI, name: str, embedder: str) -> tuple[ChromaStore, bool]:
+    def for_ingest(
+        cls, client: ClientAPI, name: str, embedder: str, hnsw: HnswParams = HnswParams()
+    ) -> tuple[ChromaStore, bool]:
         """Open or create the index for `embedder`; rebuilds it if another embedder built it.
+
+        `hnsw` applies when the collection is created; an existing one keeps its parameters.
 
         Returns:
             The store and whether an index from another embedder was dropped.
@@ -126,7 +150,7 @@ class ChromaStore:
             rebuilt = True
         collection = client.get_or_create_collection(
             name,
-            metadata={"hnsw:space": "cosine", EMBEDDER_KEY: embedder},
+            metadata={**hnsw.metadata(), EMBEDDER_KEY: embedder},
             embedding_function=None,
         )
         return cls(collection), rebuilt
@@ -159,7 +183,7 @@ class ChromaStore:
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity (1 - Chroma's cosine distance)."""
-        if k <= 0 or self.count() == 0:
+        if k <= 0:  # an empty collection answers with empty lists: no count() round trip
             return []
         result = self._collection.query(
             query_embeddings=[vector],
@@ -187,6 +211,12 @@ class ChromaStore:
                 page["ids"], page["documents"], page["metadatas"], strict=True
             ):
                 yield _chunk(chunk_id, text, meta)
+
+    def set_search_ef(self, value: int) -> None:
+        """Change the collection's HNSW search breadth (kept by the collection)."""
+        with warnings.catch_warnings():  # chromadb 1.5 warns about its own legacy config format
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._collection.modify(configuration={"hnsw": {"ef_search": value}})
 
     def count(self) -> int:
         """Number of stored chunks."""
