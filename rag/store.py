@@ -8,7 +8,6 @@ embedding function (an ONNX download) is never used.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -211,12 +210,6 @@ class ChromaStore:
                 page["ids"], page["documents"], page["metadatas"], strict=True
             ):
                 yield _chunk(chunk_id, text, meta)
-
-    def set_search_ef(self, value: int) -> None:
-        """Change the collection's HNSW search breadth (kept by the collection)."""
-        with warnings.catch_warnings():  # chromadb 1.5 warns about its own legacy config format
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self._collection.modify(configuration={"hnsw": {"ef_search": value}})
 
     def count(self) -> int:
         """Number of stored chunks."""
