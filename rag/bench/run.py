@@ -352,7 +352,8 @@ def run_bench(
         _, seed = seeds_stage(local, embedder, peer, items, warm, results)
         on_stage(results)
         log("serving: cold starts, load test, Chroma server mode")
-        serving_stage(local, embedder, seed, items, options, work, results)
+        served = local.model_copy(update={"query_cache_size": settings.query_cache_size})
+        serving_stage(served, embedder, seed, items, options, work, results)  # as deployed
         on_stage(results)
         if options.sizes:
             log(f"large sizes {options.sizes}: build, latency, Hit@5, HNSW sweep")
