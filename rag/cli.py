@@ -1,4 +1,4 @@
-"""Command line: `rag ingest`, `rag ask`, `rag serve`, `rag eval`, thin over the library."""
+"""Command line: `rag ingest`, `ask`, `serve`, `eval` and `bench`, thin over the library."""
 
 from __future__ import annotations
 
@@ -163,12 +163,13 @@ def serve(
     pipeline = Pipeline(settings)
     if not skip_ingest:
         run_ingest(pipeline)
+    pipeline.warm_up()  # the first question is then as fast as the others
     from ui.app import launch
 
     chat = pipeline.chat
     err.print(f"Answers: {chat.label if chat else 'extractive quotes (no LLM configured)'}")
     err.print(f"Chat UI on http://{settings.host}:{settings.port}")
-    launch(pipeline, settings.host, settings.port)
+    launch(pipeline, settings.host, settings.port, settings.ui_concurrency)
 
 
 @app.command(name="eval")
@@ -226,6 +227,42 @@ def feedback(
             out.print(f"    Kommentar: {row.comment}", markup=False, soft_wrap=True)
         out.print(f"    Svar: {row.answer[:200]}", markup=False, soft_wrap=True)
         out.print(f"    Källor: {', '.join(row.sources) or '–'}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def bench(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for bench.json.")],
+    sizes: Annotated[
+        str, typer.Option(help="Query sizes in chunks, e.g. seeds,10k,100k.")
+    ] = "seeds,10k",
+    ingest_chunks: Annotated[
+        int, typer.Option(help="Synthetic ingest corpus, in chunks (0 = skip).", min=0)
+    ] = 2000,
+    users: Annotated[int, typer.Option(help="Simulated chat users (0 = no load test).")] = 20,
+    load_seconds: Annotated[float, typer.Option(help="Load test duration.")] = 60.0,
+    think: Annotated[float, typer.Option(help="Mean seconds between a user's questions.")] = 5.0,
+    questions: Annotated[Path, typer.Option(help="Timed and scored questions.")] = Path(
+        "eval/questions.jsonl"
+    ),
+    warmup: Annotated[Path, typer.Option(help="Questions asked before timing.")] = Path(
+        "eval/dev.jsonl"
+    ),
+) -> None:
+    """Measure speed and quality against a LangChain tutorial baseline; write DIR/bench.json."""
+    from rag.bench.report import print_table, write_report
+    from rag.bench.run import BenchOptions, parse_sizes, run_bench
+
+    options = BenchOptions(
+        out_dir, parse_sizes(sizes), ingest_chunks, users, load_seconds, think, questions, warmup
+    )
+    results = run_bench(
+        _settings(),
+        options,
+        lambda line: err.print(f"[bold]bench:[/] {line}"),
+        lambda partial: write_report(out_dir, partial.figures, partial.rows),
+    )
+    print_table(results.rows, out)
+    err.print(f"Wrote {write_report(out_dir, results.figures, results.rows)}")
 
 
 def main() -> None:

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     embedding_threads: int = Field(
         0, ge=0, le=256, description="CPU threads for the embedder (0 = all cores)."
     )
+    embedding_query_threads: int = Field(
+        1, ge=1, le=256, description="CPU threads per question's embedding (bundled e5)."
+    )
 
     chunk_max_tokens: int = Field(
         320, ge=32, le=512, description="Largest chunk, in embedding-model tokens."
@@ -70,6 +73,16 @@ class Settings(BaseSettings):
     eval_runs_dir: Path = Field(
         Path("eval/runs"), description="Folder for eval outputs, one subfolder per run."
     )
+    query_cache_size: int = Field(
+        1024, ge=0, le=1_000_000, description="Query embeddings kept in memory (0 = none)."
+    )
+    hnsw_construction_ef: int = Field(
+        100, ge=8, le=2000, description="Chroma HNSW build breadth (new indexes only)."
+    )
+    hnsw_search_ef: int = Field(
+        100, ge=8, le=2000, description="Chroma HNSW search breadth (new indexes only)."
+    )
+    hnsw_m: int = Field(16, ge=4, le=128, description="Chroma HNSW links per node (new indexes).")
 
     chroma_host: str | None = Field(
         None, description="Chroma server host; when set, server mode replaces the embedded store."
@@ -93,6 +106,9 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address the web UI binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web UI.")
+    ui_concurrency: int = Field(
+        2, ge=1, le=64, description="Questions the web UI answers at once; others queue."
+    )
 
     @model_validator(mode="after")
     def _llm_needs_a_model(self) -> Settings:

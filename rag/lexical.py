@@ -118,6 +118,8 @@ class Decompounder:
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
         self._known = frozenset(t for t in vocabulary if len(t) >= 3 and not t.isdigit())
+        # Each distinct stem is split once: indexing 100k chunks repeats the same stems.
+        self._parts = lru_cache(maxsize=262_144)(self.parts)
 
     def parts(self, term: str) -> list[str]:
         """The known stems `term` is made of, or [] when it is not such a compound."""
@@ -140,4 +142,4 @@ class Decompounder:
     def expand(self, stems: Iterable[str]) -> list[str]:
         """The stems followed by the parts of every compound among them."""
         stems = list(stems)
-        return stems + [part for stem in stems for part in self.parts(stem)]
+        return stems + [part for stem in stems for part in self._parts(stem)]

@@ -23,7 +23,7 @@ from rag.lexical import TermWeights, terms
 from rag.llm import ChatBackend, make_chat_model
 from rag.pii import mask_identity_numbers
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
-from rag.store import ChromaStore, make_client
+from rag.store import ChromaStore, HnswParams, make_client
 from rag.types import (
     Answer,
     Article,
@@ -64,7 +64,11 @@ class Pipeline:
         if self._embedder is None:
             s = self.settings
             self._embedder = make_embedder(
-                s.embedding_backend, s.embedding_model, s.embedding_threads
+                s.embedding_backend,
+                s.embedding_model,
+                s.embedding_threads,
+                s.query_cache_size,
+                s.embedding_query_threads,
             )
         return self._embedder
 
@@ -80,12 +84,16 @@ class Pipeline:
         sources, documents, skipped = load_documents(s.seeds_dir)
         sizing = ChunkSizing(max_tokens=s.chunk_max_tokens, min_tokens=s.chunk_min_tokens)
         chunks = chunk_documents(sources, documents, self.embedder.count_tokens, sizing)
-        store, rebuilt = ChromaStore.for_ingest(self._client, s.collection, self.embedder.identity)
+        hnsw = HnswParams(s.hnsw_construction_ef, s.hnsw_search_ef, s.hnsw_m)
+        store, rebuilt = ChromaStore.for_ingest(
+            self._client, s.collection, self.embedder.identity, hnsw
+        )
         result = sync_index(store, self.embedder, chunks, s.embedding_batch_size, on_progress)
         sentences, sentences_added = 0, 0
+        changed = bool(result.added or result.deleted or rebuilt)
         if s.sentence_vectors:
             sentence_store, _ = ChromaStore.for_ingest(
-                self._client, self._sentence_collection, self.embedder.identity
+                self._client, self._sentence_collection, self.embedder.identity, hnsw
             )
 
             def after_chunks(done: int, total: int) -> None:
@@ -93,12 +101,15 @@ class Pipeline:
                     on_progress(result.added + done, result.added + total)
 
             units = sentence_units(chunks)
-            sentences_added = sync_index(
+            sentence_result = sync_index(
                 sentence_store, self.embedder, units, s.embedding_batch_size, after_chunks
-            ).added
-            sentences = sentence_store.count()
-        self._store, self._retriever, self._answerer, self._generator = store, None, None, None
-        self._chunks, self._chunk_terms, self._articles = None, None, None
+            )
+            sentences, sentences_added = sentence_store.count(), sentence_result.added
+            changed = changed or bool(sentence_result.added or sentence_result.deleted)
+        if changed or self._store is None:
+            # The lexical index, word weights and sentence store are rebuilt on the next question.
+            self._store, self._retriever, self._answerer, self._generator = store, None, None, None
+            self._chunks, self._chunk_terms, self._articles = None, None, None
         return IngestReport(
             files=len(sources),
             chunks=store.count(),
@@ -187,6 +198,11 @@ class Pipeline:
     def article_at(self, source: str, offset: int) -> Article | None:
         """The indexed article of file `source` that holds char offset `offset`, if any."""
         return self.articles.article_at(source, offset)
+
+    def warm_up(self) -> None:
+        """Load the index, the lexical index, the word weights and the model before users ask."""
+        _ = self.retriever, self.answerer
+        self.embedder.encode(["uppvärmning"], query=True)
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The k best passages for `question` (settings' top_k by default)."""

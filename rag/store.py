@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -26,6 +27,24 @@ from chromadb.errors import NotFoundError
 
 EMBEDDER_KEY = "embedder"
 _PAGE = 1000
+
+
+@dataclass(frozen=True)
+class HnswParams:
+    """Chroma's HNSW index parameters; they apply when a collection is created."""
+
+    construction_ef: int = 100
+    search_ef: int = 100
+    m: int = 16  # neighbours per node
+
+    def metadata(self) -> dict[str, int | str]:
+        """As Chroma collection metadata, in cosine space."""
+        return {
+            "hnsw:space": "cosine",
+            "hnsw:construction_ef": self.construction_ef,
+            "hnsw:search_ef": self.search_ef,
+            "hnsw:M": self.m,
+        }
 
 
 class VectorStore(Protocol):
@@ -112,8 +131,12 @@ class ChromaStore:
         return store
 
     @classmethod
-    def for_ingest(cls, client: ClientAPI, name: str, embedder: str) -> tuple[ChromaStore, bool]:
+    def for_ingest(
+        cls, client: ClientAPI, name: str, embedder: str, hnsw: HnswParams = HnswParams()
+    ) -> tuple[ChromaStore, bool]:
         """Open or create the index for `embedder`; rebuilds it if another embedder built it.
+
+        `hnsw` applies when the collection is created; an existing one keeps its parameters.
 
         Returns:
             The store and whether an index from another embedder was dropped.
@@ -129,7 +152,7 @@ class ChromaStore:
             rebuilt = True
         collection = client.get_or_create_collection(
             name,
-            metadata={"hnsw:space": "cosine", EMBEDDER_KEY: embedder},
+            metadata={**hnsw.metadata(), EMBEDDER_KEY: embedder},
             embedding_function=None,
         )
         return cls(collection), rebuilt
@@ -162,7 +185,7 @@ class ChromaStore:
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity (1 - Chroma's cosine distance)."""
-        if k <= 0 or self.count() == 0:
+        if k <= 0:  # an empty collection answers with empty lists: no count() round trip
             return []
         result = self._collection.query(
             query_embeddings=[vector],

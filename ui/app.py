@@ -255,15 +255,16 @@ def build_app(
     return app
 
 
-def launch(pipeline: Pipeline, host: str, port: int) -> None:
+def launch(pipeline: Pipeline, host: str, port: int, concurrency: int = 2) -> None:
     """Serve the UI locally; never creates a share link.
 
     Args:
         pipeline: Answers the questions.
         host: Address to bind, e.g. "127.0.0.1".
         port: Port to listen on.
+        concurrency: Questions answered at once; more wait in Gradio's queue.
 
     """
-    build_app(pipeline).queue().launch(
+    build_app(pipeline).queue(default_concurrency_limit=concurrency).launch(
         server_name=host, server_port=port, show_error=False, share=False
     )

@@ -1,0 +1,1 @@
+"""Benchmarks: our pipeline and a tutorial-style LangChain baseline, measured side by side."""
