@@ -35,3 +35,7 @@ class LlmError(RagError):
 
 class FeedbackError(RagError):
     """The feedback file cannot be written or read."""
+
+
+class QuestionError(RagError):
+    """The question cannot be asked as typed: empty or too long."""

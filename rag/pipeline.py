@@ -21,6 +21,7 @@ from rag.index import sync_index
 from rag.ingest import load_documents
 from rag.lexical import TermWeights, terms
 from rag.llm import ChatBackend, make_chat_model
+from rag.logs import log_event, question_fields
 from rag.pii import mask_identity_numbers
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from rag.store import ChromaStore, make_client
@@ -35,6 +36,7 @@ from rag.types import (
     TextDelta,
     Turn,
 )
+from rag.validate import clean_question
 from rag.verify import Verifier
 
 if TYPE_CHECKING:
@@ -235,9 +237,13 @@ class Pipeline:
         Yields `Searched` (the query and passages), then `TextDelta`s while an LLM writes,
         then the final `Answer` with `searched_query` and timings. Identity numbers in the
         question or the history are masked first: nothing downstream ever sees them.
+
+        Raises:
+            QuestionError: the question is empty or longer than RAG_MAX_QUESTION_CHARS.
+
         """
         began = time.perf_counter()
-        masked = mask_identity_numbers(question)
+        masked = mask_identity_numbers(clean_question(question, self.settings.max_question_chars))
         question = masked.text
         history = [replace(t, question=mask_identity_numbers(t.question).text) for t in history]
         query, failure = standalone_query(question, history, self.chat)
@@ -267,6 +273,16 @@ class Pipeline:
         timings_ms = {k: round(v, 2) for k, v in timings.items()}
         notice = " ".join(n for n in (masked.notice, answer.notice) if n)
         answer = replace(answer, searched_query=query, timings_ms=timings_ms, notice=notice)
+        log_event(
+            "ask",
+            **question_fields(question, self.settings.log_questions),
+            mode=answer.mode,
+            abstained=answer.abstained,
+            citations=len(answer.citations),
+            passages=len(passages),
+            masked=masked.count,
+            timings_ms=timings_ms,
+        )
         yield self._with_articles(answer)
 
     def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
