@@ -79,7 +79,7 @@ class Pipeline:
         """Bring the index in line with the seeds folder, embedding only new text."""
         began = time.perf_counter()
         s = self.settings
-        sources, documents, skipped = load_documents(s.seeds_dir)
+        sources, documents, skipped = load_documents(s.seeds_dir, s.max_file_bytes)
         sizing = ChunkSizing(max_tokens=s.chunk_max_tokens, min_tokens=s.chunk_min_tokens)
         chunks = chunk_documents(sources, documents, self.embedder.count_tokens, sizing)
         store, rebuilt = ChromaStore.for_ingest(self._client, s.collection, self.embedder.identity)
