@@ -39,3 +39,7 @@ class FeedbackError(RagError):
 
 class QuestionError(RagError):
     """The question cannot be asked as typed: empty or too long."""
+
+
+class IndexBuildError(RagError):
+    """An ingest could not complete; the previous index is unchanged."""

@@ -85,10 +85,10 @@ def load_sources(
         if name.startswith(".") or "/." in name:
             continue
         source, reason = _read_source(path, name, root, max_bytes)
-        if source is not None and source.sha256 in seen:
-            source, reason = None, f"same content as {seen[source.sha256]} (indexed once)"
         if source is None:
             skipped.append(f"{name}: {reason}")
+        elif source.sha256 in seen:
+            skipped.append(f"{name}: same content as {seen[source.sha256]} (indexed once)")
         else:
             seen[source.sha256] = name
             sources.append(source)

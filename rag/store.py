@@ -22,7 +22,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import ChromaError, NotFoundError
 
 EMBEDDER_KEY = "embedder"
 _PAGE = 1000
@@ -77,9 +77,15 @@ def make_client(path: Path, host: str | None = None, port: int = 8000) -> Client
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:  # a corrupt or foreign folder surfaces as various errors
-        raise StoreError(
-            f"Cannot open the index in {path} ({exc}). Delete that folder and run `rag ingest`."
-        ) from exc
+        raise damaged(exc, path) from exc
+
+
+def damaged(exc: Exception, where: Path | str = "RAG_DATA_DIR/chroma") -> StoreError:
+    """The error for an index database that is damaged or from another Chroma version."""
+    return StoreError(
+        f"The index in {where} is damaged or was written by another Chroma version ({exc}). "
+        "Delete that folder and run `rag ingest` to rebuild it."
+    )
 
 
 class ChromaStore:
@@ -102,6 +108,8 @@ class ChromaStore:
             collection = client.get_collection(name)
         except (NotFoundError, ValueError) as exc:
             raise IndexMissingError(f"No index '{name}' yet: run `rag ingest` first.") from exc
+        except ChromaError as exc:
+            raise damaged(exc) from exc
         store = cls(collection)
         if store.embedder != embedder:
             raise EmbedderMismatchError(
@@ -124,6 +132,8 @@ class ChromaStore:
             existing = cls(client.get_collection(name))
         except (NotFoundError, ValueError):
             existing = None
+        except ChromaError as exc:
+            raise damaged(exc) from exc
         if existing is not None and existing.embedder != embedder:
             client.delete_collection(name)
             rebuilt = True
@@ -192,6 +202,22 @@ class ChromaStore:
             )
         ]
 
+    def with_vectors(self, ids: Sequence[str]) -> tuple[list[Chunk], np.ndarray]:
+        """The stored chunks with these ids and their (n, dim) vectors, read in pages."""
+        chunks: list[Chunk] = []
+        vectors: list[np.ndarray] = []
+        ordered = list(ids)
+        for i in range(0, len(ordered), _PAGE):
+            page = self._collection.get(
+                ids=ordered[i : i + _PAGE], include=["documents", "metadatas", "embeddings"]
+            )
+            for chunk_id, text, meta, vector in zip(
+                page["ids"], page["documents"], page["metadatas"], page["embeddings"], strict=True
+            ):
+                chunks.append(_chunk(chunk_id, text, meta))
+                vectors.append(np.asarray(vector, dtype=np.float32))
+        return chunks, np.array(vectors, dtype=np.float32)
+
     def chunks(self) -> Iterator[Chunk]:
         """Every stored chunk, in pages."""
         for offset in range(0, self.count(), _PAGE):
@@ -206,6 +232,24 @@ class ChromaStore:
     def count(self) -> int:
         """Number of stored chunks."""
         return int(self._collection.count())
+
+
+def collection_names(client: ClientAPI) -> list[str]:
+    """Names of every collection in the database."""
+    try:
+        return [c.name for c in client.list_collections()]
+    except ChromaError as exc:
+        raise damaged(exc) from exc
+
+
+def drop_collection(client: ClientAPI, name: str) -> None:
+    """Delete a collection if it exists."""
+    try:
+        client.delete_collection(name)
+    except (NotFoundError, ValueError):
+        return
+    except ChromaError as exc:
+        raise damaged(exc) from exc
 
 
 def _metadata(chunk: Chunk) -> dict[str, str | int]:
