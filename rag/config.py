@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         None, description="Chroma server host; when set, server mode replaces the embedded store."
     )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    chroma_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="Longest wait for the Chroma server, in seconds."
+    )
 
     llm_provider: LlmProvider = Field(
         "none", description="none (extractive answers), openai (any OpenAI-compatible) or ollama."

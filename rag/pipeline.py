@@ -71,7 +71,7 @@ class Pipeline:
     @cached_property
     def _client(self) -> ClientAPI:
         s = self.settings
-        return make_client(s.chroma_path, s.chroma_host, s.chroma_port)
+        return make_client(s.chroma_path, s.chroma_host, s.chroma_port, s.chroma_timeout_s)
 
     def ingest(self, on_progress: ProgressCallback | None = None) -> IngestReport:
         """Build a new index generation from the seeds folder and switch readers to it.

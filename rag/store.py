@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 import numpy as np
 
 from rag.errors import EmbedderMismatchError, IndexMissingError, StoreError
@@ -55,8 +56,13 @@ class VectorStore(Protocol):
         """Number of stored chunks."""
 
 
-def make_client(path: Path, host: str | None = None, port: int = 8000) -> ClientAPI:
+def make_client(
+    path: Path, host: str | None = None, port: int = 8000, timeout_s: float = 10.0
+) -> ClientAPI:
     """An embedded client on `path`, or a server client when `host` is given.
+
+    A server must answer within `timeout_s` seconds, at connect and on every request
+    (Chroma's own client waits forever).
 
     Raises:
         StoreError: the server cannot be reached or the folder cannot be opened.
@@ -64,20 +70,30 @@ def make_client(path: Path, host: str | None = None, port: int = 8000) -> Client
     """
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if host:
-        try:
+        try:  # probe with a timeout first: HttpClient's constructor already calls the server
+            httpx.get(f"http://{host}:{port}/api/v2/heartbeat", timeout=timeout_s)
             client = chromadb.HttpClient(host=host, port=port, settings=settings)
+            session = getattr(getattr(client, "_server", None), "_session", None)
+            if isinstance(session, httpx.Client):
+                session.timeout = httpx.Timeout(timeout_s)
             client.heartbeat()
         except Exception as exc:  # chromadb raises bare Exception/ValueError subclasses here
-            raise StoreError(
-                f"Chroma server at {host}:{port} is not reachable ({exc}). Start it with "
-                f"`chroma run --path DATA --host {host} --port {port}` or unset RAG_CHROMA_HOST."
-            ) from exc
+            raise unreachable(host, port, exc) from exc
         return client
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:  # a corrupt or foreign folder surfaces as various errors
         raise damaged(exc, path) from exc
+
+
+def unreachable(host: str, port: int, exc: Exception) -> StoreError:
+    """The error for a Chroma server that is down or does not answer in time."""
+    return StoreError(
+        f"Chroma server at {host}:{port} is not reachable or too slow ({exc!r}). Start it with "
+        f"`chroma run --path DATA --host {host} --port {port}`, raise RAG_CHROMA_TIMEOUT_S, "
+        "or unset RAG_CHROMA_HOST."
+    )
 
 
 def damaged(exc: Exception, where: Path | str = "RAG_DATA_DIR/chroma") -> StoreError:
@@ -174,11 +190,14 @@ class ChromaStore:
         """Nearest chunks by cosine similarity (1 - Chroma's cosine distance)."""
         if k <= 0 or self.count() == 0:
             return []
-        result = self._collection.query(
-            query_embeddings=[vector],
-            n_results=k,
-            include=["documents", "metadatas", "distances"],
-        )
+        try:
+            result = self._collection.query(
+                query_embeddings=[vector],
+                n_results=k,
+                include=["documents", "metadatas", "distances"],
+            )
+        except httpx.HTTPError as exc:  # server mode: down or slower than RAG_CHROMA_TIMEOUT_S
+            raise StoreError(f"The Chroma server did not answer the search ({exc!r}).") from exc
         return [
             (_chunk(chunk_id, text, meta), 1.0 - float(distance))
             for chunk_id, text, meta, distance in zip(
