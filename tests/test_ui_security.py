@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from test_ui import CHROMIUM, CHROMIUM_ARGS, _ask, _open
+from test_ui import CHROMIUM, CHROMIUM_ARGS, _ask, _open, serve
 
 from conftest import make_settings
 from rag.embed import RagEmbeddings
 from rag.pipeline import Pipeline
 
 if TYPE_CHECKING:
-    import gradio as gr
     from playwright.sync_api import Browser, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -42,28 +40,6 @@ def hostile_pipeline(tmp_path_factory: pytest.TempPathFactory, e5: RagEmbeddings
     return pipeline
 
 
-def _serve(pipeline: Pipeline, auth: list[tuple[str, str]] | None = None) -> Iterator[str]:
-    from ui.app import build_app
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app: gr.Blocks = build_app(pipeline).queue()
-    app.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        share=False,
-        show_error=False,
-        quiet=True,
-        auth=auth,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
@@ -76,7 +52,9 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser, hostile_pipeline: Pipeline) -> Iterator[Page]:
-    for url in _serve(hostile_pipeline):
+    from ui.app import build_app
+
+    for url in serve(build_app(hostile_pipeline)):
         yield from _open(browser, url, 1400, 1000)
 
 
@@ -107,7 +85,9 @@ def test_script_in_an_article_or_question_runs_nothing(
 
 @pytest.fixture(scope="module")
 def login_url(hostile_pipeline: Pipeline) -> Iterator[str]:
-    yield from _serve(hostile_pipeline, auth=[("anna", PASSWORD), ("bo", "annat")])
+    from ui.app import build_app
+
+    yield from serve(build_app(hostile_pipeline), auth=[("anna", PASSWORD), ("bo", "annat")])
 
 
 def test_login_is_required_and_works(login_url: str, caplog: pytest.LogCaptureFixture) -> None:
