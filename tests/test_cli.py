@@ -135,3 +135,11 @@ def test_ask_streams_the_llm_answer_then_the_checked_one(
     assert (record["mode"], record["unsupported_sentences"]) == ("llm", 1)
     assert record["flagged_sentences"][0]["text"] == f"{crowd}."
     assert "fake-model" not in result.stdout  # no settings echoed
+
+
+def test_bad_env_file_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("RAG_TOPK=3\nRAG_PORT=webb\n", encoding="utf-8")
+    result = _run("ask", "Hej?", env={}, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "RAG_TOPK" in line and "RAG_PORT" in line and ".env.example" in line
