@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -12,11 +13,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+from rag.auth import parse_users
 from rag.config import Settings, load_settings
 from rag.dates import date_label
 from rag.errors import RagError
+from rag.logs import log_event, setup_logging
 from rag.pipeline import Pipeline
 from rag.records import answer_record
 from rag.types import Answer, AskEvent, IngestReport, Searched, TextDelta, Turn
@@ -37,8 +41,10 @@ SeedsOption = Annotated[Path | None, typer.Option("--seeds", help="Corpus folder
 DataOption = Annotated[Path | None, typer.Option("--data", help="Index folder (RAG_DATA_DIR).")]
 
 
-def _settings(seeds: Path | None = None, data: Path | None = None) -> Settings:
-    return load_settings(seeds_dir=seeds, data_dir=data)
+def _settings(seeds: Path | None = None, data: Path | None = None, **values: object) -> Settings:
+    settings = load_settings(seeds_dir=seeds, data_dir=data, **values)
+    setup_logging(settings)
+    return settings
 
 
 @contextmanager
@@ -159,7 +165,8 @@ def serve(
     ] = False,
 ) -> None:
     """Start the chat UI (ingesting new or changed seeds first)."""
-    settings = load_settings(seeds_dir=seeds, data_dir=data, host=host, port=port)
+    settings = _settings(seeds, data, host=host, port=port)
+    users = parse_users(settings.auth_users)  # before the slow ingest: fail fast
     pipeline = Pipeline(settings)
     if not skip_ingest:
         run_ingest(pipeline)
@@ -168,8 +175,9 @@ def serve(
 
     chat = pipeline.chat
     err.print(f"Answers: {chat.label if chat else 'extractive quotes (no LLM configured)'}")
-    err.print(f"Chat UI on http://{settings.host}:{settings.port}")
-    launch(pipeline, settings.host, settings.port, settings.ui_concurrency)
+    login = f", login for {len(users)} user(s)" if users else ", no login (RAG_AUTH_USERS)"
+    err.print(f"Chat UI on http://{settings.host}:{settings.port}{login}")
+    launch(pipeline, settings.host, settings.port, settings.ui_concurrency, users)
 
 
 @app.command(name="eval")
@@ -270,5 +278,6 @@ def main() -> None:
     try:
         app()
     except RagError as exc:
-        err.print(f"[red]Error:[/] {exc}", markup=True, highlight=False)
+        log_event("error", logging.ERROR, error=type(exc).__name__, message=str(exc))
+        err.print(f"[red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)

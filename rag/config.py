@@ -29,7 +29,14 @@ class Settings(BaseSettings):
     seeds_dir: Path = Field(Path("seeds"), description="Folder with the corpus (.txt/.md files).")
     data_dir: Path = Field(Path("data"), description="Folder where the embedded index lives.")
     collection: str = Field(
-        "seeds", min_length=3, max_length=53, description="Chroma collection name."
+        "seeds",
+        min_length=3,
+        max_length=46,
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$",
+        description="Chroma collection name (generation and sentence suffixes are added).",
+    )
+    max_file_bytes: int = Field(
+        5_000_000, ge=1_000, description="Seed files larger than this are skipped, in bytes."
     )
 
     embedding_backend: EmbeddingBackend = Field(
@@ -88,6 +95,9 @@ class Settings(BaseSettings):
         None, description="Chroma server host; when set, server mode replaces the embedded store."
     )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    chroma_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="Longest wait for the Chroma server, in seconds."
+    )
 
     llm_provider: LlmProvider = Field(
         "none", description="none (extractive answers), openai (any OpenAI-compatible) or ollama."
@@ -103,6 +113,19 @@ class Settings(BaseSettings):
     llm_max_retries: int = Field(1, ge=0, le=3, description="Retries of a failed LLM request.")
     llm_max_tokens: int = Field(800, ge=16, le=8192, description="Longest LLM reply, in tokens.")
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0, description="LLM sampling temperature.")
+
+    max_question_chars: int = Field(
+        2000, ge=10, le=100_000, description="Longest question accepted, in characters."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Level of the JSON-lines log in data_dir/logs/rag.log."
+    )
+    log_questions: bool = Field(
+        False, description="Log question text (masked); default logs only its length and hash."
+    )
+    auth_users: SecretStr | None = Field(
+        None, description='Web UI logins as "user:password,user2:password2"; unset = no login.'
+    )
 
     host: str = Field("127.0.0.1", description="Address the web UI binds to.")
     port: int = Field(7860, ge=1, le=65535, description="Port of the web UI.")
@@ -130,6 +153,11 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         """Folder of the embedded Chroma database."""
         return self.data_dir / "chroma"
+
+    @property
+    def log_path(self) -> Path:
+        """JSON-lines log file (rotated)."""
+        return self.data_dir / "logs" / "rag.log"
 
     @property
     def feedback_path(self) -> Path:

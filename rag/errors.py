@@ -35,3 +35,11 @@ class LlmError(RagError):
 
 class FeedbackError(RagError):
     """The feedback file cannot be written or read."""
+
+
+class QuestionError(RagError):
+    """The question cannot be asked as typed: empty or too long."""
+
+
+class IndexBuildError(RagError):
+    """An ingest could not complete; the previous index is unchanged."""

@@ -24,6 +24,7 @@ from rag.types import Document, SourceFile, Span
 
 SUPPORTED_SUFFIXES = (".txt", ".md")
 MAX_HEADING_CHARS = 100
+MAX_FILE_BYTES = 5_000_000  # default of RAG_MAX_FILE_BYTES
 
 _SIGNOFF = re.compile(r"hälsningar|^PS:", re.IGNORECASE | re.MULTILINE)
 _CREDIT = re.compile(
@@ -49,40 +50,62 @@ class _Block:
         return "\n" not in self.text
 
 
-def load_sources(seeds_dir: Path) -> tuple[list[SourceFile], list[str]]:
-    """Read every supported file under `seeds_dir`.
+def load_sources(
+    seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[list[SourceFile], list[str]]:
+    """Read every supported file under `seeds_dir`, each distinct content once.
 
     Returns:
-        The decoded files sorted by name, and "name: reason" lines for files skipped.
+        The decoded files sorted by name, and "name: reason" lines for files skipped
+        (other formats, binary, invalid UTF-8, empty, over `max_bytes`, duplicates, links
+        out of the folder).
 
     Raises:
-        CorpusError: the folder does not exist or is not a folder.
+        CorpusError: the folder does not exist, is not a folder or cannot be listed.
 
     """
     if not seeds_dir.is_dir():
         raise CorpusError(
-            f"Seeds folder {seeds_dir} does not exist: create it with .txt/.md articles "
-            "or set RAG_SEEDS_DIR."
+            f"Seeds folder {seeds_dir} does not exist or is not a folder: create it with "
+            ".txt/.md articles or set RAG_SEEDS_DIR."
         )
+    root = seeds_dir.resolve()
+    try:
+        paths = sorted(p for p in seeds_dir.rglob("*") if p.is_file())
+    except OSError as exc:
+        raise CorpusError(
+            f"Cannot list the seeds folder {seeds_dir} ({exc.strerror}): check its permissions "
+            "or set RAG_SEEDS_DIR."
+        ) from exc
     sources: list[SourceFile] = []
     skipped: list[str] = []
-    for path in sorted(p for p in seeds_dir.rglob("*") if p.is_file()):
+    seen: dict[str, str] = {}  # content sha256 -> name of the file indexed with it
+    for path in paths:
         name = path.relative_to(seeds_dir).as_posix()
         if name.startswith(".") or "/." in name:
             continue
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-            skipped.append(f"{name}: not a .txt or .md file")
-            continue
-        source, reason = _read_source(path, name)
+        source, reason = _read_source(path, name, root, max_bytes)
         if source is None:
             skipped.append(f"{name}: {reason}")
+        elif source.sha256 in seen:
+            skipped.append(f"{name}: same content as {seen[source.sha256]} (indexed once)")
         else:
+            seen[source.sha256] = name
             sources.append(source)
     return sources, skipped
 
 
-def _read_source(path: Path, name: str) -> tuple[SourceFile | None, str]:
+def _read_source(
+    path: Path, name: str, root: Path, max_bytes: int
+) -> tuple[SourceFile | None, str]:
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return None, "not a .txt or .md file"
     try:
+        if not path.resolve().is_relative_to(root):
+            return None, "a link to a file outside the seeds folder"
+        size = path.stat().st_size
+        if size > max_bytes:
+            return None, f"too large ({size} bytes; RAG_MAX_FILE_BYTES={max_bytes})"
         raw = path.read_bytes()
     except OSError as exc:
         return None, f"cannot be read ({exc.strerror})"
@@ -201,14 +224,16 @@ def _echoes_title(heading: str, title: str) -> bool:
     return bool(words) and all(w in lowered for w in words)
 
 
-def load_documents(seeds_dir: Path) -> tuple[list[SourceFile], list[Document], list[str]]:
-    """Read the seeds folder and split every file into articles.
+def load_documents(
+    seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES
+) -> tuple[list[SourceFile], list[Document], list[str]]:
+    """Read the seeds folder (files up to `max_bytes`) and split every file into articles.
 
     Raises:
         CorpusError: the folder is missing or holds no readable article.
 
     """
-    sources, skipped = load_sources(seeds_dir)
+    sources, skipped = load_sources(seeds_dir, max_bytes)
     if not sources:
         detail = f" (skipped: {'; '.join(skipped)})" if skipped else ""
         raise CorpusError(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from rag.answer import AnswerPolicy, ExtractiveAnswerer
 from rag.articles import ArticleIndex, age_warning
+from rag.atomic import Generation, ProgressCallback, build_generation, current_generation
 from rag.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.config import Settings
 from rag.embed import RagEmbeddings, make_embedder
@@ -17,10 +18,10 @@ from rag.errors import RagError
 from rag.evidence import Names
 from rag.followup import standalone_query
 from rag.generate import LlmAnswerer, final_answer
-from rag.index import sync_index
 from rag.ingest import load_documents
 from rag.lexical import TermWeights, terms
 from rag.llm import ChatBackend, make_chat_model
+from rag.logs import log_event, question_fields
 from rag.pii import mask_identity_numbers
 from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
 from rag.store import ChromaStore, HnswParams, make_client
@@ -35,13 +36,11 @@ from rag.types import (
     TextDelta,
     Turn,
 )
+from rag.validate import clean_question
 from rag.verify import Verifier
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
-
-ProgressCallback = Callable[[int, int], None]
-SENTENCE_COLLECTION_SUFFIX = "-sentences"
 
 
 class Pipeline:
@@ -57,6 +56,7 @@ class Pipeline:
         self._chunks: list[Chunk] | None = None  # every indexed chunk, read once per ingest
         self._chunk_terms: list[list[str]] | None = None  # terms() of each chunk's embed_text
         self._articles: ArticleIndex | None = None
+        self._generation: Generation | None = None  # the index generation read from
 
     @cached_property
     def embedder(self) -> RagEmbeddings:
@@ -75,72 +75,76 @@ class Pipeline:
     @cached_property
     def _client(self) -> ClientAPI:
         s = self.settings
-        return make_client(s.chroma_path, s.chroma_host, s.chroma_port)
+        return make_client(s.chroma_path, s.chroma_host, s.chroma_port, s.chroma_timeout_s)
 
     def ingest(self, on_progress: ProgressCallback | None = None) -> IngestReport:
-        """Bring the index in line with the seeds folder, embedding only new text."""
+        """Build a new index generation from the seeds folder and switch readers to it.
+
+        Unchanged text keeps its vectors (only new text is embedded); a build that fails or
+        is killed leaves the previous index answering (see `rag.atomic`).
+        """
         began = time.perf_counter()
         s = self.settings
-        sources, documents, skipped = load_documents(s.seeds_dir)
+        sources, documents, skipped = load_documents(s.seeds_dir, s.max_file_bytes)
         sizing = ChunkSizing(max_tokens=s.chunk_max_tokens, min_tokens=s.chunk_min_tokens)
         chunks = chunk_documents(sources, documents, self.embedder.count_tokens, sizing)
-        hnsw = HnswParams(s.hnsw_construction_ef, s.hnsw_search_ef, s.hnsw_m)
-        store, rebuilt = ChromaStore.for_ingest(
-            self._client, s.collection, self.embedder.identity, hnsw
+        units = sentence_units(chunks) if s.sentence_vectors else None
+        built = build_generation(
+            self._client,
+            s.data_dir,
+            s.collection,
+            self.embedder,
+            (chunks, units),
+            s.embedding_batch_size,
+            on_progress,
+            HnswParams(s.hnsw_construction_ef, s.hnsw_search_ef, s.hnsw_m),
         )
-        result = sync_index(store, self.embedder, chunks, s.embedding_batch_size, on_progress)
-        sentences, sentences_added = 0, 0
-        changed = bool(result.added or result.deleted or rebuilt)
-        if s.sentence_vectors:
-            sentence_store, _ = ChromaStore.for_ingest(
-                self._client, self._sentence_collection, self.embedder.identity, hnsw
-            )
-
-            def after_chunks(done: int, total: int) -> None:
-                if on_progress is not None:  # one bar over chunks, then sentences
-                    on_progress(result.added + done, result.added + total)
-
-            units = sentence_units(chunks)
-            sentence_result = sync_index(
-                sentence_store, self.embedder, units, s.embedding_batch_size, after_chunks
-            )
-            sentences, sentences_added = sentence_store.count(), sentence_result.added
-            changed = changed or bool(sentence_result.added or sentence_result.deleted)
-        if changed or self._store is None:
-            # The lexical index, word weights and sentence store are rebuilt on the next question.
-            self._store, self._retriever, self._answerer, self._generator = store, None, None, None
-            self._chunks, self._chunk_terms, self._articles = None, None, None
-        return IngestReport(
+        self._follow(built.generation)
+        sentences = built.sentences
+        report = IngestReport(
             files=len(sources),
-            chunks=store.count(),
-            added=result.added,
-            deleted=result.deleted,
-            unchanged=result.unchanged,
+            chunks=built.chunk_count,
+            added=built.chunks.added,
+            deleted=built.chunks.deleted,
+            unchanged=built.chunks.unchanged,
             skipped_files=tuple(skipped),
-            rebuilt=rebuilt,
+            rebuilt=built.rebuilt,
             seconds=time.perf_counter() - began,
-            sentences=sentences,
-            sentences_added=sentences_added,
+            sentences=built.sentence_count,
+            sentences_added=sentences.added if sentences else 0,
         )
+        log_event("ingest", generation=built.generation.number, **asdict(report))
+        return report
+
+    def _follow(self, live: Generation) -> None:
+        """Read from generation `live` from now on, dropping what was read from another."""
+        if live != self._generation:
+            self._generation = live
+            self._store, self._retriever, self._answerer, self._generator = None, None, None, None
+            self._chunks, self._chunk_terms, self._articles = None, None, None
+
+    def _follow_pointer(self) -> Generation:
+        """Switch to the generation the index pointer names (after another process's ingest)."""
+        s = self.settings
+        self._follow(current_generation(s.data_dir, s.collection))
+        assert self._generation is not None
+        return self._generation
 
     @property
     def store(self) -> ChromaStore:
-        """The index, opened for querying with the configured embedder."""
+        """The live index generation, opened for querying with the configured embedder."""
+        live = self._follow_pointer()
         if self._store is None:
-            s = self.settings
-            self._store = ChromaStore.open(self._client, s.collection, self.embedder.identity)
+            self._store = ChromaStore.open(self._client, live.chunks, self.embedder.identity)
         return self._store
-
-    @property
-    def _sentence_collection(self) -> str:
-        return f"{self.settings.collection}{SENTENCE_COLLECTION_SUFFIX}"
 
     def _sentence_store(self) -> ChromaStore | None:
         """The sentence units' index when enabled and built (an older index has none)."""
         if not self.settings.sentence_vectors:
             return None
         try:
-            return ChromaStore.open(self._client, self._sentence_collection, self.embedder.identity)
+            name = self._follow_pointer().sentences
+            return ChromaStore.open(self._client, name, self.embedder.identity)
         except RagError:
             return None
 
@@ -168,6 +172,7 @@ class Pipeline:
     @property
     def retriever(self) -> Retriever:
         """The retriever for the configured mode; the lexical index is built once per ingest."""
+        self._follow_pointer()
         if self._retriever is None:
             mode = self.settings.retrieval_mode
             dense = DenseRetriever(self.store, self.embedder, self._sentence_store())
@@ -251,9 +256,13 @@ class Pipeline:
         Yields `Searched` (the query and passages), then `TextDelta`s while an LLM writes,
         then the final `Answer` with `searched_query` and timings. Identity numbers in the
         question or the history are masked first: nothing downstream ever sees them.
+
+        Raises:
+            QuestionError: the question is empty or longer than RAG_MAX_QUESTION_CHARS.
+
         """
         began = time.perf_counter()
-        masked = mask_identity_numbers(question)
+        masked = mask_identity_numbers(clean_question(question, self.settings.max_question_chars))
         question = masked.text
         history = [replace(t, question=mask_identity_numbers(t.question).text) for t in history]
         query, failure = standalone_query(question, history, self.chat)
@@ -283,6 +292,16 @@ class Pipeline:
         timings_ms = {k: round(v, 2) for k, v in timings.items()}
         notice = " ".join(n for n in (masked.notice, answer.notice) if n)
         answer = replace(answer, searched_query=query, timings_ms=timings_ms, notice=notice)
+        log_event(
+            "ask",
+            **question_fields(question, self.settings.log_questions),
+            mode=answer.mode,
+            abstained=answer.abstained,
+            citations=len(answer.citations),
+            passages=len(passages),
+            masked=masked.count,
+            timings_ms=timings_ms,
+        )
         yield self._with_articles(answer)
 
     def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:

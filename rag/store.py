@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import httpx
 import numpy as np
 
 from rag.errors import EmbedderMismatchError, IndexMissingError, StoreError
@@ -23,7 +24,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import chromadb
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
-from chromadb.errors import NotFoundError
+from chromadb.errors import ChromaError, NotFoundError
 
 EMBEDDER_KEY = "embedder"
 _PAGE = 1000
@@ -74,8 +75,13 @@ class VectorStore(Protocol):
         """Number of stored chunks."""
 
 
-def make_client(path: Path, host: str | None = None, port: int = 8000) -> ClientAPI:
+def make_client(
+    path: Path, host: str | None = None, port: int = 8000, timeout_s: float = 10.0
+) -> ClientAPI:
     """An embedded client on `path`, or a server client when `host` is given.
+
+    A server must answer within `timeout_s` seconds, at connect and on every request
+    (Chroma's own client waits forever).
 
     Raises:
         StoreError: the server cannot be reached or the folder cannot be opened.
@@ -83,22 +89,38 @@ def make_client(path: Path, host: str | None = None, port: int = 8000) -> Client
     """
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if host:
-        try:
+        try:  # probe with a timeout first: HttpClient's constructor already calls the server
+            httpx.get(f"http://{host}:{port}/api/v2/heartbeat", timeout=timeout_s)
             client = chromadb.HttpClient(host=host, port=port, settings=settings)
+            session = getattr(getattr(client, "_server", None), "_session", None)
+            if isinstance(session, httpx.Client):
+                session.timeout = httpx.Timeout(timeout_s)
             client.heartbeat()
         except Exception as exc:  # chromadb raises bare Exception/ValueError subclasses here
-            raise StoreError(
-                f"Chroma server at {host}:{port} is not reachable ({exc}). Start it with "
-                f"`chroma run --path DATA --host {host} --port {port}` or unset RAG_CHROMA_HOST."
-            ) from exc
+            raise unreachable(host, port, exc) from exc
         return client
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:  # a corrupt or foreign folder surfaces as various errors
-        raise StoreError(
-            f"Cannot open the index in {path} ({exc}). Delete that folder and run `rag ingest`."
-        ) from exc
+        raise damaged(exc, path) from exc
+
+
+def unreachable(host: str, port: int, exc: Exception) -> StoreError:
+    """The error for a Chroma server that is down or does not answer in time."""
+    return StoreError(
+        f"Chroma server at {host}:{port} is not reachable or too slow ({exc!r}). Start it with "
+        f"`chroma run --path DATA --host {host} --port {port}`, raise RAG_CHROMA_TIMEOUT_S, "
+        "or unset RAG_CHROMA_HOST."
+    )
+
+
+def damaged(exc: Exception, where: Path | str = "RAG_DATA_DIR/chroma") -> StoreError:
+    """The error for an index database that is damaged or from another Chroma version."""
+    return StoreError(
+        f"The index in {where} is damaged or was written by another Chroma version ({exc}). "
+        "Delete that folder and run `rag ingest` to rebuild it."
+    )
 
 
 class ChromaStore:
@@ -121,6 +143,8 @@ class ChromaStore:
             collection = client.get_collection(name)
         except (NotFoundError, ValueError) as exc:
             raise IndexMissingError(f"No index '{name}' yet: run `rag ingest` first.") from exc
+        except ChromaError as exc:
+            raise damaged(exc) from exc
         store = cls(collection)
         if store.embedder != embedder:
             raise EmbedderMismatchError(
@@ -147,6 +171,8 @@ class ChromaStore:
             existing = cls(client.get_collection(name))
         except (NotFoundError, ValueError):
             existing = None
+        except ChromaError as exc:
+            raise damaged(exc) from exc
         if existing is not None and existing.embedder != embedder:
             client.delete_collection(name)
             rebuilt = True
@@ -187,11 +213,14 @@ class ChromaStore:
         """Nearest chunks by cosine similarity (1 - Chroma's cosine distance)."""
         if k <= 0:  # an empty collection answers with empty lists: no count() round trip
             return []
-        result = self._collection.query(
-            query_embeddings=[vector],
-            n_results=k,
-            include=["documents", "metadatas", "distances"],
-        )
+        try:
+            result = self._collection.query(
+                query_embeddings=[vector],
+                n_results=k,
+                include=["documents", "metadatas", "distances"],
+            )
+        except httpx.HTTPError as exc:  # server mode: down or slower than RAG_CHROMA_TIMEOUT_S
+            raise StoreError(f"The Chroma server did not answer the search ({exc!r}).") from exc
         return [
             (_chunk(chunk_id, text, meta), 1.0 - float(distance))
             for chunk_id, text, meta, distance in zip(
@@ -215,6 +244,22 @@ class ChromaStore:
             )
         ]
 
+    def with_vectors(self, ids: Sequence[str]) -> tuple[list[Chunk], np.ndarray]:
+        """The stored chunks with these ids and their (n, dim) vectors, read in pages."""
+        chunks: list[Chunk] = []
+        vectors: list[np.ndarray] = []
+        ordered = list(ids)
+        for i in range(0, len(ordered), _PAGE):
+            page = self._collection.get(
+                ids=ordered[i : i + _PAGE], include=["documents", "metadatas", "embeddings"]
+            )
+            for chunk_id, text, meta, vector in zip(
+                page["ids"], page["documents"], page["metadatas"], page["embeddings"], strict=True
+            ):
+                chunks.append(_chunk(chunk_id, text, meta))
+                vectors.append(np.asarray(vector, dtype=np.float32))
+        return chunks, np.array(vectors, dtype=np.float32)
+
     def chunks(self) -> Iterator[Chunk]:
         """Every stored chunk, in pages."""
         for offset in range(0, self.count(), _PAGE):
@@ -229,6 +274,24 @@ class ChromaStore:
     def count(self) -> int:
         """Number of stored chunks."""
         return int(self._collection.count())
+
+
+def collection_names(client: ClientAPI) -> list[str]:
+    """Names of every collection in the database."""
+    try:
+        return [c.name for c in client.list_collections()]
+    except ChromaError as exc:
+        raise damaged(exc) from exc
+
+
+def drop_collection(client: ClientAPI, name: str) -> None:
+    """Delete a collection if it exists."""
+    try:
+        client.delete_collection(name)
+    except (NotFoundError, ValueError):
+        return
+    except ChromaError as exc:
+        raise damaged(exc) from exc
 
 
 def _metadata(chunk: Chunk) -> dict[str, str | int]:

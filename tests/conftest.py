@@ -63,6 +63,14 @@ def mini_seeds(tmp_path: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def indexed_mini(tmp_path_factory: pytest.TempPathFactory, e5: RagEmbeddings) -> Pipeline:
+    """A pipeline whose index holds the small corpus (read-only: tests must not ingest)."""
+    pipeline = Pipeline(make_settings(MINI, tmp_path_factory.mktemp("mini-data")), embedder=e5)
+    pipeline.ingest()
+    return pipeline
+
+
 @pytest.fixture
 def mini_pipeline(tmp_path: Path, mini_seeds: Path, e5: RagEmbeddings) -> Iterator[Pipeline]:
     """A pipeline over the small corpus with an empty index."""

@@ -84,6 +84,10 @@ def test_ingest_then_ask_on_a_fresh_folder(mini_seeds: Path, tmp_path: Path) -> 
         (["ingest"], {"RAG_SEEDS_DIR": "nowhere"}, "RAG_SEEDS_DIR"),
         (["ask", "Hej?"], {"RAG_TOP_K": "x"}, "RAG_TOP_K"),
         (["ask", "Hej?"], {}, "rag ingest"),
+        (["ask", " \t"], {}, "Skriv en fråga."),
+        (["ask", "x" * 3000], {}, "Frågan är för lång (3000 tecken)"),
+        (["ask", "Hej?"], {"RAG_LOG_QUESTIONS": "kanske"}, "RAG_LOG_QUESTIONS"),
+        (["serve"], {"RAG_AUTH_USERS": "anna:hemligt,bo"}, "entry 2 is not user:password"),
     ],
 )
 def test_errors_are_one_clear_line(
@@ -92,7 +96,8 @@ def test_errors_are_one_clear_line(
     result = _run(*args, env={"RAG_DATA_DIR": str(tmp_path / "d")} | env, cwd=tmp_path)
     assert result.returncode == 1
     assert message in result.stderr
-    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "Traceback" not in result.stderr and "hemligt" not in result.stderr
 
 
 def _llm_env(seeded_pipeline: Pipeline, server: FakeChatServer) -> dict[str, str]:
@@ -130,3 +135,11 @@ def test_ask_streams_the_llm_answer_then_the_checked_one(
     assert (record["mode"], record["unsupported_sentences"]) == ("llm", 1)
     assert record["flagged_sentences"][0]["text"] == f"{crowd}."
     assert "fake-model" not in result.stdout  # no settings echoed
+
+
+def test_bad_env_file_is_one_clear_line(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("RAG_TOPK=3\nRAG_PORT=webb\n", encoding="utf-8")
+    result = _run("ask", "Hej?", env={}, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "RAG_TOPK" in line and "RAG_PORT" in line and ".env.example" in line

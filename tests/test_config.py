@@ -56,3 +56,23 @@ def test_unknown_key_in_env_file_is_rejected(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(ConfigError, match="RAG_TOPK"):
         load_settings()
+
+
+def test_safe_defaults() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.host == "127.0.0.1"
+    assert settings.auth_users is None and not settings.log_questions
+    secret = Settings(_env_file=None, auth_users="anna:hemligt", llm_api_key="sk-x")  # type: ignore[call-arg]
+    assert "hemligt" not in repr(secret) and "sk-x" not in str(secret.model_dump())
+
+
+def test_auth_users_parse_without_showing_passwords() -> None:
+    from pydantic import SecretStr
+
+    from rag.auth import parse_users
+
+    assert parse_users(None) is None and parse_users(SecretStr(" ")) is None
+    assert parse_users(SecretStr("anna:hem:ligt, bo:pw")) == [("anna", "hem:ligt"), ("bo", "pw")]
+    with pytest.raises(ConfigError, match="entry 2") as error:
+        parse_users(SecretStr("anna:hemligt,:pw2"))
+    assert "hemligt" not in str(error.value) and "pw2" not in str(error.value)

@@ -79,7 +79,13 @@ def test_unreadable_files_are_reported_and_skipped(tmp_path: Path) -> None:
     (tmp_path / "latin1.txt").write_bytes("Västerås".encode("latin-1"))
     (tmp_path / "empty.md").write_text("  \n", encoding="utf-8")
     (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4")
-    sources, skipped = load_sources(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "copy.txt").write_bytes((tmp_path / "ok.txt").read_bytes())
+    (tmp_path / "huge.md").write_text("Rubrik\n\n" + "Lång text. " * 200, encoding="utf-8")
+    outside = tmp_path.parent / f"{tmp_path.name}-secret.txt"
+    outside.write_text("Hemlig\n\nUtanför mappen.\n", encoding="utf-8")
+    (tmp_path / "link.txt").symlink_to(outside)
+    sources, skipped = load_sources(tmp_path, max_bytes=1000)
     assert [s.name for s in sources] == ["ok.txt"]
     reasons = dict(line.split(": ", 1) for line in skipped)
     assert reasons == {
@@ -87,6 +93,9 @@ def test_unreadable_files_are_reported_and_skipped(tmp_path: Path) -> None:
         "empty.md": "empty",
         "latin1.txt": "not valid UTF-8 (byte 1)",
         "report.pdf": "not a .txt or .md file",
+        "sub/copy.txt": "same content as ok.txt (indexed once)",
+        "huge.md": "too large (2408 bytes; RAG_MAX_FILE_BYTES=1000)",
+        "link.txt": "a link to a file outside the seeds folder",
     }
 
 

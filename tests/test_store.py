@@ -119,3 +119,13 @@ def test_missing_index_says_to_ingest(client) -> None:  # type: ignore[no-untype
 def test_unreachable_server_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="RAG_CHROMA_HOST"):
         make_client(Path("unused"), "127.0.0.1", _free_port())
+
+
+def test_a_server_that_never_answers_is_a_clear_error_not_a_hang() -> None:
+    with socket.socket() as silent:  # accepts connections, never replies
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        began = time.monotonic()
+        with pytest.raises(StoreError, match="not reachable or too slow"):
+            make_client(Path("unused"), "127.0.0.1", silent.getsockname()[1], timeout_s=0.5)
+    assert time.monotonic() - began < 60  # no hang: bounded by the timeout, generously

@@ -17,6 +17,7 @@ from rag.dates import date_label
 from rag.feedback import FeedbackStore
 
 if TYPE_CHECKING:
+    import gradio as gr
     from playwright.sync_api import Browser, Locator, Page
 
     from rag.pipeline import Pipeline
@@ -67,18 +68,23 @@ def ui_url(
 ) -> Iterator[str]:
     from ui.app import build_app
 
+    runs = tmp_path_factory.mktemp("eval-runs")
+    yield from serve(build_app(seeded_pipeline, eval_questions=eval_questions, eval_runs_dir=runs))
+
+
+def serve(app: gr.Blocks, auth: list[tuple[str, str]] | None = None) -> Iterator[str]:
+    """Launch `app` on a free port of 127.0.0.1; yields its URL, then closes it."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    runs = tmp_path_factory.mktemp("eval-runs")
-    app = build_app(seeded_pipeline, eval_questions=eval_questions, eval_runs_dir=runs).queue()
-    app.launch(
+    app.queue().launch(
         server_name="127.0.0.1",
         server_port=port,
         prevent_thread_lock=True,
         share=False,
         show_error=False,
         quiet=True,
+        auth=auth,
     )
     try:
         yield f"http://127.0.0.1:{port}/"

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from itertools import pairwise
 
+from rag.config import Settings
 from rag.errors import RagError
 from rag.types import (
     Answer,
@@ -60,6 +61,7 @@ class _FakePipeline:
         self.result = answer
         self.deltas = deltas
         self.history: list[Turn] = []
+        self.settings = Settings(_env_file=None)  # type: ignore[call-arg]
 
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AskEvent]:
         self.history = list(history)
@@ -126,6 +128,11 @@ def test_copy_text_and_footer() -> None:
 def test_respond_blank_error_and_abstain() -> None:
     ((_, _, chat, *_),) = respond(_FakePipeline(_answer("x")), "  ", [], {})  # type: ignore[arg-type]
     assert chat == [{"role": "assistant", "content": "Skriv en fråga."}]
+    huge = "ä" * 100_000
+    ((_, _, chat, _, _, box, _),) = respond(_FakePipeline(_answer("x")), huge, [], {})  # type: ignore[arg-type]
+    assert chat == [{"role": "assistant", "content": chat[0]["content"]}]  # not echoed
+    assert "Frågan är för lång (100000 tecken)" in chat[0]["content"]
+    assert box == huge  # kept in the box, to be shortened
 
     failing = _FakePipeline(RagError("Inget index."))
     *_, last = respond(failing, "Fråga?", [], {})  # type: ignore[arg-type]

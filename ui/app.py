@@ -19,11 +19,12 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 
-from rag.errors import RagError
+from rag.errors import QuestionError, RagError
 from rag.feedback import FeedbackStore
 from rag.pipeline import Pipeline
 from rag.records import answer_record
 from rag.types import Answer, Searched, TextDelta
+from rag.validate import clean_question
 from ui.answer_view import VIEW_CSS, conversation_turns, notice_markdown, searched_html
 from ui.eval_tab import eval_tab
 from ui.render import (
@@ -85,9 +86,10 @@ def respond(
         Steps; once the answer is checked, the sources panel and the record are complete.
 
     """
-    question = question.strip()
-    if not question:
-        yield Step("", None, [*history, _bot("Skriv en fråga.")], EMPTY_PANEL, "", "", answers)
+    try:
+        question = clean_question(question, pipeline.settings.max_question_chars)
+    except QuestionError as exc:  # shown in the chat; the question is not echoed
+        yield Step("", None, [*history, _bot(str(exc))], EMPTY_PANEL, "", question, answers)
         return
     turns = conversation_turns(history)
     history = [*history, {"role": "user", "content": escape_markdown(question)}]
@@ -255,7 +257,13 @@ def build_app(
     return app
 
 
-def launch(pipeline: Pipeline, host: str, port: int, concurrency: int = 2) -> None:
+def launch(
+    pipeline: Pipeline,
+    host: str,
+    port: int,
+    concurrency: int = 2,
+    auth: list[tuple[str, str]] | None = None,
+) -> None:
     """Serve the UI locally; never creates a share link.
 
     Args:
@@ -263,8 +271,9 @@ def launch(pipeline: Pipeline, host: str, port: int, concurrency: int = 2) -> No
         host: Address to bind, e.g. "127.0.0.1".
         port: Port to listen on.
         concurrency: Questions answered at once; more wait in Gradio's queue.
+        auth: (user, password) pairs that may log in; None serves without login.
 
     """
     build_app(pipeline).queue(default_concurrency_limit=concurrency).launch(
-        server_name=host, server_port=port, show_error=False, share=False
+        server_name=host, server_port=port, show_error=False, share=False, auth=auth
     )
