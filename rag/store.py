@@ -35,7 +35,7 @@ class HnswParams:
     """Chroma's HNSW index parameters; they apply when a collection is created."""
 
     construction_ef: int = 100
-    search_ef: int = 100
+    search_ef: int = 400  # see Settings.hnsw_search_ef
     m: int = 16  # neighbours per node
 
     def metadata(self) -> dict[str, int | str]:

@@ -8,6 +8,7 @@ import pytest
 
 from rag.embed import (
     E5Embeddings,
+    QueryCache,
     RagEmbeddings,
     SentenceTransformerEmbeddings,
     make_embedder,
@@ -84,3 +85,22 @@ def test_unknown_hub_model_fails_fast_offline() -> None:
 def test_unknown_backend_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="RAG_EMBEDDING_BACKEND"):
         make_embedder("word2vec", "x")
+
+
+def test_query_vectors_are_cached_read_only(e5: RagEmbeddings) -> None:
+    first = e5.encode_query("Var hölls Socialchefsdagarna 2023?")
+    assert e5.encode_query("Var hölls Socialchefsdagarna 2023?") is first
+    assert not first.flags.writeable
+    assert np.allclose(first, e5.encode(["Var hölls Socialchefsdagarna 2023?"], query=True)[0])
+
+
+def test_query_cache_evicts_the_least_recently_used() -> None:
+    cache = QueryCache(2)
+    cache.put("a", np.zeros(2, dtype=np.float32))
+    cache.put("b", np.ones(2, dtype=np.float32))
+    assert cache.get("a") is not None  # "b" is now the least recently used
+    cache.put("c", np.ones(2, dtype=np.float32))
+    assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
+    off = QueryCache(0)
+    off.put("a", np.zeros(2, dtype=np.float32))
+    assert off.get("a") is None

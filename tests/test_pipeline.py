@@ -90,6 +90,21 @@ def test_without_sentence_vectors_chunks_alone_rank(
     assert pipeline.search("bostadsbidrag", 1)
 
 
+def test_unchanged_ingest_keeps_the_lexical_index(mini_pipeline: Pipeline) -> None:
+    mini_pipeline.ingest()
+    mini_pipeline.warm_up()
+    retriever, answerer = mini_pipeline.retriever, mini_pipeline.answerer
+    mini_pipeline.ingest()
+    assert mini_pipeline.retriever is retriever and mini_pipeline.answerer is answerer
+    (mini_pipeline.settings.seeds_dir / "gamma.txt").write_text(
+        "Ny artikel\n\nGammastad bygger ett nytt äldreboende med trettio platser.\n",
+        encoding="utf-8",
+    )
+    mini_pipeline.ingest()
+    assert mini_pipeline.retriever is not retriever
+    assert any(c.source == "gamma.txt" for c in mini_pipeline.indexed_chunks)
+
+
 def test_changed_file_replaces_only_its_own_chunks(mini_pipeline: Pipeline) -> None:
     mini_pipeline.ingest()
     before = mini_pipeline.store.ids_by_source()
