@@ -51,6 +51,16 @@ class AnswerPolicy:
 
 
 @dataclass(frozen=True)
+class _Question:
+    """What the answerer reads from a question, worked out once per answer."""
+
+    text: str
+    terms: list[str]  # content stems, each once
+    names: list[str]  # stems of the names in it
+    asked: Asked | None  # the kind of value it asks for
+
+
+@dataclass(frozen=True)
 class _Candidate:
     passage: Passage
     start: int  # (start, end) char offsets into the source file
@@ -74,10 +84,15 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Compose an answer, or abstain when the passages do not support one."""
-        question_terms = list(dict.fromkeys(terms(question)))
-        if self._abstains(question, question_terms, passages):
+        parsed = _Question(
+            question,
+            list(dict.fromkeys(terms(question))),
+            self._names.in_question(question) if self._names else [],
+            asked_value(question),
+        )
+        if self._abstains(parsed, passages):
             return Answer(question, NO_ANSWER, True, (), tuple(passages))
-        chosen = self._choose(question, question_terms, passages)
+        chosen = self._choose(parsed, passages)
         if not chosen:
             return Answer(question, NO_ANSWER, True, (), tuple(passages))
         citations = tuple(
@@ -101,35 +116,30 @@ class ExtractiveAnswerer:
         found = sum(self._weights.idf(t) for t in question_terms if matches(t, text_terms))
         return found / total
 
-    def _abstains(
-        self, question: str, question_terms: list[str], passages: Sequence[Passage]
-    ) -> bool:
+    def _abstains(self, question: _Question, passages: Sequence[Passage]) -> bool:
         if not passages:
             return True
         dense = _best_dense(passages)
         if dense is not None and dense < self.policy.min_score:
             return True
-        if looks_english(question):  # cross-lingual: word overlap says little
+        if looks_english(question.text):  # cross-lingual: word overlap says little
             return False
-        if asked_value(question) is Asked.COUNT and counted_noun(question):
+        if question.asked is Asked.COUNT and counted_noun(question.text):
             return False  # only a quote with "<number> <that noun>" will do: see _choose
         pooled = [t for p in passages for t in terms(p.chunk.embed_text)]
-        names = set(self._names.in_question(question)) if self._names else set()
         # Names are checked against whole articles (_about_named), the rest against passages.
-        covered = self.coverage([t for t in question_terms if t not in names], pooled)
+        unnamed = [t for t in question.terms if t not in question.names]
+        covered = self.coverage(unnamed, pooled)
         confident = dense is not None and dense >= self.policy.confident_score
         return covered < self.policy.min_coverage and not confident
 
-    def _choose(
-        self, question: str, question_terms: list[str], passages: Sequence[Passage]
-    ) -> list[_Candidate]:
-        candidates = self._candidates(question_terms, passages)
-        asked = asked_value(question)
-        if asked is not None:
+    def _choose(self, question: _Question, passages: Sequence[Passage]) -> list[_Candidate]:
+        candidates = self._candidates(question.terms, passages)
+        if question.asked is not None:
             candidates = [
                 c
                 for c in candidates
-                if holds_value(asked, _slice(c.passage, c.start, c.end), question)
+                if holds_value(question.asked, _slice(c.passage, c.start, c.end), question.text)
             ]
         candidates = self._about_named(question, sorted(candidates, key=lambda c: -c.score))
         if not candidates:
@@ -138,7 +148,7 @@ class ExtractiveAnswerer:
         floor = max(self.policy.quote_floor * best.coverage, 1e-9)
         chosen = [best]
         length = best.end - best.start
-        for candidate in sorted(candidates, key=lambda c: -c.score):
+        for candidate in candidates:  # best first, the rest by score
             if len(chosen) >= self.policy.max_sentences:
                 break
             size = candidate.end - candidate.start
@@ -150,7 +160,7 @@ class ExtractiveAnswerer:
             length += size
         return _merge_adjacent(sorted(chosen, key=lambda c: (c.passage.rank, c.start)))
 
-    def _about_named(self, question: str, candidates: list[_Candidate]) -> list[_Candidate]:
+    def _about_named(self, question: _Question, candidates: list[_Candidate]) -> list[_Candidate]:
         """Candidates (best-supported first) about the names in the question.
 
         The best quote must come from an article that mentions every name; further
@@ -158,7 +168,7 @@ class ExtractiveAnswerer:
         panelen 2021 och i GD-panelen") may instead draw on several articles that
         together mention every name.
         """
-        names = self._names.in_question(question) if self._names else []
+        names = question.names
         if not names or self._names is None:
             return candidates
         mentioned = {id(c): self._names.mentioned(c.passage.chunk, names) for c in candidates}
@@ -167,7 +177,8 @@ class ExtractiveAnswerer:
         if complete:
             return [complete[0], *(c for c in partial if c is not complete[0])]
         covered = {name for c in partial for name in mentioned[id(c)]}
-        return partial if _ACROSS_ARTICLES.search(question) and len(covered) == len(names) else []
+        across = _ACROSS_ARTICLES.search(question.text)
+        return partial if across and len(covered) == len(names) else []
 
     def _candidates(
         self, question_terms: list[str], passages: Sequence[Passage]
