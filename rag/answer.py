@@ -46,6 +46,7 @@ class AnswerPolicy:
     close_score: float = 0.03  # further passages this close to the best dense cosine too
     rank_penalty: float = 0.04  # sentence score lost per rank of its passage
     credit_penalty: float = 0.3  # sentence score lost by photo captions and credits
+    same_article: bool = True  # further quotes only from the best quote's article
     max_window_chars: int = 400  # quote the following sentence too while the pair fits this
     max_answer_chars: int = 700
 
@@ -148,11 +149,18 @@ class ExtractiveAnswerer:
         floor = max(self.policy.quote_floor * best.coverage, 1e-9)
         chosen = [best]
         length = best.end - best.start
+        across = bool(_ACROSS_ARTICLES.search(question.text))
         for candidate in candidates:  # best first, the rest by score
             if len(chosen) >= self.policy.max_sentences:
                 break
             size = candidate.end - candidate.start
             if candidate is best or candidate.coverage < floor:
+                continue
+            if (
+                self.policy.same_article
+                and not across
+                and candidate.passage.chunk.source != best.passage.chunk.source
+            ):
                 continue
             if length + size > self.policy.max_answer_chars:
                 continue

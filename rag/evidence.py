@@ -39,7 +39,9 @@ _ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
         (Asked.SHARE, r"\b(hur stor (andel|del)|hur många procent|what (share|percentage))\b"),
         (Asked.YEAR, r"\b(vilket år|vilka år|what year|which year|in what year)\b"),
         (Asked.MONEY, r"\b(vad (kostar|kostade|tjänar|tjänade)|hur mycket (pengar|kostar)|"
-                      r"how much (does|did|money)|what does .* (cost|earn))\b"),
+                      r"how much (does|did|money)|what does .* (cost|earn)|"
+                      r"vilken budget|hur stor (är )?budget\w*|"
+                      r"(what|how big) (is|was) .*budget)\b"),
         (Asked.DURATION, r"\b(hur (länge|lång tid)|hur många (år|månader|veckor|dagar|timmar)|"
                          r"how long|how many (years|months|weeks|days|hours))\b"),
         (Asked.NUMBER, r"\b(hur (gammal|stor|mycket)|how (old|much))\b"),

@@ -15,6 +15,9 @@ from rag.types import Chunk
         ("How many members took part?", Asked.COUNT),
         ("Vilket år började Per Sandberg i FSS?", Asked.YEAR),
         ("Vad tjänar Harry Lönnebacke i månaden?", Asked.MONEY),
+        ("Vilken budget har Rådet för styrning med kunskap?", Asked.MONEY),
+        ("What is the council's annual budget?", Asked.MONEY),
+        ("Vad sa panelen om budgetläget i kommunerna?", None),
         ("Hur länge har SBU granskat socialtjänsten?", Asked.DURATION),
         ("Hur många år av erfarenhet har SBU?", Asked.DURATION),
         ("Hur stor andel av recepten är elektroniska?", Asked.SHARE),
@@ -82,6 +85,7 @@ def test_names_from_corpus_case_and_question_case() -> None:
         "Hur många invånare har Lund?",
         "Hur många anställda har IFO i Lund?",
         "Hur många recept hanterar eHälsomyndigheten varje år?",
+        "Vilken budget har Rådet för styrning med kunskap?",
     ],
 )
 def test_near_misses_are_refused(seeded_pipeline: Pipeline, question: str) -> None:
@@ -105,3 +109,9 @@ def test_value_questions_still_answered(
     answer = seeded_pipeline.ask(question)
     assert not answer.abstained
     assert fact in answer.text
+
+
+def test_a_single_article_question_quotes_one_article(seeded_pipeline: Pipeline) -> None:
+    answer = seeded_pipeline.ask("varför måste deltagarna i nätverket vara medlemar i föreningen?")
+    assert "fria" in answer.text
+    assert len({c.passage.chunk.source for c in answer.citations}) == 1
