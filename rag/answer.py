@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from rag.evidence import Asked, Names, asked_value, counted_noun, holds_value
 from rag.lexical import TermWeights, looks_english, matches, terms
+from rag.parts import question_parts
 from rag.sentences import MIN_SENTENCE_WORDS, sentence_spans
 from rag.types import Answer, Citation, Passage
 
@@ -46,6 +47,8 @@ class AnswerPolicy:
     close_score: float = 0.03  # further passages this close to the best dense cosine too
     rank_penalty: float = 0.04  # sentence score lost per rank of its passage
     credit_penalty: float = 0.3  # sentence score lost by photo captions and credits
+    per_part: bool = True  # a question asking two things gets a quote for each
+    part_covered: float = 0.5  # a part counts as answered when quotes hold this share of it
     same_article: bool = True  # further quotes only from the best quote's article
     max_window_chars: int = 400  # quote the following sentence too while the pair fits this
     max_answer_chars: int = 700
@@ -59,6 +62,7 @@ class _Question:
     terms: list[str]  # content stems, each once
     names: list[str]  # stems of the names in it
     asked: Asked | None  # the kind of value it asks for
+    parts: list[list[str]]  # content stems of each sub-question, when it asks two things
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class ExtractiveAnswerer:
             list(dict.fromkeys(terms(question))),
             self._names.in_question(question) if self._names else [],
             asked_value(question),
+            [list(dict.fromkeys(terms(part))) for part in question_parts(question)],
         )
         if self._abstains(parsed, passages):
             return Answer(question, NO_ANSWER, True, (), tuple(passages))
@@ -147,14 +152,14 @@ class ExtractiveAnswerer:
             return []
         best = candidates[0]
         floor = max(self.policy.quote_floor * best.coverage, 1e-9)
-        chosen = [best]
-        length = best.end - best.start
+        chosen = [best, *self._per_part(question, candidates, best)]
+        length = sum(c.end - c.start for c in chosen)
         across = bool(_ACROSS_ARTICLES.search(question.text))
         for candidate in candidates:  # best first, the rest by score
             if len(chosen) >= self.policy.max_sentences:
                 break
             size = candidate.end - candidate.start
-            if candidate is best or candidate.coverage < floor:
+            if candidate in chosen or candidate.coverage < floor:
                 continue
             if (
                 self.policy.same_article
@@ -167,6 +172,30 @@ class ExtractiveAnswerer:
             chosen.append(candidate)
             length += size
         return _merge_adjacent(sorted(chosen, key=lambda c: (c.passage.rank, c.start)))
+
+    def _per_part(
+        self, question: _Question, candidates: list[_Candidate], best: _Candidate
+    ) -> list[_Candidate]:
+        """For a question asking two things, the best quote for each part `best` misses."""
+        if len(question.parts) < 2 or not self.policy.per_part:
+            return []
+        extra: list[_Candidate] = []
+        for part in question.parts:
+            quoted = [best, *extra]
+            text_terms = [t for c in quoted for t in terms(_slice(c.passage, c.start, c.end))]
+            if self.coverage(part, text_terms) >= self.policy.part_covered:
+                continue
+            scored = [
+                (self.coverage(part, terms(_slice(c.passage, c.start, c.end))), c)
+                for c in candidates
+                if c not in quoted
+            ]
+            penalty = self.policy.rank_penalty
+            if scored:
+                coverage, pick = max(scored, key=lambda s: s[0] - penalty * s[1].passage.rank)
+                if coverage > 0:
+                    extra.append(pick)
+        return extra
 
     def _about_named(self, question: _Question, candidates: list[_Candidate]) -> list[_Candidate]:
         """Candidates (best-supported first) about the names in the question.

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
         description="Also embed every sentence, so a fact matches its own sentence "
         "(better ranking; ingest takes about twice as long).",
     )
+    search_parts: bool = Field(
+        True,
+        description="Search a question that asks two things also per part, fused by rank.",
+    )
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     min_score: float = Field(
         0.80, ge=-1.0, le=1.0, description="Dense cosine below which the answer abstains."

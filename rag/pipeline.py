@@ -23,7 +23,13 @@ from rag.lexical import TermWeights, terms
 from rag.llm import ChatBackend, make_chat_model
 from rag.logs import log_event, question_fields
 from rag.pii import mask_identity_numbers
-from rag.retrieve import DenseRetriever, HybridRetriever, LexicalRetriever, Retriever
+from rag.retrieve import (
+    DenseRetriever,
+    HybridRetriever,
+    LexicalRetriever,
+    PartsRetriever,
+    Retriever,
+)
 from rag.store import ChromaStore, HnswParams, make_client
 from rag.types import (
     Answer,
@@ -181,6 +187,8 @@ class Pipeline:
             else:
                 lexical = LexicalRetriever(self.indexed_chunks, self._indexed_terms)
                 self._retriever = lexical if mode == "lexical" else HybridRetriever(dense, lexical)
+            if self.settings.search_parts:
+                self._retriever = PartsRetriever(self._retriever)
         return self._retriever
 
     @property

@@ -9,6 +9,7 @@ no score calibration between the legs.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 import bm25s
@@ -16,9 +17,11 @@ import bm25s
 from rag.chunk import parent_id
 from rag.embed import RagEmbeddings
 from rag.lexical import Decompounder, terms
+from rag.parts import question_parts
 from rag.store import VectorStore
 from rag.types import Chunk, Passage
 
+PART_SLOT = 2  # a part's best passage goes right after the whole question's first two
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
 CHUNK_DEPTH = 50  # nearest chunks and sentences weighed when sentence units are indexed
 SENTENCE_DEPTH = 300
@@ -125,6 +128,31 @@ class HybridRetriever:
         depth = max(self._depth, k)
         legs = [self._dense.search(question, depth), self._lexical.search(question, depth)]
         return fuse(legs, k)
+
+
+class PartsRetriever:
+    """Searches a question that asks two things as a whole and per part, fused by rank.
+
+    The part a question mentions second often ranks low in the whole question's
+    search; its own search brings its passage up.
+    """
+
+    def __init__(self, inner: Retriever) -> None:
+        self._inner = inner
+
+    def search(self, question: str, k: int) -> list[Passage]:
+        """The k best passages by fused rank over the whole question and its parts."""
+        parts = question_parts(question)
+        whole = self._inner.search(question, k)
+        if len(parts) < 2:
+            return whole
+        tops = [ranking[0] for part in parts if (ranking := self._inner.search(part, k))]
+        merged = [*whole[:PART_SLOT], *tops, *whole[PART_SLOT:]]
+        first: dict[str, Passage] = {}
+        for passage in merged:
+            first.setdefault(passage.chunk.id, passage)
+        unique = list(first.values())
+        return [replace(p, rank=rank) for rank, p in enumerate(unique[:k], start=1)]
 
 
 def fuse(rankings: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
