@@ -21,10 +21,17 @@ from rag.evidence import Asked, Names, asked_value, counted_noun, holds_value
 from rag.lexical import TermWeights, looks_english, matches, terms
 from rag.parts import question_parts
 from rag.sentences import MIN_SENTENCE_WORDS, sentence_spans
-from rag.types import Answer, Citation, Passage
+from rag.types import Answer, Chunk, Citation, Passage
 
 # Photo captions and credits name people and places but answer nothing.
 _CREDIT = re.compile(r"\((foto|bild):|©|^(Foto|Text|Film|Dokumentation|Illustrationer):", re.I)
+# Questions asking what an article is about: its lead says so.
+_ABOUT = re.compile(
+    r"\b(handlar\b.*\bom\s*\?*$|vad går\b.*\but på|what (is|was)\b.*\babout\s*\?*$)", re.I
+)
+LEAD_MIN_WORDS = 8  # shorter opening lines are bylines and datelines, not the lead
+# Opening lines that list people rather than say what the article is about.
+_BYLINE = re.compile(r"^\W*\w+( \w+)?:", re.I)
 # Words that join two subjects: the question may draw on several articles.
 _ACROSS_ARTICLES = re.compile(r"\b(och|samt|respektive|både|båda|två|olika|and|both|two)\b", re.I)
 
@@ -49,6 +56,7 @@ class AnswerPolicy:
     credit_penalty: float = 0.3  # sentence score lost by photo captions and credits
     per_part: bool = True  # a question asking two things gets a quote for each
     part_covered: float = 0.5  # a part counts as answered when quotes hold this share of it
+    about_lead: bool = True  # "Vad handlar artikeln om?" quotes the article's opening first
     same_article: bool = True  # further quotes only from the best quote's article
     max_window_chars: int = 400  # quote the following sentence too while the pair fits this
     max_answer_chars: int = 700
@@ -82,10 +90,14 @@ class ExtractiveAnswerer:
         weights: TermWeights,
         policy: AnswerPolicy = AnswerPolicy(),
         names: Names | None = None,
+        chunks: Sequence[Chunk] = (),
     ) -> None:
         self._weights = weights
         self.policy = policy
         self._names = names
+        self._leads: dict[tuple[str, str], Chunk] = {}  # (file, title) -> the article's lead
+        for chunk in sorted(chunks, key=lambda c: c.start):
+            self._leads.setdefault((chunk.source, chunk.title), chunk)
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Compose an answer, or abstain when the passages do not support one."""
@@ -101,6 +113,7 @@ class ExtractiveAnswerer:
         chosen = self._choose(parsed, passages)
         if not chosen:
             return Answer(question, NO_ANSWER, True, (), tuple(passages))
+        passages = [*passages, *{c.passage: None for c in chosen if c.passage not in passages}]
         citations = tuple(
             Citation(
                 n=n,
@@ -150,8 +163,11 @@ class ExtractiveAnswerer:
         candidates = self._about_named(question, sorted(candidates, key=lambda c: -c.score))
         if not candidates:
             return []
+        floor = max(self.policy.quote_floor * candidates[0].coverage, 1e-9)
+        lead = self._lead(question, passages)
+        if lead is not None:
+            candidates = [lead, *candidates]
         best = candidates[0]
-        floor = max(self.policy.quote_floor * best.coverage, 1e-9)
         chosen = [best, *self._per_part(question, candidates, best)]
         length = sum(c.end - c.start for c in chosen)
         across = bool(_ACROSS_ARTICLES.search(question.text))
@@ -171,7 +187,31 @@ class ExtractiveAnswerer:
                 continue
             chosen.append(candidate)
             length += size
-        return _merge_adjacent(sorted(chosen, key=lambda c: (c.passage.rank, c.start)))
+        return _merge_adjacent(
+            sorted(chosen, key=lambda c: (c is not lead, c.passage.rank, c.start))
+        )
+
+    def _lead(self, question: _Question, passages: Sequence[Passage]) -> _Candidate | None:
+        """The opening of the top passage's article, when the question asks what it is about."""
+        if not self.policy.about_lead or not _ABOUT.search(question.text) or not passages:
+            return None
+        top = min(passages, key=lambda p: p.rank).chunk
+        chunk = self._leads.get((top.source, top.title))
+        if chunk is None:
+            return None
+        passage = next(
+            (p for p in passages if p.chunk.id == chunk.id),
+            Passage(chunk, rank=len(passages) + 1, score=0.0),
+        )
+        spans = list(sentence_spans(chunk.text, chunk.start))
+        for index, (start, end) in enumerate(spans):
+            sentence = _slice(passage, start, end)
+            if len(sentence.split()) < LEAD_MIN_WORDS or _BYLINE.match(sentence):
+                continue
+            end = self._window_end(passage, spans, index)
+            coverage = self.coverage(question.terms, terms(_slice(passage, start, end)))
+            return _Candidate(passage, start, end, coverage, score=float("inf"))
+        return None
 
     def _per_part(
         self, question: _Question, candidates: list[_Candidate], best: _Candidate

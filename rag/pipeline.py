@@ -198,7 +198,7 @@ class Pipeline:
             weights = TermWeights(self._indexed_terms)
             policy = AnswerPolicy(min_score=self.settings.min_score)
             names = Names(self.indexed_chunks, self._indexed_terms)
-            self._answerer = ExtractiveAnswerer(weights, policy, names)
+            self._answerer = ExtractiveAnswerer(weights, policy, names, self.indexed_chunks)
         return self._answerer
 
     @property

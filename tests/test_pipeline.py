@@ -161,3 +161,10 @@ def test_sentence_transformers_backend_from_settings(mini_seeds: Path, tmp_path:
     assert pipeline.store.embedder == f"sentence-transformers:{model}"
     answer = pipeline.ask("How many places does the new housing in Exempelby have?")
     assert answer.passages[0].chunk.source == "alfa.txt"
+
+
+def test_what_an_article_is_about_opens_with_its_lead(seeded_pipeline: Pipeline) -> None:
+    answer = seeded_pipeline.ask("Vad handlar artikeln om Huset om?")
+    first = answer.citations[0]
+    assert first.quote.startswith("Seminariet inleds med frågan: Hur skapar glesbygdskommunen")
+    assert all(c.passage in answer.passages for c in answer.citations)
