@@ -30,12 +30,14 @@ from rag.records import answer_record
 
 FAILURES_HEADING = "## Failures"
 PLOTS = ("hit_at_k.png", "latency.png", "per_kind.png")
-PAIRED_METRICS: dict[str, Callable[[ItemScores], float]] = {
+PAIRED_METRICS: dict[str, Callable[[ItemScores], float | None]] = {
     "hit@1": lambda s: s.hit(1),
     "hit@5": lambda s: s.hit(5),
     "mrr@10": lambda s: s.reciprocal_rank,
     "ndcg@10": lambda s: s.ndcg10,
     "fact_recall_answer": lambda s: s.fact_recall_answer,
+    "citation_precision": lambda s: s.citation_precision,  # items both runs answered
+    "citation_recall": lambda s: s.citation_recall,
     "correct_refusal": lambda s: s.correct_refusal,
 }
 
@@ -228,9 +230,10 @@ def compare_runs(dir_a: Path, dir_b: Path, permutations: int = 10000) -> str:
     rng = random.Random(0)
     for name, metric in PAIRED_METRICS.items():
         pairs = [
-            (metric(a[i]), metric(b[i]))
+            (x, y)
             for i in shared
             if name == "correct_refusal" or a[i].answerable
+            if (x := metric(a[i])) is not None and (y := metric(b[i])) is not None
         ]
         if not pairs:
             continue
