@@ -71,7 +71,8 @@ class Settings(BaseSettings):
     )
     search_parts: bool = Field(
         True,
-        description="Search a question that asks two things also per part, fused by rank.",
+        description="For a question that asks two things, also rank passages by each part's "
+        "words, so the second part's passage is found too (no extra embedding).",
     )
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     min_score: float = Field(

@@ -27,7 +27,6 @@ from rag.retrieve import (
     DenseRetriever,
     HybridRetriever,
     LexicalRetriever,
-    PartsRetriever,
     Retriever,
 )
 from rag.store import ChromaStore, HnswParams, make_client
@@ -186,9 +185,11 @@ class Pipeline:
                 self._retriever = dense
             else:
                 lexical = LexicalRetriever(self.indexed_chunks, self._indexed_terms)
-                self._retriever = lexical if mode == "lexical" else HybridRetriever(dense, lexical)
-            if self.settings.search_parts:
-                self._retriever = PartsRetriever(self._retriever)
+                self._retriever = (
+                    lexical
+                    if mode == "lexical"
+                    else HybridRetriever(dense, lexical, parts=self.settings.search_parts)
+                )
         return self._retriever
 
     @property

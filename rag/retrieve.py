@@ -116,43 +116,37 @@ class LexicalRetriever:
 
 
 class HybridRetriever:
-    """Dense and lexical rankings fused by reciprocal rank; keeps each passage's dense cosine."""
+    """Dense and lexical rankings fused by reciprocal rank; keeps each passage's dense cosine.
 
-    def __init__(self, dense: DenseRetriever, lexical: LexicalRetriever, depth: int = 20) -> None:
+    With `parts`, a question that asks two things ("Vem är X och vilken roll har hon?")
+    also gets each part's best passage right after its own first ones: the part a
+    question mentions second often ranks low as a whole. A part is ranked by its own
+    words (lexical leg) fused with the whole question's dense ranking, so it costs no
+    second embedding.
+    """
+
+    def __init__(
+        self, dense: DenseRetriever, lexical: LexicalRetriever, depth: int = 20, parts: bool = False
+    ) -> None:
         self._dense = dense
         self._lexical = lexical
         self._depth = depth
+        self._parts = parts
 
     def search(self, question: str, k: int) -> list[Passage]:
         """The k best passages by fused rank; score = RRF score."""
         depth = max(self._depth, k)
-        legs = [self._dense.search(question, depth), self._lexical.search(question, depth)]
-        return fuse(legs, k)
-
-
-class PartsRetriever:
-    """Searches a question that asks two things as a whole and per part, fused by rank.
-
-    The part a question mentions second often ranks low in the whole question's
-    search; its own search brings its passage up.
-    """
-
-    def __init__(self, inner: Retriever) -> None:
-        self._inner = inner
-
-    def search(self, question: str, k: int) -> list[Passage]:
-        """The k best passages by fused rank over the whole question and its parts."""
-        parts = question_parts(question)
-        whole = self._inner.search(question, k)
+        dense = self._dense.search(question, depth)
+        whole = fuse([dense, self._lexical.search(question, depth)], k)
+        parts = question_parts(question) if self._parts else []
         if len(parts) < 2:
             return whole
-        tops = [ranking[0] for part in parts if (ranking := self._inner.search(part, k))]
+        tops = [fuse([dense, self._lexical.search(part, depth)], 1)[0] for part in parts]
         merged = [*whole[:PART_SLOT], *tops, *whole[PART_SLOT:]]
         first: dict[str, Passage] = {}
         for passage in merged:
             first.setdefault(passage.chunk.id, passage)
-        unique = list(first.values())
-        return [replace(p, rank=rank) for rank, p in enumerate(unique[:k], start=1)]
+        return [replace(p, rank=rank) for rank, p in enumerate(list(first.values())[:k], start=1)]
 
 
 def fuse(rankings: Sequence[Sequence[Passage]], k: int) -> list[Passage]:
