@@ -18,13 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.evidence import Asked, Names, asked_value, counted_noun, holds_value
+from rag.ingest import CREDIT
 from rag.lexical import TermWeights, looks_english, matches, terms
 from rag.parts import question_parts
 from rag.sentences import MIN_SENTENCE_WORDS, sentence_spans
 from rag.types import Answer, Chunk, Citation, Passage
 
-# Photo captions and credits name people and places but answer nothing.
-_CREDIT = re.compile(r"\((foto|bild):|©|^(Foto|Text|Film|Dokumentation|Illustrationer):", re.I)
 # Questions asking what an article is about: its lead says so.
 _ABOUT = re.compile(
     r"\b(handlar\b.*\bom\s*\?*$|vad går\b.*\but på|what (is|was)\b.*\babout\s*\?*$)", re.I
@@ -281,7 +280,7 @@ class ExtractiveAnswerer:
                 if key in found or len(sentence.split()) < MIN_SENTENCE_WORDS:
                     continue
                 coverage = self.coverage(question_terms, terms(sentence))
-                credit = self.policy.credit_penalty if _CREDIT.search(sentence) else 0.0
+                credit = self.policy.credit_penalty if CREDIT.search(sentence) else 0.0
                 score = coverage - self.policy.rank_penalty * (passage.rank - 1) - credit
                 found[key] = _Candidate(
                     passage, start, self._window_end(passage, spans, index), coverage, score
@@ -302,7 +301,7 @@ class ExtractiveAnswerer:
         if (
             next_end - start <= self.policy.max_window_chars
             and len(following.split()) >= MIN_SENTENCE_WORDS
-            and not _CREDIT.search(following)
+            and not CREDIT.search(following)
         ):
             return next_end
         return end

@@ -27,8 +27,9 @@ MAX_HEADING_CHARS = 100
 MAX_FILE_BYTES = 5_000_000  # default of RAG_MAX_FILE_BYTES
 
 _SIGNOFF = re.compile(r"hälsningar|^PS:", re.IGNORECASE | re.MULTILINE)
-_CREDIT = re.compile(
-    r"©|\(foto:|^(Text|Foto|Film|Dokumentation|Illustrationer):",
+# Photo captions and credits: they name people and places but say nothing.
+CREDIT = re.compile(
+    r"©|\((foto|bild):|^(Text|Foto|Film|Dokumentation|Illustrationer):",
     re.IGNORECASE | re.MULTILINE,
 )
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
@@ -201,7 +202,7 @@ def _heading_text(block: _Block, markdown: bool) -> str | None:
         return None
     if not (line[0].isupper() or line[0].isdigit()):
         return None
-    if _CREDIT.search(line) or _SIGNOFF.search(line) or _CALL_TO_ACTION.match(line):
+    if CREDIT.search(line) or _SIGNOFF.search(line) or _CALL_TO_ACTION.match(line):
         return None
     return line
 
@@ -211,7 +212,7 @@ def _is_trailer(block: _Block) -> bool:
     text = block.text
     return bool(
         _SIGNOFF.search(text)
-        or _CREDIT.search(text)
+        or CREDIT.search(text)
         or _EMAIL.search(text)
         or _CALL_TO_ACTION.match(text)
     )
