@@ -162,9 +162,13 @@ class Pipeline:
 
     @property
     def indexed_chunks(self) -> list[Chunk]:
-        """Every chunk in the index, read from the store once (until the next ingest)."""
+        """Every chunk in the index in file order, read from the store once (until the next ingest).
+
+        The order is canonical, whatever order the store returns them in, so BM25 breaks
+        ties the same way in every process and every index generation.
+        """
         if self._chunks is None:
-            self._chunks = list(self.store.chunks())
+            self._chunks = sorted(self.store.chunks(), key=lambda c: (c.source, c.start, c.id))
         return self._chunks
 
     @property
