@@ -175,7 +175,8 @@ class Pipeline:
         self._follow_pointer()
         if self._retriever is None:
             mode = self.settings.retrieval_mode
-            dense = DenseRetriever(self.store, self.embedder, self._sentence_store())
+            by_id = {chunk.id: chunk for chunk in self.indexed_chunks}  # read once anyway
+            dense = DenseRetriever(self.store, self.embedder, self._sentence_store(), by_id)
             if mode == "dense":
                 self._retriever = dense
             else:
