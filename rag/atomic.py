@@ -74,6 +74,33 @@ def current_generation(data_dir: Path, collection: str) -> Generation:
     return generation(collection, number)
 
 
+class Pointer:
+    """The index pointer of one collection, read again only when the file changed.
+
+    Every question checks which generation is live (another process may have ingested);
+    a stat costs a fraction of reading and parsing the file. `publish` renames a new
+    file into place, so a switch always shows as a new inode.
+    """
+
+    def __init__(self, data_dir: Path, collection: str) -> None:
+        self._data_dir = data_dir
+        self._collection = collection
+        self._seen: tuple[int, int, int] | None = None  # (inode, mtime ns, size) last read
+        self._generation: Generation | None = None
+
+    def current(self) -> Generation:
+        """The generation readers use now (see `current_generation`)."""
+        try:
+            stat = _pointer(self._data_dir, self._collection).stat()
+            seen: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        except FileNotFoundError:
+            seen = None
+        if self._generation is None or seen is None or seen != self._seen:
+            self._generation = current_generation(self._data_dir, self._collection)
+            self._seen = seen
+        return self._generation
+
+
 def publish(data_dir: Path, collection: str, built: Generation) -> None:
     """Make `built` the generation readers open: write a temporary file, then rename it."""
     path = _pointer(data_dir, collection)

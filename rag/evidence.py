@@ -17,6 +17,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from enum import Enum
+from functools import lru_cache
 
 from rag.lexical import STOPWORDS, matches, terms
 from rag.types import Chunk
@@ -165,6 +166,9 @@ class Names:
         for chunk, stems in zip(chunks, chunk_terms, strict=True):
             articles[(chunk.source, chunk.title)].extend(stems)
         self._articles = {key: sorted(set(stems)) for key, stems in articles.items()}
+        # A question's candidate quotes come from a few articles: each (article, name) is
+        # checked once (a miss scans every stem of the article, fuzzily).
+        self._mentions = lru_cache(maxsize=65_536)(self._mentions_name)
 
     def in_question(self, question: str) -> list[str]:
         """Stems of the names in `question`."""
@@ -181,12 +185,11 @@ class Names:
 
     def mentioned(self, chunk: Chunk, names: Sequence[str]) -> list[str]:
         """The `names` that the article holding `chunk` mentions."""
-        article = self._articles.get((chunk.source, chunk.title), [])
-        return [
-            name
-            for name in names
-            if matches(name, article) or any(t.startswith(name) for t in article)
-        ]
+        return [name for name in names if self._mentions(chunk.source, chunk.title, name)]
+
+    def _mentions_name(self, source: str, title: str, name: str) -> bool:
+        article = self._articles.get((source, title), [])
+        return matches(name, article) or any(t.startswith(name) for t in article)
 
 
 # A word not at the start of a sentence, a line or a quote: its case says whether it is a name.

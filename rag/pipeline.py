@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from rag.answer import AnswerPolicy, ExtractiveAnswerer
 from rag.articles import ArticleIndex, age_warning
-from rag.atomic import Generation, ProgressCallback, build_generation, current_generation
+from rag.atomic import Generation, Pointer, ProgressCallback, build_generation
 from rag.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.config import Settings
 from rag.embed import RagEmbeddings, make_embedder
@@ -78,6 +78,10 @@ class Pipeline:
         return self._embedder
 
     @cached_property
+    def _pointer(self) -> Pointer:
+        return Pointer(self.settings.data_dir, self.settings.collection)
+
+    @cached_property
     def _client(self) -> ClientAPI:
         s = self.settings
         return make_client(s.chroma_path, s.chroma_host, s.chroma_port, s.chroma_timeout_s)
@@ -130,8 +134,7 @@ class Pipeline:
 
     def _follow_pointer(self) -> Generation:
         """Switch to the generation the index pointer names (after another process's ingest)."""
-        s = self.settings
-        self._follow(current_generation(s.data_dir, s.collection))
+        self._follow(self._pointer.current())
         assert self._generation is not None
         return self._generation
 
@@ -184,7 +187,8 @@ class Pipeline:
         self._follow_pointer()
         if self._retriever is None:
             mode = self.settings.retrieval_mode
-            dense = DenseRetriever(self.store, self.embedder, self._sentence_store())
+            by_id = {chunk.id: chunk for chunk in self.indexed_chunks}  # read once anyway
+            dense = DenseRetriever(self.store, self.embedder, self._sentence_store(), by_id)
             if mode == "dense":
                 self._retriever = dense
             else:

@@ -8,11 +8,12 @@ no score calibration between the legs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 import bm25s
+import numpy as np
 
 from rag.chunk import parent_id
 from rag.embed import RagEmbeddings
@@ -41,33 +42,44 @@ class DenseRetriever:
     best-matching sentence: a question about one fact matches the sentence holding it
     far better than the whole chunk around it. A chunk missing from either nearest
     list counts that list's lowest cosine (a bound: it ranked below all of them).
+
+    `chunks`, every indexed chunk by id in index order (when the caller holds them
+    anyway), lets a search read only ids and cosines from the store: reading the text and
+    metadata of 300 sentence hits cost several times the search itself.
     """
 
     def __init__(
-        self, store: VectorStore, embedder: RagEmbeddings, sentences: VectorStore | None = None
+        self,
+        store: VectorStore,
+        embedder: RagEmbeddings,
+        sentences: VectorStore | None = None,
+        chunks: Mapping[str, Chunk] | None = None,
     ) -> None:
         self._store = store
         self._embedder = embedder
         self._sentences = sentences
+        self._chunks = chunks
+        # Index order (the caller's, e.g. file order): it breaks ties in ranking.
+        self._position = {chunk_id: i for i, chunk_id in enumerate(chunks or {})}
 
     def search(self, question: str, k: int) -> list[Passage]:
         """The k best passages for `question`, best first; dense_score = chunk cosine."""
         vector = self._embedder.encode_query(question)
         if self._sentences is None:
-            hits = self._store.search(vector, k)
+            hits = self._nearest(vector, k)
             return [
                 Passage(chunk=chunk, rank=rank, score=score, dense_score=score)
                 for rank, (chunk, score) in enumerate(hits, start=1)
             ]
-        hits = self._store.search(vector, max(k, CHUNK_DEPTH))
+        hits = self._nearest(vector, max(k, CHUNK_DEPTH))
         by_id = {chunk.id: chunk for chunk, _ in hits}
         cosine = {chunk.id: score for chunk, score in hits}
         sentence: dict[str, float] = {}
-        for unit, score in self._sentences.search(vector, max(k, SENTENCE_DEPTH)):
-            parent = parent_id(unit.id)
+        for unit_id, score in self._sentences.nearest(vector, max(k, SENTENCE_DEPTH)):
+            parent = parent_id(unit_id)
             sentence[parent] = max(sentence.get(parent, score), score)
         missing = [i for i in sentence if i not in by_id]
-        by_id.update((chunk.id, chunk) for chunk in self._store.get(missing))
+        by_id.update((chunk.id, chunk) for chunk in self._get(missing))
         chunk_floor = min(cosine.values(), default=0.0)
         sentence_floor = min(sentence.values(), default=0.0)
 
@@ -84,6 +96,22 @@ class DenseRetriever:
             )
             for rank, i in enumerate(ranked, start=1)
         ]
+
+    def _nearest(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
+        """The k nearest chunks with cosines; with the chunks in memory, only ids are read."""
+        if self._chunks is None:
+            return self._store.search(vector, k)
+        hits = self._store.nearest(vector, k)
+        found = {chunk.id: chunk for chunk in self._get([i for i, _ in hits])}
+        return [(found[i], score) for i, score in hits if i in found]
+
+    def _get(self, ids: Sequence[str]) -> list[Chunk]:
+        """The chunks with these ids in index order (unknown ones from the store after them)."""
+        if self._chunks is None:
+            return self._store.get(ids)
+        known = sorted((i for i in ids if i in self._chunks), key=self._position.__getitem__)
+        others = self._store.get([i for i in ids if i not in self._chunks])
+        return [self._chunks[i] for i in known] + others
 
 
 class LexicalRetriever:

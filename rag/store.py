@@ -65,6 +65,9 @@ class VectorStore(Protocol):
     def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """The k nearest chunks with cosine similarity, best first."""
 
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Ids of the k nearest chunks with cosine similarity, best first (no text read)."""
+
     def get(self, ids: Sequence[str]) -> list[Chunk]:
         """The stored chunks with these ids."""
 
@@ -211,16 +214,9 @@ class ChromaStore:
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         """Nearest chunks by cosine similarity (1 - Chroma's cosine distance)."""
-        if k <= 0:  # an empty collection answers with empty lists: no count() round trip
+        result = self._query(vector, k, ["documents", "metadatas", "distances"])
+        if result is None:
             return []
-        try:
-            result = self._collection.query(
-                query_embeddings=[vector],
-                n_results=k,
-                include=["documents", "metadatas", "distances"],
-            )
-        except httpx.HTTPError as exc:  # server mode: down or slower than RAG_CHROMA_TIMEOUT_S
-            raise StoreError(f"The Chroma server did not answer the search ({exc!r}).") from exc
         return [
             (_chunk(chunk_id, text, meta), 1.0 - float(distance))
             for chunk_id, text, meta, distance in zip(
@@ -231,6 +227,29 @@ class ChromaStore:
                 strict=True,
             )
         ]
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """Ids of the nearest chunks by cosine similarity: `search` without reading any text.
+
+        Reading and converting the text and metadata of hundreds of hits costs several
+        times the search itself; callers that hold the chunks (or need only ids) use this.
+        """
+        result = self._query(vector, k, ["distances"])
+        if result is None:
+            return []
+        return [
+            (str(chunk_id), 1.0 - float(distance))
+            for chunk_id, distance in zip(result["ids"][0], result["distances"][0], strict=True)
+        ]
+
+    def _query(self, vector: np.ndarray, k: int, include: list[str]) -> Any:
+        """Chroma's answer to a k-nearest query (lists of lists), or None when k <= 0."""
+        if k <= 0:  # an empty collection answers with empty lists: no count() round trip
+            return None
+        try:
+            return self._collection.query(query_embeddings=[vector], n_results=k, include=include)
+        except httpx.HTTPError as exc:  # server mode: down or slower than RAG_CHROMA_TIMEOUT_S
+            raise StoreError(f"The Chroma server did not answer the search ({exc!r}).") from exc
 
     def get(self, ids: Sequence[str]) -> list[Chunk]:
         """The stored chunks with these ids (unknown ids are left out)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SEEDS, make_settings
-from rag.atomic import current_generation, ingest_lock
+from rag.atomic import Pointer, current_generation, generation, ingest_lock, publish
 from rag.embed import RagEmbeddings
 from rag.errors import CorpusError, IndexBuildError, StoreError
 from rag.pipeline import Pipeline
@@ -164,3 +164,17 @@ def test_garbage_chroma_file_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "damaged or was written by another Chroma version" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_pointer_reads_the_file_again_only_when_it_changed(tmp_path: Path) -> None:
+    pointer = Pointer(tmp_path, "seeds")
+    assert pointer.current() == generation("seeds", 0)  # no file yet: the unsuffixed names
+    publish(tmp_path, "seeds", generation("seeds", 1))
+    first = pointer.current()
+    assert first == generation("seeds", 1)
+    assert pointer.current() is first  # unchanged file: not read again
+    publish(tmp_path, "seeds", generation("seeds", 2))
+    assert pointer.current() == generation("seeds", 2)
+    (tmp_path / "index-seeds.json").write_text("{", encoding="utf-8")
+    with pytest.raises(StoreError, match="damaged"):
+        pointer.current()

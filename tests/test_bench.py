@@ -14,7 +14,7 @@ from rag.bench.baseline import TutorialBaseline
 from rag.bench.corpus import derive_vectors, scale_chunks, seed_sentences, write_articles
 from rag.bench.measure import Latency
 from rag.bench.report import Row, write_report
-from rag.bench.run import BenchOptions, parse_sizes, run_bench
+from rag.bench.run import BenchOptions, embedded_texts, parse_sizes, run_bench
 from rag.chunk import chunk_documents
 from rag.embed import RagEmbeddings
 from rag.ingest import load_documents
@@ -80,6 +80,16 @@ def test_latency_percentiles_and_report(tmp_path: Path) -> None:
     payload = json.loads(path.read_text())
     assert payload["x"] == 1.0 and payload["y"] is None and payload["z"] is None
     assert [r["ratio"] for r in payload["rows"]] == [0.25, None, None]
+
+
+def test_ingest_tokens_count_the_sentence_units_it_embeds(indexed_mini: Pipeline) -> None:
+    texts = embedded_texts(indexed_mini)
+    chunks = indexed_mini.indexed_chunks
+    assert texts[: len(chunks)] == [chunk.embed_text for chunk in chunks]
+    assert len(texts) == len(chunks) + indexed_mini._sentence_store().count()  # type: ignore[union-attr]
+    without = Pipeline(indexed_mini.settings.model_copy(update={"sentence_vectors": False}))
+    without._chunks = chunks  # same index, sentence vectors off: the chunks alone
+    assert embedded_texts(without) == texts[: len(chunks)]
 
 
 def test_sizes_parse() -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -92,6 +93,18 @@ def test_query_vectors_are_cached_read_only(e5: RagEmbeddings) -> None:
     assert e5.encode_query("Var hölls Socialchefsdagarna 2023?") is first
     assert not first.flags.writeable
     assert np.allclose(first, e5.encode(["Var hölls Socialchefsdagarna 2023?"], query=True)[0])
+
+
+@pytest.mark.parametrize("load", [0.0, 64.0])  # a spare core, or none
+def test_query_threads_follow_the_load_and_vectors_do_not(
+    monkeypatch: pytest.MonkeyPatch, load: float
+) -> None:
+    e5 = E5Embeddings(query_cache_size=0, query_threads=2)
+    alone = e5.encode(["Var hölls Socialchefsdagarna 2023?"], query=True)
+    monkeypatch.setattr("rag.embed.os.getloadavg", lambda: (load, load, load))
+    assert e5._query_threads() == (1 if load or (os.cpu_count() or 1) < 2 else 2)
+    busy = e5.encode(["Var hölls Socialchefsdagarna 2023?"], query=True)
+    assert np.array_equal(alone, busy)
 
 
 def test_query_cache_evicts_the_least_recently_used() -> None:

@@ -81,6 +81,24 @@ def test_dense_leg_adds_the_best_sentence_cosine(seeded_pipeline: Pipeline) -> N
         assert passage.score > passage.dense_score + 0.5  # plus a sentence cosine
 
 
+@pytest.mark.parametrize("sentences", [True, False])
+def test_dense_leg_ranks_alike_with_chunks_in_memory(
+    seeded_pipeline: Pipeline, sentences: bool
+) -> None:
+    """Chunks held in memory (only ids read from Chroma) change nothing in the ranking."""
+    p = seeded_pipeline
+    units = p._sentence_store() if sentences else None
+    in_memory = {chunk.id: chunk for chunk in p.indexed_chunks}
+    reading = DenseRetriever(p.store, p.embedder, units)
+    holding = DenseRetriever(p.store, p.embedder, units, in_memory)
+    for question in ("Var hölls Socialchefsdagarna 2023?", "Vad kostar ett årskort till Skansen?"):
+        assert holding.search(question, 20) == reading.search(question, 20)
+    partial = dict(list(in_memory.items())[::2])  # the rest is read from the store
+    assert DenseRetriever(p.store, p.embedder, units, partial).search(
+        "Vad är Huset?", 20
+    ) == reading.search("Vad är Huset?", 20)
+
+
 def test_without_sentence_vectors_chunks_alone_rank(
     mini_seeds: Path, tmp_path: Path, e5: RagEmbeddings
 ) -> None:

@@ -86,6 +86,15 @@ def test_upsert_search_roundtrip(client) -> None:  # type: ignore[no-untyped-def
     assert hits[0][1] >= hits[1][1]
 
 
+def test_nearest_gives_the_ids_and_cosines_of_search(client) -> None:  # type: ignore[no-untyped-def]
+    store, _ = ChromaStore.for_ingest(client, "test", EMBEDDER)
+    chunks, vectors = [_chunk(i) for i in range(6)], _vectors(6)
+    store.upsert(chunks, vectors)
+    hits = store.search(vectors[2], k=4)
+    assert store.nearest(vectors[2], k=4) == [(chunk.id, score) for chunk, score in hits]
+    assert store.nearest(vectors[2], k=0) == []
+
+
 def test_upsert_is_idempotent_and_delete_removes(client) -> None:  # type: ignore[no-untyped-def]
     store, _ = ChromaStore.for_ingest(client, "test", EMBEDDER)
     chunks = [_chunk(i, "a.txt") for i in range(3)] + [_chunk(9, "b.txt")]

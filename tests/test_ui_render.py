@@ -24,7 +24,7 @@ from rag.types import (
     TextDelta,
     Turn,
 )
-from ui.app import respond
+from ui.app import STREAM_WORDS, respond
 from ui.render import answer_footer, copy_text, sources_html
 
 _LEAD = "Intro <b>fet</b> *x* ${1+1}. "
@@ -76,10 +76,12 @@ class _FakePipeline:
 
 
 def test_respond_streams_escaped_answer_with_linked_citations() -> None:
-    fake = _FakePipeline(_answer(f"{_QUOTE} [1] <script>x</script> *y* [7]"))
+    text = f"{_QUOTE} [1] <script>x</script> *y* [7] " + "Och sedan hände mer. " * 10
+    fake = _FakePipeline(_answer(text.strip()))
     steps = list(respond(fake, "  Var?  ", [], {}))  # type: ignore[arg-type]
     chats = [step.chat[-1]["content"] for step in steps[2:]]  # after "searching", "searched"
-    assert len(chats) > 3
+    words = len(text.split())
+    assert len(chats) == -(-words // STREAM_WORDS) + 1  # a few words per update, the footer
     assert all(later.startswith(earlier) for earlier, later in pairwise(chats))
     final = steps[-1]
     assert final.question == "" and final.answer == fake.result.text  # type: ignore[union-attr]
