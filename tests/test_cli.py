@@ -143,3 +143,11 @@ def test_bad_env_file_is_one_clear_line(tmp_path: Path) -> None:
     assert result.returncode == 1 and "Traceback" not in result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "RAG_TOPK" in line and "RAG_PORT" in line and ".env.example" in line
+
+
+def test_serving_without_an_llm_leaves_langchain_prompts_unloaded() -> None:
+    """Cold start: the prompt machinery (about 0.6 s of imports) loads only for an LLM."""
+    code = "import sys, rag.cli, ui.app; print('langchain_core.prompts' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
