@@ -169,7 +169,9 @@ class HybridRetriever:
         parts = question_parts(question) if self._parts else []
         if len(parts) < 2:
             return whole
-        tops = [fuse([dense, self._lexical.search(part, depth)], 1)[0] for part in parts]
+        tops = [
+            top for part in parts for top in fuse([dense, self._lexical.search(part, depth)], 1)
+        ]
         merged = [*whole[:PART_SLOT], *tops, *whole[PART_SLOT:]]
         first: dict[str, Passage] = {}
         for passage in merged:
