@@ -7,8 +7,10 @@ evidence is weak: a low dense score, or (for Swedish questions, whose words the
 Swedish passages should share) question words the passages never use.
 
 Each quote also takes the sentence after the one that matched, since the answer
-often follows it ("…pekar ut fyra områden." "Det handlar om …"); a question that
-asks for a number needs a quote with a number the question does not already hold.
+often follows it ("…pekar ut fyra områden." "Det handlar om …"), and the sentence
+before one that opens with a pronoun ("Hon har arbetat …" needs who "hon" is); a
+question that asks for a number needs a quote with a number the question does not
+already hold.
 """
 
 from __future__ import annotations
@@ -33,6 +35,18 @@ LEAD_MIN_WORDS = 8  # shorter opening lines are bylines and datelines, not the l
 _BYLINE = re.compile(r"^\W*\w+( \w+)?:", re.I)
 # Words that join two subjects: the question may draw on several articles.
 _ACROSS_ARTICLES = re.compile(r"\b(och|samt|respektive|både|båda|två|olika|and|both|two)\b", re.I)
+_QUESTION_WORD = (
+    r"(vad|vem|vilka|vilken|vilket|hur|när|var|varför|vart|what|who|which|how|when|where|why)"
+)
+# "När och hur …", "when and where …": one subject asked two ways, not two subjects.
+_JOINED_QUESTION_WORDS = re.compile(
+    rf"\b{_QUESTION_WORD}\s*(,|och|samt|and|&)\s*{_QUESTION_WORD}\b", re.I
+)
+# A sentence opening with a pronoun needs the sentence before it to say who or what.
+_ANAPHOR = re.compile(
+    r"^\W*(den|denna|detta|dessa|han|hon|hen|de|deras|hans|hennes|dess|this|these|he|she|they)\b",
+    re.I,
+)
 
 NO_ANSWER = (
     "Jag hittar inget i källorna som besvarar frågan. Formulera gärna om frågan, "
@@ -58,6 +72,7 @@ class AnswerPolicy:
     about_lead: bool = True  # "Vad handlar artikeln om?" quotes the article's opening first
     same_article: bool = True  # further quotes only from the best quote's article
     max_window_chars: int = 400  # quote the following sentence too while the pair fits this
+    antecedent: bool = True  # a quote opening with a pronoun starts one sentence earlier
     max_answer_chars: int = 700
 
 
@@ -169,7 +184,7 @@ class ExtractiveAnswerer:
         best = candidates[0]
         chosen = [best, *self._per_part(question, candidates, best)]
         length = sum(c.end - c.start for c in chosen)
-        across = bool(_ACROSS_ARTICLES.search(question.text))
+        across = _joins_subjects(question.text)
         for candidate in candidates:  # best first, the rest by score
             if len(chosen) >= self.policy.max_sentences:
                 break
@@ -253,7 +268,7 @@ class ExtractiveAnswerer:
         if complete:
             return [complete[0], *(c for c in partial if c is not complete[0])]
         covered = {name for c in partial for name in mentioned[id(c)]}
-        across = _ACROSS_ARTICLES.search(question.text)
+        across = _joins_subjects(question.text)
         return partial if across and len(covered) == len(names) else []
 
     def _candidates(
@@ -283,9 +298,34 @@ class ExtractiveAnswerer:
                 credit = self.policy.credit_penalty if CREDIT.search(sentence) else 0.0
                 score = coverage - self.policy.rank_penalty * (passage.rank - 1) - credit
                 found[key] = _Candidate(
-                    passage, start, self._window_end(passage, spans, index), coverage, score
+                    passage,
+                    self._window_start(passage, spans, index),
+                    self._window_end(passage, spans, index),
+                    coverage,
+                    score,
                 )
         return list(found.values())
+
+    def _window_start(self, passage: Passage, spans: list[tuple[int, int]], index: int) -> int:
+        """Start of the quote anchored at sentence `index`: earlier when it opens with a pronoun.
+
+        The sentence before joins the quote when the pair is short enough and it is
+        prose, not a credit line: "Hon leder arbetet." alone does not say who.
+        """
+        start, end = spans[index]
+        if not self.policy.antecedent or index == 0:
+            return start
+        if not _ANAPHOR.match(_slice(passage, start, end)):
+            return start
+        previous_start, previous_end = spans[index - 1]
+        preceding = _slice(passage, previous_start, previous_end)
+        if (
+            end - previous_start <= self.policy.max_window_chars
+            and len(preceding.split()) >= MIN_SENTENCE_WORDS
+            and not CREDIT.search(preceding)
+        ):
+            return previous_start
+        return start
 
     def _window_end(self, passage: Passage, spans: list[tuple[int, int]], index: int) -> int:
         """End of the quote anchored at sentence `index`: the answer often follows the match.
@@ -305,6 +345,11 @@ class ExtractiveAnswerer:
         ):
             return next_end
         return end
+
+
+def _joins_subjects(question: str) -> bool:
+    """Whether the question joins two subjects ("A och B"), so may draw on several articles."""
+    return bool(_ACROSS_ARTICLES.search(_JOINED_QUESTION_WORDS.sub(" ", question)))
 
 
 def _best_dense(passages: Sequence[Passage]) -> float | None:

@@ -19,11 +19,15 @@ _SWEDISH_QUESTION_WORDS = {
     "artikeln", "artikel", "inlägget", "inlägg", "texten", "säger", "sa", "skriver", "skrev",
     "respektive", "handlar", "nämns", "nämner", "tar", "upp", "beskriver", "beskrivs",
     "inläggen", "artiklarna", "artiklar", "texterna", "källorna", "källor", "sägs", "skrivs",
+    # Words about the wording rather than the subject ("i vilket sammanhang nämns uttrycket …").
+    "sammanhang", "sammanhangen", "uttryck", "uttrycket", "uttrycken", "begrepp", "begreppet",
+    "ordet", "termen", "formuleringen",
 }  # fmt: skip
 _ENGLISH_QUESTION_WORDS = {
     "what", "who", "which", "how", "when", "where", "why", "does", "did", "tell", "according",
     "summarize", "summarise", "describe", "article", "post", "text", "say", "says", "said",
     "write", "writes", "wrote", "mention", "mentioned", "mentions", "about", "were", "was",
+    "context", "contexts", "expression", "phrase", "term", "word", "wording",
 }  # fmt: skip
 STOPWORDS = (
     frozenset(STOPWORDS_SWEDISH)

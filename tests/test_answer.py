@@ -1,0 +1,80 @@
+"""Extractive answering on hand-made passages: quote windows and across-article questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import AnswerPolicy, ExtractiveAnswerer, _joins_subjects
+from rag.lexical import TermWeights, terms
+from rag.types import Chunk, Passage
+
+TEXT = (
+    "Anna Berg är ny socialchef i Umeå kommun sedan i våras. "
+    "Hon har tidigare arbetat tolv år som enhetschef inom äldreomsorgen i Luleå. "
+    "Kommunen har omkring 130000 invånare och växer."
+)
+
+
+def _passage(text: str = TEXT) -> Passage:
+    chunk = Chunk("c1", "a.txt", "Ny chef", "", 100, 100 + len(text), text, text)
+    return Passage(chunk, rank=1, score=1.0, dense_score=0.9)
+
+
+def _answerer(**policy: object) -> ExtractiveAnswerer:
+    weights = TermWeights([terms(sentence) for sentence in TEXT.split(". ")])
+    return ExtractiveAnswerer(weights, AnswerPolicy(max_sentences=1, **policy))  # type: ignore[arg-type]
+
+
+def test_a_quote_opening_with_a_pronoun_starts_with_who_it_means() -> None:
+    question = "Hur länge har hon varit enhetschef inom äldreomsorgen?"
+    answer = _answerer().answer(question, [_passage()])
+    assert not answer.abstained
+    quote = answer.citations[0].quote
+    assert quote.startswith("Anna Berg är ny socialchef")
+    assert "tolv år som enhetschef" in quote
+    citation = answer.citations[0]
+    assert TEXT[citation.start - 100 : citation.end - 100] == quote
+
+
+def test_without_antecedent_the_quote_starts_at_the_matching_sentence() -> None:
+    answer = _answerer(antecedent=False).answer(
+        "Hur länge har hon varit enhetschef inom äldreomsorgen?", [_passage()]
+    )
+    assert answer.citations[0].quote.startswith("Hon har tidigare arbetat")
+
+
+def test_a_long_antecedent_is_not_quoted() -> None:
+    long_first = "Anna Berg " + "och många andra kolleger " * 20 + "är nya i kommunen. "
+    text = long_first + "Hon har tidigare arbetat tolv år som enhetschef inom äldreomsorgen."
+    question = "Hur länge var hon enhetschef inom äldreomsorgen?"
+    answer = _answerer().answer(question, [_passage(text)])
+    assert answer.citations[0].quote.startswith("Hon har tidigare arbetat")
+
+
+@pytest.mark.parametrize(
+    ("question", "joins"),
+    [
+        ("Vad sa Anna Berg och Per Sandberg om budgeten?", True),
+        ("What did the panel and the minister say?", True),
+        ("Vilka två områden pekar rapporten ut?", True),
+        ("När och var hölls Socialchefsdagarna 2023?", False),
+        ("När och hur startade projektet?", False),
+        ("When and where was the conference held?", False),
+        ("Var hölls Socialchefsdagarna 2023?", False),
+    ],
+)
+def test_question_words_joined_by_and_are_one_subject(question: str, joins: bool) -> None:
+    assert _joins_subjects(question) is joins
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I vilket sammanhang nämns uttrycket ekonomiskt bistånd?",
+        "In what context is the expression economic assistance used?",
+    ],
+)
+def test_words_about_wording_are_not_content_words(question: str) -> None:
+    stems = terms(question)
+    assert not {"sammanhang", "uttryck", "context", "expression"} & set(stems)
+    assert stems  # the subject itself remains
