@@ -5,7 +5,8 @@ Near-miss questions name someone the articles mention and ask what they never sa
 shares words with them is not an answer, so the answerer only quotes sentences that
 
 - hold a value of the asked kind: a count of the asked thing for "hur många X" (a number
-  right before X: "19 medlemmar"), a year for "vilket år", an
+  right before X: "19 medlemmar"), a year for "vilket år", a time of day for "vilken
+  tid", an
   amount of money for "vad kostar", a length of time for "hur länge", a share for
   "hur stor andel" (and that value is not already in the question), and
 - come from an article that mentions the names in the question.
@@ -31,6 +32,7 @@ class Asked(Enum):
     MONEY = "money"
     DURATION = "duration"
     SHARE = "share"
+    TIME = "time"  # a time of day: "vilken tid börjar mötet?"
     NUMBER = "number"  # some number, kind unknown (e.g. "hur gammal", "how many years")
 
 
@@ -38,6 +40,8 @@ _ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
     (kind, re.compile(pattern, re.IGNORECASE))
     for kind, pattern in (
         (Asked.SHARE, r"\b(hur stor (andel|del)|hur många procent|what (share|percentage))\b"),
+        (Asked.TIME, r"\b(vilken tid|vilket klockslag|vilka klockslag|hur dags|"
+                     r"när på dagen|what time|at what time)\b"),
         (Asked.YEAR, r"\b(vilket år|vilka år|what year|which year|in what year)\b"),
         (Asked.MONEY, r"\b(vad (kostar|kostade|tjänar|tjänade)|hur mycket (pengar|kostar)|"
                       r"how much (does|did|money)|what does .* (cost|earn)|"
@@ -59,6 +63,7 @@ _MONTH = r"jan\w*|feb\w*|mars|apr\w*|maj|jun\w*|jul\w*|aug\w*|sep\w*|okt\w*|nov\
 _DATE_OR_TIME = re.compile(
     rf"\b\d{{1,2}}\s*(?:–\s*\d{{1,2}}\s*)?(?:{_MONTH})\b|\b\d{{1,2}}[.:]\d\d\b", re.IGNORECASE
 )
+_CLOCK = re.compile(r"\b(?:kl\.?|klockan)\s*\d{1,2}(?:[.:]\d\d)?\b|\b\d{1,2}[.:]\d\d\b", re.I)
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?|\b\w+)\s*(%|procent\b)", re.IGNORECASE)
 _FRACTION = re.compile(r"\b(halv\w*|hälften|\w+(del|delar)|kvart\w*|majoritet\w*)\b", re.I)
 _MONEY = re.compile(r"\b(kr|kronor|sek|euro|€|\$|miljon\w* kronor|lön\w*|arvode\w*)\b", re.I)
@@ -83,6 +88,8 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
 
     if kind is Asked.YEAR:
         return new(m.group(0) for m in _YEAR.finditer(quote))
+    if kind is Asked.TIME:
+        return new(m.group(0) for m in _CLOCK.finditer(quote))
     if kind is Asked.SHARE:
         return bool(_FRACTION.search(quote)) or new(m.group(1) for m in _PERCENT.finditer(quote))
     if kind is Asked.MONEY:

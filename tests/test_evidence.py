@@ -22,6 +22,8 @@ from rag.types import Chunk
         ("Hur många år av erfarenhet har SBU?", Asked.DURATION),
         ("Hur stor andel av recepten är elektroniska?", Asked.SHARE),
         ("Var hölls Socialchefsdagarna 2023?", None),
+        ("vilken tid börjar nätverkets teamsmöten?", Asked.TIME),
+        ("What time does the workshop start?", Asked.TIME),
     ],
 )
 def test_asked_value_kind(question: str, kind: Asked | None) -> None:
@@ -45,6 +47,9 @@ def test_asked_value_kind(question: str, kind: Asked | None) -> None:
         (Asked.DURATION, "De fick stöd av FoU.", False),
         (Asked.SHARE, "Doktoranden jobbar halvtid inom socialtjänsten.", True),
         (Asked.SHARE, "Cirka 7500 innevånare.", False),
+        (Asked.TIME, "och alltid klockan 15.00–15.45 om inget annat anges.", True),
+        (Asked.TIME, "Vi ses kl. 9 på måndag.", True),
+        (Asked.TIME, "Träffarna hålls på Teams varannan månad.", False),
     ],
 )
 def test_quote_holds_the_asked_value(kind: Asked, quote: str, holds: bool) -> None:
