@@ -73,6 +73,7 @@ class AnswerPolicy:
     same_article: bool = True  # further quotes only from the best quote's article
     max_window_chars: int = 400  # quote the following sentence too while the pair fits this
     antecedent: bool = True  # a quote opening with a pronoun starts one sentence earlier
+    says_more: bool = True  # a quote must hold a content word the question does not
     max_answer_chars: int = 700
 
 
@@ -174,6 +175,8 @@ class ExtractiveAnswerer:
                 for c in candidates
                 if holds_value(question.asked, _slice(c.passage, c.start, c.end), question.text)
             ]
+        if self.policy.says_more:
+            candidates = [c for c in candidates if _says_more(question, c)]
         candidates = self._about_named(question, sorted(candidates, key=lambda c: -c.score))
         if not candidates:
             return []
@@ -345,6 +348,16 @@ class ExtractiveAnswerer:
         ):
             return next_end
         return end
+
+
+def _says_more(question: _Question, candidate: _Candidate) -> bool:
+    """Whether the quote holds a content word the question lacks.
+
+    "Monica Persson, ordförande FSS" says nothing that "Vem efterträdde Monica Persson som
+    ordförande i FSS?" does not.
+    """
+    quote = _slice(candidate.passage, candidate.start, candidate.end)
+    return any(not matches(t, question.terms) for t in terms(quote))
 
 
 def _joins_subjects(question: str) -> bool:

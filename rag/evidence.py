@@ -33,6 +33,7 @@ class Asked(Enum):
     DURATION = "duration"
     SHARE = "share"
     TIME = "time"  # a time of day: "vilken tid börjar mötet?"
+    DATE = "date"  # a point in time: "När hölls …?", "vilket datum"
     NUMBER = "number"  # some number, kind unknown (e.g. "hur gammal", "how many years")
 
 
@@ -42,6 +43,7 @@ _ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
         (Asked.SHARE, r"\b(hur stor (andel|del)|hur många procent|what (share|percentage))\b"),
         (Asked.TIME, r"\b(vilken tid|vilket klockslag|vilka klockslag|hur dags|"
                      r"när på dagen|what time|at what time)\b"),
+        (Asked.DATE, r"^\W*(när|when)\b|\b(vilket datum|vilka datum|vilken dag|what date)\b"),
         (Asked.YEAR, r"\b(vilket år|vilka år|what year|which year|in what year)\b"),
         (Asked.MONEY, r"\b(vad (kostar|kostade|tjänar|tjänade)|hur mycket (pengar|kostar)|"
                       r"how much (does|did|money)|what does .* (cost|earn)|"
@@ -62,6 +64,12 @@ _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 _MONTH = r"jan\w*|feb\w*|mars|apr\w*|maj|jun\w*|jul\w*|aug\w*|sep\w*|okt\w*|nov\w*|dec\w*"
 _DATE_OR_TIME = re.compile(
     rf"\b\d{{1,2}}\s*(?:–\s*\d{{1,2}}\s*)?(?:{_MONTH})\b|\b\d{{1,2}}[.:]\d\d\b", re.IGNORECASE
+)
+_WHEN = re.compile(
+    r"\b(januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|"
+    r"december|måndag\w*|tisdag\w*|onsdag\w*|torsdag\w*|fredag\w*|lördag\w*|söndag\w*|"
+    r"vår(en|as)?|höst(en|as)?|sommar(en)?|vinter(n)?|idag|igår|imorgon|nyss|förra|nästa)\b",
+    re.IGNORECASE,
 )
 _CLOCK = re.compile(r"\b(?:kl\.?|klockan)\s*\d{1,2}(?:[.:]\d\d)?\b|\b\d{1,2}[.:]\d\d\b", re.I)
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?|\b\w+)\s*(%|procent\b)", re.IGNORECASE)
@@ -90,6 +98,9 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
         return new(m.group(0) for m in _YEAR.finditer(quote))
     if kind is Asked.TIME:
         return new(m.group(0) for m in _CLOCK.finditer(quote))
+    if kind is Asked.DATE:
+        points = (_YEAR, _DATE_OR_TIME, _CLOCK, _WHEN)
+        return new(m.group(0) for pattern in points for m in pattern.finditer(quote))
     if kind is Asked.SHARE:
         return bool(_FRACTION.search(quote)) or new(m.group(1) for m in _PERCENT.finditer(quote))
     if kind is Asked.MONEY:

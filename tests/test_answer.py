@@ -78,3 +78,11 @@ def test_words_about_wording_are_not_content_words(question: str) -> None:
     stems = terms(question)
     assert not {"sammanhang", "uttryck", "context", "expression"} & set(stems)
     assert stems  # the subject itself remains
+
+
+def test_a_quote_that_only_repeats_the_question_is_no_answer() -> None:
+    byline = "Monica Persson, ordförande i FSS sedan dess."
+    answerer = _answerer()
+    question = "Vem efterträdde Monica Persson som ordförande i FSS?"
+    assert answerer.answer(question, [_passage(byline)]).abstained
+    assert not _answerer(says_more=False).answer(question, [_passage(byline)]).abstained

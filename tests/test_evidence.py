@@ -24,6 +24,10 @@ from rag.types import Chunk
         ("Var hölls Socialchefsdagarna 2023?", None),
         ("vilken tid börjar nätverkets teamsmöten?", Asked.TIME),
         ("What time does the workshop start?", Asked.TIME),
+        ("När grundades FSS?", Asked.DATE),
+        ("When was Socialstyrelsen founded?", Asked.DATE),
+        ("Vilka datum gällde för workshopen?", Asked.DATE),
+        ("Vad hände när huset byggdes?", None),
     ],
 )
 def test_asked_value_kind(question: str, kind: Asked | None) -> None:
@@ -50,6 +54,9 @@ def test_asked_value_kind(question: str, kind: Asked | None) -> None:
         (Asked.TIME, "och alltid klockan 15.00–15.45 om inget annat anges.", True),
         (Asked.TIME, "Vi ses kl. 9 på måndag.", True),
         (Asked.TIME, "Träffarna hålls på Teams varannan månad.", False),
+        (Asked.DATE, "Under hösten 2023 drog vi igång ett nätverk.", True),
+        (Asked.DATE, "Vi träffas den 18 april klockan 16.15.", True),
+        (Asked.DATE, "Utredningen har i grunden en bra utgångspunkt.", False),
     ],
 )
 def test_quote_holds_the_asked_value(kind: Asked, quote: str, holds: bool) -> None:
