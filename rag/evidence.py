@@ -5,10 +5,10 @@ Near-miss questions name someone the articles mention and ask what they never sa
 shares words with them is not an answer, so the answerer only quotes sentences that
 
 - hold a value of the asked kind: a count of the asked thing for "hur många X" (a number
-  right before X: "19 medlemmar"), a year for "vilket år", a time of day for "vilken
-  tid", an
-  amount of money for "vad kostar", a length of time for "hur länge", a share for
-  "hur stor andel" (and that value is not already in the question), and
+  right before X: "19 medlemmar"), a year for "vilket år", a clock time for "vilken tid",
+  a point in time (date, month, season, year) for "när", an amount of money for "vad
+  kostar", a length of time for "hur länge", a share for "hur stor andel" (and that value
+  is not already in the question), and
 - come from an article that mentions the names in the question.
 """
 
