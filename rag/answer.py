@@ -320,15 +320,12 @@ class ExtractiveAnswerer:
             return start
         if not _ANAPHOR.match(_slice(passage, start, end)):
             return start
-        previous_start, previous_end = spans[index - 1]
-        preceding = _slice(passage, previous_start, previous_end)
-        if (
-            end - previous_start <= self.policy.max_window_chars
-            and len(preceding.split()) >= MIN_SENTENCE_WORDS
-            and not CREDIT.search(preceding)
-        ):
-            return previous_start
-        return start
+        previous_start, _ = spans[index - 1]
+        return (
+            previous_start
+            if self._joins(passage, spans[index - 1], end - previous_start)
+            else start
+        )
 
     def _window_end(self, passage: Passage, spans: list[tuple[int, int]], index: int) -> int:
         """End of the quote anchored at sentence `index`: the answer often follows the match.
@@ -339,15 +336,17 @@ class ExtractiveAnswerer:
         start, end = spans[index]
         if index + 1 == len(spans):
             return end
-        next_start, next_end = spans[index + 1]
-        following = _slice(passage, next_start, next_end)
-        if (
-            next_end - start <= self.policy.max_window_chars
-            and len(following.split()) >= MIN_SENTENCE_WORDS
-            and not CREDIT.search(following)
-        ):
-            return next_end
-        return end
+        _, next_end = spans[index + 1]
+        return next_end if self._joins(passage, spans[index + 1], next_end - start) else end
+
+    def _joins(self, passage: Passage, neighbour: tuple[int, int], pair_chars: int) -> bool:
+        """Whether a neighbouring sentence joins a quote: the pair fits, and it is prose."""
+        sentence = _slice(passage, *neighbour)
+        return (
+            pair_chars <= self.policy.max_window_chars
+            and len(sentence.split()) >= MIN_SENTENCE_WORDS
+            and not CREDIT.search(sentence)
+        )
 
 
 def _says_more(question: _Question, candidate: _Candidate) -> bool:
