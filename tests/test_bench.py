@@ -117,8 +117,12 @@ def test_whole_bench_at_tiny_sizes(tmp_path: Path) -> None:
     assert set(REQUIRED) <= payload.keys()
     assert payload["hit5_ours"] == 1.0 and payload["hit5_peer"] is not None
     assert payload["query_speedup_vs_peer"] > 0 and payload["ingest_vs_model"] > 0
+    assert payload["query_speedup_vs_peer_lexical"] > 0 and payload["hit5_ours_lexical"] > 0
     assert payload["load_errors"] == 0 and payload["load_p95_ms"] > 0
     assert payload["answer_p95_ms_40"] > 0 and payload["cold_start_s"] > 0
     ratios = {row["figure"]: row["ratio"] for row in payload["rows"]}
     assert ratios["ingest seeds"] is not None and ratios["answer p95 seeds"] is not None
+    # Each ingest's memory comes from its own process: a model and an index at least.
+    memory = [row for row in payload["rows"] if "peak memory, own process" in row["figure"]]
+    assert len(memory) == 2 and all(row["ours"] > 50 and row["peer"] > 50 for row in memory)
     assert not list(options.out.glob("bench-*")), "the work folder is removed"

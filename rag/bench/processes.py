@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
+from rag.config import Settings
 from rag.errors import RagError
 
 HOST = "127.0.0.1"
@@ -96,3 +97,9 @@ def run_to_exit(command: list[str], env: dict[str, str] | None = None) -> float:
 def python_command(code: str, *args: str) -> list[str]:
     """A fresh process of this interpreter running `code` with `args`."""
     return [sys.executable, "-c", code, *args]
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """`settings` as RAG_* variables, for a `rag` process started by the bench."""
+    values = settings.model_dump()
+    return {f"RAG_{key.upper()}": str(value) for key, value in values.items() if value is not None}

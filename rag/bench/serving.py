@@ -18,6 +18,7 @@ from rag.bench.processes import (
     run_to_exit,
     running,
     serve_command,
+    settings_env,
     wait_for,
 )
 from rag.bench.scale import SeedIndex, build_ours
@@ -26,12 +27,6 @@ from rag.embed import RagEmbeddings
 from rag.store import make_client
 
 _PEER_ANSWER = "import sys; from rag.bench.baseline import cold_answer; cold_answer(*sys.argv[1:])"
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """`settings` as RAG_* variables, for a `rag` process started by the bench."""
-    values = settings.model_dump()
-    return {f"RAG_{key.upper()}": str(value) for key, value in values.items() if value is not None}
 
 
 @dataclass(frozen=True)
