@@ -170,7 +170,8 @@ def serve(
     pipeline = Pipeline(settings)
     if not skip_ingest:
         run_ingest(pipeline)
-    pipeline.warm_up()  # the first question is then as fast as the others
+    with err.status("Loading the index and the model (a first run also builds one, 5-10 s)"):
+        pipeline.warm_up()  # the first question is then as fast as the others
     from ui.app import launch
 
     chat = pipeline.chat
