@@ -50,11 +50,18 @@ def _stem(word: str) -> str:
 
 def terms(text: str) -> list[str]:
     """Lowercased Swedish stems of the content words of `text`, in order (numbers kept)."""
-    return [
+    return list(_terms(text))
+
+
+@lru_cache(
+    maxsize=16_384
+)  # answering re-reads the same retrieved sentences question after question
+def _terms(text: str) -> tuple[str, ...]:
+    return tuple(
         _stem(word)
         for word in (m.group(0).lower() for m in _TOKEN.finditer(text))
         if word not in STOPWORDS and (len(word) > 1 or word.isdigit())
-    ]
+    )
 
 
 def looks_english(text: str) -> bool:

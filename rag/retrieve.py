@@ -9,6 +9,7 @@ no score calibration between the legs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Protocol
 
@@ -26,6 +27,10 @@ PART_SLOT = 2  # a part's best passage goes right after the whole question's fir
 RRF_K = 60  # reciprocal rank fusion constant (Cormack et al. 2009)
 CHUNK_DEPTH = 50  # nearest chunks and sentences weighed when sentence units are indexed
 SENTENCE_DEPTH = 300
+# Searches that overlap within one question: BM25 while the question is embedded (ONNX
+# Runtime and Chroma release the GIL), the sentence collection beside the chunk one.
+# Pool tasks never wait on each other, so a full pool only queues.
+SEARCHES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="search")
 
 
 class Retriever(Protocol):
@@ -71,11 +76,12 @@ class DenseRetriever:
                 Passage(chunk=chunk, rank=rank, score=score, dense_score=score)
                 for rank, (chunk, score) in enumerate(hits, start=1)
             ]
+        sentence_hits = SEARCHES.submit(self._sentences.nearest, vector, max(k, SENTENCE_DEPTH))
         hits = self._nearest(vector, max(k, CHUNK_DEPTH))
         by_id = {chunk.id: chunk for chunk, _ in hits}
         cosine = {chunk.id: score for chunk, score in hits}
         sentence: dict[str, float] = {}
-        for unit_id, score in self._sentences.nearest(vector, max(k, SENTENCE_DEPTH)):
+        for unit_id, score in sentence_hits.result():
             parent = parent_id(unit_id)
             sentence[parent] = max(sentence.get(parent, score), score)
         missing = [i for i in sentence if i not in by_id]
@@ -164,8 +170,9 @@ class HybridRetriever:
     def search(self, question: str, k: int) -> list[Passage]:
         """The k best passages by fused rank; score = RRF score."""
         depth = max(self._depth, k)
+        lexical = SEARCHES.submit(self._lexical.search, question, depth)  # while e5 embeds
         dense = self._dense.search(question, depth)
-        whole = fuse([dense, self._lexical.search(question, depth)], k)
+        whole = fuse([dense, lexical.result()], k)
         parts = question_parts(question) if self._parts else []
         if len(parts) < 2:
             return whole
