@@ -170,7 +170,7 @@ def serve(
     pipeline = Pipeline(settings)
     if not skip_ingest:
         run_ingest(pipeline)
-    with err.status("Loading the index and the model (a first run also builds one, 5-10 s)"):
+    with err.status("Loading the index and models (a first run builds the question encoder)"):
         pipeline.warm_up()  # the first question is then as fast as the others
     from ui.app import launch
 
