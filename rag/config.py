@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         400, ge=8, le=2000, description="Chroma HNSW search breadth (new indexes only)."
     )
     hnsw_m: int = Field(16, ge=4, le=128, description="Chroma HNSW links per node (new indexes).")
+    exact_search_max_vectors: int = Field(  # numpy beats HNSW below ~20k x 384 (rag.nearest)
+        20_000,
+        ge=0,
+        le=10_000_000,
+        description="Collections up to this many vectors are searched exactly in memory "
+        "(0 = always Chroma's HNSW).",
+    )
 
     chroma_host: str | None = Field(
         None, description="Chroma server host; when set, server mode replaces the embedded store."

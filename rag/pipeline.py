@@ -22,6 +22,7 @@ from rag.ingest import load_documents
 from rag.lexical import TermWeights, terms
 from rag.llm import ChatBackend, make_chat_model
 from rag.logs import log_event, question_fields
+from rag.nearest import NearestIds, searchable
 from rag.pii import mask_identity_numbers
 from rag.retrieve import (
     DenseRetriever,
@@ -158,6 +159,10 @@ class Pipeline:
         except RagError:
             return None
 
+    def _searchable(self, store: ChromaStore | None) -> NearestIds | None:
+        """What answers `store`'s searches: an in-memory copy when it is small (rag.nearest)."""
+        return None if store is None else searchable(store, self.settings.exact_search_max_vectors)
+
     def is_indexed(self) -> bool:
         """Whether an index built by the configured embedder holds any chunk."""
         try:
@@ -190,7 +195,13 @@ class Pipeline:
         if self._retriever is None:
             mode = self.settings.retrieval_mode
             by_id = {chunk.id: chunk for chunk in self.indexed_chunks}  # read once anyway
-            dense = DenseRetriever(self.store, self.embedder, self._sentence_store(), by_id)
+            dense = DenseRetriever(
+                self.store,
+                self.embedder,
+                self._searchable(self._sentence_store()),
+                by_id,
+                self._searchable(self.store),
+            )
             if mode == "dense":
                 self._retriever = dense
             else:

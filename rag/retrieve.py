@@ -19,6 +19,7 @@ import numpy as np
 from rag.chunk import parent_id
 from rag.embed import RagEmbeddings
 from rag.lexical import Decompounder, terms
+from rag.nearest import NearestIds
 from rag.parts import question_parts
 from rag.store import VectorStore
 from rag.types import Chunk, Passage
@@ -51,16 +52,21 @@ class DenseRetriever:
     `chunks`, every indexed chunk by id in index order (when the caller holds them
     anyway), lets a search read only ids and cosines from the store: reading the text and
     metadata of 300 sentence hits cost several times the search itself.
+
+    `chunk_index` (default: the store) answers the chunk searches, e.g. an in-memory copy
+    of a small collection's vectors (`rag.nearest`); `sentences` likewise.
     """
 
     def __init__(
         self,
         store: VectorStore,
         embedder: RagEmbeddings,
-        sentences: VectorStore | None = None,
+        sentences: NearestIds | None = None,
         chunks: Mapping[str, Chunk] | None = None,
+        chunk_index: NearestIds | None = None,
     ) -> None:
         self._store = store
+        self._chunk_index = chunk_index or store
         self._embedder = embedder
         self._sentences = sentences
         self._chunks = chunks
@@ -107,7 +113,7 @@ class DenseRetriever:
         """The k nearest chunks with cosines; with the chunks in memory, only ids are read."""
         if self._chunks is None:
             return self._store.search(vector, k)
-        hits = self._store.nearest(vector, k)
+        hits = self._chunk_index.nearest(vector, k)
         found = {chunk.id: chunk for chunk in self._get([i for i, _ in hits])}
         return [(found[i], score) for i, score in hits if i in found]
 

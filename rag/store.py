@@ -279,6 +279,16 @@ class ChromaStore:
                 vectors.append(np.asarray(vector, dtype=np.float32))
         return chunks, np.array(vectors, dtype=np.float32)
 
+    def vectors(self) -> tuple[list[str], np.ndarray]:
+        """Every stored id and its (n, dim) vector, in pages."""
+        ids: list[str] = []
+        vectors: list[np.ndarray] = []
+        for offset in range(0, self.count(), _PAGE):
+            page = self._collection.get(include=["embeddings"], limit=_PAGE, offset=offset)
+            ids.extend(page["ids"])
+            vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
+        return ids, np.vstack(vectors) if vectors else np.zeros((0, 0), np.float32)
+
     def chunks(self) -> Iterator[Chunk]:
         """Every stored chunk, in pages."""
         for offset in range(0, self.count(), _PAGE):
