@@ -171,12 +171,13 @@ class Names:
     """
 
     def __init__(self, chunks: Sequence[Chunk], chunk_terms: Sequence[Sequence[str]]) -> None:
+        written: Counter[str] = Counter()  # each form as written, counted in C
+        for chunk in chunks:
+            written.update(_MID_SENTENCE_WORD.findall(chunk.text))
         capitalised: Counter[str] = Counter()
         lower: Counter[str] = Counter()
-        for chunk in chunks:
-            for match in _MID_SENTENCE_WORD.finditer(chunk.text):
-                word = match.group(1)
-                (capitalised if word[0].isupper() else lower)[word.lower()] += 1
+        for word, count in written.items():
+            (capitalised if word[0].isupper() else lower)[word.lower()] += count
         self._names = frozenset(
             w for w, n in capitalised.items() if n > lower[w] and w not in STOPWORDS
         )

@@ -56,11 +56,8 @@ def terms(text: str) -> list[str]:
 # Answering re-reads the same retrieved sentences question after question.
 @lru_cache(maxsize=16_384)
 def _terms(text: str) -> tuple[str, ...]:
-    return tuple(
-        _stem(word)
-        for word in (m.group(0).lower() for m in _TOKEN.finditer(text))
-        if word not in STOPWORDS and (len(word) > 1 or word.isdigit())
-    )
+    words = [w for w in map(str.lower, _TOKEN.findall(text)) if w not in STOPWORDS]
+    return tuple(_STEMMER.stemWords([w for w in words if len(w) > 1 or w.isdigit()]))
 
 
 def looks_english(text: str) -> bool:
@@ -127,7 +124,7 @@ class Decompounder:
     """
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
-        self._known = frozenset(t for t in vocabulary if len(t) >= 3 and not t.isdigit())
+        self._known = frozenset(t for t in set(vocabulary) if len(t) >= 3 and not t.isdigit())
         # Each distinct stem is split once: indexing 100k chunks repeats the same stems.
         self._parts = lru_cache(maxsize=262_144)(self.parts)
 
@@ -153,3 +150,11 @@ class Decompounder:
         """The stems followed by the parts of every compound among them."""
         stems = list(stems)
         return stems + [part for stem in stems for part in self._parts(stem)]
+
+    def expand_all(self, documents: Sequence[Sequence[str]]) -> list[list[str]]:
+        """`expand` of every document; each distinct stem is split once, the rest is lookups."""
+        compounds = {stem: parts for stem in set().union(*documents) if (parts := self.parts(stem))}
+        return [
+            [*stems, *(part for stem in stems if stem in compounds for part in compounds[stem])]
+            for stems in documents
+        ]

@@ -134,11 +134,10 @@ class LexicalRetriever:
 
     def __init__(self, chunks: Sequence[Chunk], stems: Sequence[Sequence[str]]) -> None:
         self._chunks = list(chunks)
-        self._decompounder = Decompounder(t for doc in stems for t in doc)
+        self._decompounder = Decompounder(set().union(*stems))
         self._bm25 = bm25s.BM25()
         if self._chunks:
-            corpus = [self._decompounder.expand(doc) for doc in stems]
-            self._bm25.index(corpus, show_progress=False)
+            self._bm25.index(self._decompounder.expand_all(stems), show_progress=False)
 
     def search(self, question: str, k: int) -> list[Passage]:
         """The k best passages by BM25; score = BM25 score (passages scoring 0 are left out)."""

@@ -26,6 +26,19 @@ def test_compounds_split_into_known_stems(word: str, parts: list[str]) -> None:
     assert known.parts(terms(word)[0]) == parts
 
 
+def test_expanding_a_corpus_at_once_equals_one_document_at_a_time() -> None:
+    documents = [
+        terms("Bostadsbidrag och äldreomsorgslagen i socialtjänsten"),
+        terms("bostaden bidraget lagen omsorg äldre"),
+        [],
+        terms("Karlstad 2024 socialtjänstlagen bostadsbidrag"),
+    ]
+    known = Decompounder(set().union(*documents))
+    expanded = known.expand_all(documents)
+    assert expanded == [known.expand(doc) for doc in documents]
+    assert expanded[0][len(documents[0]) :] == ["bostad", "bidrag", "äldr", "omsorg", "lag"]
+
+
 def test_lexical_leg_matches_compounds_written_apart() -> None:
     chunks = [
         _chunk("a", "Kommunen betalar ut bostadsbidrag till unga."),
