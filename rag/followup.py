@@ -1,8 +1,11 @@
 """Follow-up stage: a question plus the conversation so far -> a standalone search query.
 
-With an LLM the model rewrites the question; without one (or when it fails) a
-deterministic rule puts the previous question's content words in front of a
-question that leans on it: one with a pronoun and few content words, one that
+With an LLM the model rewrites the question, in Swedish: the sources are Swedish, and
+the bundled e5 ranks Swedish passages for an English question far worse (held-out MRR
+0.654 in English against 0.894 for the same questions asked in Swedish). An English
+question is therefore translated even when it opens a conversation. Without an LLM (or
+when it fails) a deterministic rule puts the previous question's content words in front
+of a question that leans on it: one with a pronoun and few content words, one that
 opens with "och"/"men"/"and", or one with at most one content word.
 """
 
@@ -12,7 +15,7 @@ import re
 from collections.abc import Sequence
 
 from rag.errors import LlmError
-from rag.lexical import STOPWORDS, terms
+from rag.lexical import STOPWORDS, looks_english, terms
 from rag.llm import ChatBackend
 from rag.prompts import rewrite_messages
 from rag.types import Turn
@@ -59,13 +62,12 @@ def standalone_query(
 ) -> tuple[str, LlmError | None]:
     """The query to search for `question` after `history`, and the LLM's failure if any.
 
-    With no history the question itself is searched. An LLM rewrite that fails or
-    is empty falls back to the rule; the error is returned so the caller can skip
-    the LLM for the answer too.
+    With no history a Swedish question is searched as it is; an English one is
+    translated when an LLM is configured. An LLM rewrite that fails or is empty falls
+    back to the rule; the error is returned so the caller can skip the LLM for the
+    answer too.
     """
-    if not history:
-        return question, None
-    if chat is None:
+    if chat is None or not (history or looks_english(question)):
         return rule_query(question, history), None
     try:
         reply = chat.complete(rewrite_messages(question, history))

@@ -136,6 +136,41 @@ def test_follow_up_is_rewritten_by_the_llm_and_retrieves_the_article(
     assert standalone in generate["messages"][1]["content"]
 
 
+def test_an_english_question_is_searched_in_swedish(
+    llm_pipeline: Pipeline, chat_server: FakeChatServer
+) -> None:
+    """Eval item q003: its passage ranks 9th for the English question, first in Swedish."""
+    english = (
+        "Which city did Anna Burston mention as having digitised its social services"
+        " with users involved from the start?"
+    )
+    swedish = (
+        "Vilken stad nämnde Anna Burston som har digitaliserat sina sociala tjänster"
+        " med brukarna med från början?"
+    )
+    assert "Helsingborg" not in llm_pipeline.search(english)[0].chunk.text
+    chat_server.script(swedish, "Helsingborg [1].")
+    searched, *_, answer = list(llm_pipeline.ask_stream(english))
+
+    assert isinstance(searched, Searched) and searched.query == swedish
+    assert "Helsingborg" in searched.passages[0].chunk.text
+    assert isinstance(answer, Answer) and answer.question == english
+    assert answer.searched_query == swedish and answer.mode == "llm"
+    translate, generate = chat_server.requests
+    assert english in translate["messages"][1]["content"]
+    assert "översätt den till svenska" in translate["messages"][0]["content"]
+    assert english in generate["messages"][1]["content"]
+    assert swedish in generate["messages"][1]["content"]
+
+
+def test_a_swedish_question_is_searched_as_asked(
+    llm_pipeline: Pipeline, chat_server: FakeChatServer
+) -> None:
+    chat_server.script("Socialchefsdagarna 2023 hölls i Karlstad [1].")
+    answer = llm_pipeline.ask(QUESTION)
+    assert answer.searched_query == QUESTION and len(chat_server.requests) == 1
+
+
 def test_failed_rewrite_uses_the_rule_and_skips_the_llm(
     llm_pipeline: Pipeline, chat_server: FakeChatServer
 ) -> None:
