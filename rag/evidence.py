@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from enum import Enum
 from functools import lru_cache
 
-from rag.lexical import STOPWORDS, matches, terms
+from rag.lexical import STOPWORDS, looks_english, matches, terms
 from rag.types import Chunk
 
 
@@ -190,15 +190,21 @@ class Names:
         self._mentions = lru_cache(maxsize=65_536)(self._mentions_name)
 
     def in_question(self, question: str) -> list[str]:
-        """Stems of the names in `question`."""
+        """Stems of the names in `question`.
+
+        In an English question only the corpus's own names count: its other capitalised
+        words are mostly Swedish names put into English ("the House model", "the eHealth
+        Agency"), which no Swedish article mentions as written.
+        """
         words = [m.group(0) for m in _TOKEN.finditer(question)]
+        unknown_count = not looks_english(question)
         found = [
             w
             for i, w in enumerate(words)
             if w.lower() not in STOPWORDS
             and len(w) > 1
             and not w.isdigit()
-            and (w.lower() in self._names or (i > 0 and w[0].isupper()))
+            and (w.lower() in self._names or (unknown_count and i > 0 and w[0].isupper()))
         ]
         return list(dict.fromkeys(t for w in found for t in terms(w)))
 
