@@ -194,24 +194,30 @@ class Pipeline:
         self._follow_pointer()
         if self._retriever is None:
             mode = self.settings.retrieval_mode
-            by_id = {chunk.id: chunk for chunk in self.indexed_chunks}  # read once anyway
-            dense = DenseRetriever(
-                self.store,
-                self.embedder,
-                self._searchable(self._sentence_store()),
-                by_id,
-                self._searchable(self.store),
-            )
-            if mode == "dense":
-                self._retriever = dense
+            if mode == "lexical":
+                self._retriever = self._lexical_retriever()
+            elif mode == "dense":
+                self._retriever = self._dense_retriever()
             else:
-                lexical = LexicalRetriever(self.indexed_chunks, self._indexed_terms)
-                self._retriever = (
-                    lexical
-                    if mode == "lexical"
-                    else HybridRetriever(dense, lexical, parts=self.settings.search_parts)
+                self._retriever = HybridRetriever(
+                    self._dense_retriever(),
+                    self._lexical_retriever(),
+                    parts=self.settings.search_parts,
                 )
         return self._retriever
+
+    def _lexical_retriever(self) -> LexicalRetriever:
+        return LexicalRetriever(self.indexed_chunks, self._indexed_terms)
+
+    def _dense_retriever(self) -> DenseRetriever:
+        """Chunks held in memory (read once anyway); small collections searched in memory."""
+        return DenseRetriever(
+            self.store,
+            self.embedder,
+            self._searchable(self._sentence_store()),
+            {chunk.id: chunk for chunk in self.indexed_chunks},
+            self._searchable(self.store),
+        )
 
     @property
     def answerer(self) -> ExtractiveAnswerer:
