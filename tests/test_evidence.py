@@ -90,7 +90,7 @@ def test_names_from_corpus_case_and_question_case() -> None:
 
 
 def test_an_english_question_names_only_what_the_corpus_names() -> None:
-    """"House" translates "Huset": no Swedish article mentions it as written."""
+    """The English "House" translates "Huset", and no Swedish article writes it so."""
     chunks = [_chunk("Huset", "Seminariet i Nordmaling om Huset leddes av Harry Lönnebacke.")]
     names = Names(chunks, [terms(c.embed_text) for c in chunks])
     assert names.in_question("What is the House model in Nordmaling?") == terms("nordmaling")
