@@ -209,8 +209,7 @@ def encoder_graph(model: E5File) -> Any:
         return name
 
     def fused(op: str, inputs: list[str], name: str, **attributes: Any) -> str:
-        nodes.append(helper.make_node(op, inputs, [name], name=name, domain=_ORT, **attributes))
-        return name
+        return node(op, inputs, name, domain=_ORT, **attributes)
 
     def weight(layer: int, part: str, rows: int, width: int) -> np.ndarray:
         return model.q4_rows(f"l{layer}.{part}.w", rows, width).T

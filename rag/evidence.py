@@ -197,14 +197,14 @@ class Names:
         Agency"), which no Swedish article mentions as written.
         """
         words = [m.group(0) for m in _TOKEN.finditer(question)]
-        unknown_count = not looks_english(question)
+        capitalised_count = not looks_english(question)  # as names, known or not
         found = [
             w
             for i, w in enumerate(words)
             if w.lower() not in STOPWORDS
             and len(w) > 1
             and not w.isdigit()
-            and (w.lower() in self._names or (unknown_count and i > 0 and w[0].isupper()))
+            and (w.lower() in self._names or (capitalised_count and i > 0 and w[0].isupper()))
         ]
         return list(dict.fromkeys(t for w in found for t in terms(w)))
 

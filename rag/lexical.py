@@ -148,12 +148,13 @@ class Decompounder:
 
     def expand(self, stems: Iterable[str]) -> list[str]:
         """The stems followed by the parts of every compound among them."""
-        stems = list(stems)
-        return stems + [part for stem in stems for part in self._parts(stem)]
+        return self.expand_all([list(stems)])[0]
 
     def expand_all(self, documents: Sequence[Sequence[str]]) -> list[list[str]]:
         """`expand` of every document; each distinct stem is split once, the rest is lookups."""
-        compounds = {stem: parts for stem in set().union(*documents) if (parts := self.parts(stem))}
+        compounds = {
+            stem: parts for stem in set().union(*documents) if (parts := self._parts(stem))
+        }
         return [
             [*stems, *(part for stem in stems if stem in compounds for part in compounds[stem])]
             for stems in documents

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from itertools import chain
 from typing import Protocol
 
 import bm25s
@@ -134,7 +135,7 @@ class LexicalRetriever:
 
     def __init__(self, chunks: Sequence[Chunk], stems: Sequence[Sequence[str]]) -> None:
         self._chunks = list(chunks)
-        self._decompounder = Decompounder(set().union(*stems))
+        self._decompounder = Decompounder(chain.from_iterable(stems))
         self._bm25 = bm25s.BM25()
         if self._chunks:
             self._bm25.index(self._decompounder.expand_all(stems), show_progress=False)
