@@ -48,6 +48,13 @@ _ANAPHOR = re.compile(
     re.I,
 )
 
+# "Vilken paragraf …", "Vem var samtalsledare …", "Which agency …": the noun asked about.
+_FOCUS = re.compile(
+    r"^\W*(?:vilke[nt]|vilka|which|what|vem (?:var|är|blir|blev)|who (?:is|was))\s+"
+    r"(?:\w+\s+)??(\w{4,})",
+    re.I,
+)
+
 NO_ANSWER = (
     "Jag hittar inget i källorna som besvarar frågan. Formulera gärna om frågan, "
     "eller fråga om något som artiklarna tar upp."
@@ -75,6 +82,7 @@ class AnswerPolicy:
     antecedent: bool = True  # a quote opening with a pronoun starts one sentence earlier
     says_more: bool = True  # a quote must hold a content word the question does not
     max_answer_chars: int = 700
+    focus_weight: float = 2.0  # weight of the noun a "Vilken X …?" / "Vem var X …?" asks about
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class _Question:
     names: list[str]  # stems of the names in it
     asked: Asked | None  # the kind of value it asks for
     parts: list[list[str]]  # content stems of each sub-question, when it asks two things
+    focus: str | None  # stem of the noun the question asks about ("Vilken paragraf …")
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,7 @@ class ExtractiveAnswerer:
             self._names.in_question(question) if self._names else [],
             asked_value(question),
             [list(dict.fromkeys(terms(part))) for part in question_parts(question)],
+            focus_of(question),
         )
         if self._abstains(parsed, passages):
             return Answer(question, NO_ANSWER, True, (), tuple(passages))
@@ -142,13 +152,22 @@ class ExtractiveAnswerer:
         text = " ".join(f"{citation.quote} [{citation.n}]" for citation in citations)
         return Answer(question, text, False, citations, tuple(passages))
 
-    def coverage(self, question_terms: Sequence[str], text_terms: Sequence[str]) -> float:
-        """Share of the question's word weight found in `text_terms` (1.0 for no content words)."""
-        total = sum(self._weights.idf(t) for t in question_terms)
+    def coverage(
+        self, question_terms: Sequence[str], text_terms: Sequence[str], focus: str | None = None
+    ) -> float:
+        """Share of the question's word weight found in `text_terms` (1.0 for no content words).
+
+        The `focus` stem, when given, weighs `policy.focus_weight` times its rarity.
+        """
+        weights = [
+            self._weights.idf(t) * (self.policy.focus_weight if t == focus else 1.0)
+            for t in question_terms
+        ]
+        total = sum(weights)
         if total == 0:
             return 1.0
-        found = sum(self._weights.idf(t) for t in question_terms if matches(t, text_terms))
-        return found / total
+        found = (w for t, w in zip(question_terms, weights, strict=True) if matches(t, text_terms))
+        return sum(found) / total
 
     def _abstains(self, question: _Question, passages: Sequence[Passage]) -> bool:
         if not passages:
@@ -168,7 +187,7 @@ class ExtractiveAnswerer:
         return covered < self.policy.min_coverage and not confident
 
     def _choose(self, question: _Question, passages: Sequence[Passage]) -> list[_Candidate]:
-        candidates = self._candidates(question.terms, passages)
+        candidates = self._candidates(question, passages)
         if question.asked is not None:
             candidates = [
                 c
@@ -274,9 +293,7 @@ class ExtractiveAnswerer:
         across = _joins_subjects(question.text)
         return partial if across and len(covered) == len(names) else []
 
-    def _candidates(
-        self, question_terms: list[str], passages: Sequence[Passage]
-    ) -> list[_Candidate]:
+    def _candidates(self, question: _Question, passages: Sequence[Passage]) -> list[_Candidate]:
         best = _best_dense(passages)
         pool = [
             p
@@ -297,7 +314,7 @@ class ExtractiveAnswerer:
                 sentence = _slice(passage, start, end)
                 if key in found or len(sentence.split()) < MIN_SENTENCE_WORDS:
                     continue
-                coverage = self.coverage(question_terms, terms(sentence))
+                coverage = self.coverage(question.terms, terms(sentence), question.focus)
                 credit = self.policy.credit_penalty if CREDIT.search(sentence) else 0.0
                 score = coverage - self.policy.rank_penalty * (passage.rank - 1) - credit
                 found[key] = _Candidate(
@@ -347,6 +364,17 @@ class ExtractiveAnswerer:
             and len(sentence.split()) >= MIN_SENTENCE_WORDS
             and not CREDIT.search(sentence)
         )
+
+
+def focus_of(question: str) -> str | None:
+    """Stem of the noun `question` asks about, if it asks "which X" or "who was X".
+
+    The sentence that answers names it ("Samtalsledare Petra West Stenkvist") more often
+    than the sentences that merely share the question's other words.
+    """
+    match = _FOCUS.search(question)
+    stems = terms(match.group(1)) if match else []
+    return stems[0] if stems else None
 
 
 def _says_more(question: _Question, candidate: _Candidate) -> bool:

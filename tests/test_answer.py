@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import AnswerPolicy, ExtractiveAnswerer, _joins_subjects
+from rag.answer import AnswerPolicy, ExtractiveAnswerer, _joins_subjects, focus_of
 from rag.lexical import TermWeights, terms
 from rag.types import Chunk, Passage
 
@@ -86,3 +86,36 @@ def test_a_quote_that_only_repeats_the_question_is_no_answer() -> None:
     question = "Vem efterträdde Monica Persson som ordförande i FSS?"
     assert answerer.answer(question, [_passage(byline)]).abstained
     assert not _answerer(says_more=False).answer(question, [_passage(byline)]).abstained
+
+
+PANEL = (
+    "Samtalsledare var Petra West Stenkvist från riksstyrelsen. "
+    "Lokalen var full redan före start och stämningen var god. "
+    "Panelsamtal om framtidens socialtjänst hölls på Socialchefsdagarna i Malmö i november."
+)
+
+
+@pytest.mark.parametrize(("focus_weight", "named"), [(2.0, True), (1.0, False)])
+def test_the_noun_a_question_asks_about_weighs_more(focus_weight: float, named: bool) -> None:
+    chunk = Chunk("c1", "a.txt", "Panel", "", 0, len(PANEL), PANEL, PANEL)
+    weights = TermWeights([terms(sentence) for sentence in PANEL.split(". ")])
+    policy = AnswerPolicy(focus_weight=focus_weight)
+    question = "Vem var samtalsledare för panelsamtalet om framtidens socialtjänst i Malmö?"
+    answer = ExtractiveAnswerer(weights, policy).answer(
+        question, [Passage(chunk, rank=1, score=1.0, dense_score=0.9)]
+    )
+    assert ("Petra West Stenkvist" in answer.text) is named
+
+
+@pytest.mark.parametrize(
+    ("question", "focus"),
+    [
+        ("Vem var samtalsledare för panelsamtalet?", "samtalsled"),
+        ("Vilket material från Socialstyrelsen hämtas oftast?", "material"),
+        ("Vilka två personer håller i träffarna?", "person"),
+        ("Which agency will investigate the council?", "agency"),
+        ("Vad heter utredningen?", None),
+    ],
+)
+def test_focus_of_a_question(question: str, focus: str | None) -> None:
+    assert focus_of(question) == focus
