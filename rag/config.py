@@ -105,6 +105,11 @@ class Settings(BaseSettings):
         400, ge=8, le=2000, description="Chroma HNSW search breadth (new indexes only)."
     )
     hnsw_m: int = Field(16, ge=4, le=128, description="Chroma HNSW links per node (new indexes).")
+    lexical_cache: bool = Field(
+        True,
+        description="Keep the chunks, stems, BM25 index and names of each index generation "
+        "in data_dir/lexical, so a process starts in seconds on a large index.",
+    )
     exact_search_max_vectors: int = Field(  # numpy beats HNSW below ~20k x 384 (rag.nearest)
         20_000,
         ge=0,

@@ -185,6 +185,14 @@ class Names:
         for chunk, stems in zip(chunks, chunk_terms, strict=True):
             articles[(chunk.source, chunk.title)].extend(stems)
         self._articles = {key: sorted(set(stems)) for key, stems in articles.items()}
+        self.__setstate__(self.__getstate__())
+
+    def __getstate__(self) -> dict[str, object]:
+        """What is saved with the lexical data: names and articles, not the cache of lookups."""
+        return {"_names": self._names, "_articles": self._articles}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
         # A question's candidate quotes come from a few articles: each (article, name) is
         # checked once (a miss scans every stem of the article, fuzzily).
         self._mentions = lru_cache(maxsize=65_536)(self._mentions_name)

@@ -125,6 +125,14 @@ class Decompounder:
 
     def __init__(self, vocabulary: Iterable[str]) -> None:
         self._known = frozenset(t for t in set(vocabulary) if len(t) >= 3 and not t.isdigit())
+        self.__setstate__(self.__getstate__())
+
+    def __getstate__(self) -> dict[str, object]:
+        """What is saved with the lexical data: the vocabulary, not the cache of splits."""
+        return {"_known": self._known}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
         # Each distinct stem is split once: indexing 100k chunks repeats the same stems.
         self._parts = lru_cache(maxsize=262_144)(self.parts)
 

@@ -15,11 +15,10 @@ from rag.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.config import Settings
 from rag.embed import RagEmbeddings, make_embedder
 from rag.errors import RagError
-from rag.evidence import Names
 from rag.followup import standalone_query
 from rag.generate import LlmAnswerer, final_answer
 from rag.ingest import load_documents
-from rag.lexical import TermWeights, terms
+from rag.lexical_cache import LexicalCache, LexicalData
 from rag.llm import ChatBackend, make_chat_model
 from rag.logs import log_event, question_fields
 from rag.nearest import NearestIds, searchable
@@ -59,8 +58,7 @@ class Pipeline:
         self._retriever: Retriever | None = None
         self._answerer: ExtractiveAnswerer | None = None
         self._generator: LlmAnswerer | None = None
-        self._chunks: list[Chunk] | None = None  # every indexed chunk, read once per ingest
-        self._chunk_terms: list[list[str]] | None = None  # terms() of each chunk's embed_text
+        self._lexical_data: LexicalData | None = None  # read or built once per generation
         self._articles: ArticleIndex | None = None
         self._generation: Generation | None = None  # the index generation read from
 
@@ -92,6 +90,7 @@ class Pipeline:
     def ingest(self, on_progress: ProgressCallback | None = None) -> IngestReport:
         """Build a new index generation from the seeds folder and switch readers to it.
 
+        Also prepares the generation's lexical data (`rag.lexical_cache`) for every reader.
         Unchanged text keeps its vectors (only new text is embedded); a build that fails or
         is killed leaves the previous index answering (see `rag.atomic`).
         """
@@ -112,6 +111,7 @@ class Pipeline:
             HnswParams(s.hnsw_construction_ef, s.hnsw_search_ef, s.hnsw_m),
         )
         self._follow(built.generation)
+        _ = self._lexical  # readers starting after this load it instead of building it
         sentences = built.sentences
         report = IngestReport(
             files=len(sources),
@@ -133,7 +133,7 @@ class Pipeline:
         if live != self._generation:
             self._generation = live
             self._store, self._retriever, self._answerer, self._generator = None, None, None, None
-            self._chunks, self._chunk_terms, self._articles = None, None, None
+            self._lexical_data, self._articles = None, None
 
     def _follow_pointer(self) -> Generation:
         """Switch to the generation the index pointer names (after another process's ingest)."""
@@ -171,22 +171,25 @@ class Pipeline:
             return False
 
     @property
-    def indexed_chunks(self) -> list[Chunk]:
-        """Every chunk in the index in file order, read from the store once (until the next ingest).
+    def _lexical(self) -> LexicalData:
+        """Chunks, stems, BM25, word weights and names of the live index, once per generation.
 
-        The order is canonical, whatever order the store returns them in, so BM25 breaks
-        ties the same way in every process and every index generation.
+        Loaded from the lexical cache beside the index when it holds them (`rag.lexical_cache`);
+        otherwise built from the store's chunks (and saved there).
         """
-        if self._chunks is None:
-            self._chunks = sorted(self.store.chunks(), key=lambda c: (c.source, c.start, c.id))
-        return self._chunks
+        store = self.store  # follows the pointer first: a new generation drops the old data
+        if self._lexical_data is None:
+            if self.settings.lexical_cache:
+                folder = self.settings.data_dir / "lexical" / self.settings.collection
+                self._lexical_data = LexicalCache(folder).get(store.fingerprint(), store.chunks)
+            else:
+                self._lexical_data = LexicalData.build(store.chunks())
+        return self._lexical_data
 
     @property
-    def _indexed_terms(self) -> list[list[str]]:
-        """Stems of every indexed chunk, computed once for BM25 and the word weights alike."""
-        if self._chunk_terms is None:
-            self._chunk_terms = [terms(chunk.embed_text) for chunk in self.indexed_chunks]
-        return self._chunk_terms
+    def indexed_chunks(self) -> list[Chunk]:
+        """Every chunk in the index, in file order (BM25 breaks ties the same way everywhere)."""
+        return self._lexical.chunks
 
     @property
     def retriever(self) -> Retriever:
@@ -207,7 +210,7 @@ class Pipeline:
         return self._retriever
 
     def _lexical_retriever(self) -> LexicalRetriever:
-        return LexicalRetriever(self.indexed_chunks, self._indexed_terms)
+        return self._lexical.bm25
 
     def _dense_retriever(self) -> DenseRetriever:
         """Chunks held in memory (read once anyway); small collections searched in memory."""
@@ -223,10 +226,9 @@ class Pipeline:
     def answerer(self) -> ExtractiveAnswerer:
         """The extractive answerer, with word weights from the indexed chunks."""
         if self._answerer is None:
-            weights = TermWeights(self._indexed_terms)
+            data = self._lexical
             policy = AnswerPolicy(min_score=self.settings.min_score)
-            names = Names(self.indexed_chunks, self._indexed_terms)
-            self._answerer = ExtractiveAnswerer(weights, policy, names, self.indexed_chunks)
+            self._answerer = ExtractiveAnswerer(data.weights, policy, data.names, data.chunks)
         return self._answerer
 
     @property

@@ -186,6 +186,13 @@ class ChromaStore:
         )
         return cls(collection), rebuilt
 
+    def fingerprint(self) -> str:
+        """Names this collection's content: its name, Chroma id and size.
+
+        An index generation is written once, so these change whenever its content does.
+        """
+        return f"{self._collection.name}:{self._collection.id}:{self.count()}"
+
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Add or replace chunks with their vectors, in pages Chroma accepts."""
         for i in range(0, len(chunks), _PAGE):
