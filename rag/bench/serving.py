@@ -87,7 +87,7 @@ def server_mode(
     with running(chroma_command(folder, port)) as process:
         wait_for(lambda: make_client(folder, HOST, port), process, 90, 0.3)
         local = settings.model_copy(update={"chroma_host": HOST, "chroma_port": port})
-        pipeline, _, _ = build_ours(local, embedder, seed.chunks, seed.vectors)
+        pipeline, *_ = build_ours(local, embedder, seed.chunks, seed.vectors)
         latency = time_queries(pipeline, questions, settings.top_k)
         load = serve_and_load(local, 2, plan) if plan and plan.users else None
     return latency, load
