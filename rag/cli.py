@@ -48,8 +48,11 @@ def _settings(seeds: Path | None = None, data: Path | None = None, **values: obj
 
 
 @contextmanager
-def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr; yields the (done, total) callback that advances it."""
+def _progress_bar(description: str, then: str = "") -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on stderr; yields the (done, total) callback that advances it.
+
+    `then` describes the work that follows once the bar is full.
+    """
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -59,12 +62,17 @@ def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
         transient=True,
     ) as progress:
         task = progress.add_task(description, total=None)
-        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+        def advance(done: int, total: int) -> None:
+            full = then if then and done >= total else description
+            progress.update(task, completed=done, total=total, description=full)
+
+        yield advance
 
 
 def run_ingest(pipeline: Pipeline) -> IngestReport:
     """Ingest with a progress bar on stderr, then print what changed."""
-    with _progress_bar("Bäddar in avsnitt") as on_progress:
+    with _progress_bar("Bäddar in avsnitt", then="Förbereder sökindexet") as on_progress:
         report = pipeline.ingest(on_progress)
     for line in report.skipped_files:
         err.print(f"[yellow]Skipped[/] {line}")
