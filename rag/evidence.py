@@ -7,8 +7,9 @@ shares words with them is not an answer, so the answerer only quotes sentences t
 - hold a value of the asked kind: a count of the asked thing for "hur många X" (a number
   right before X: "19 medlemmar"), a year for "vilket år", a clock time for "vilken tid",
   a point in time (date, month, season, year) for "när", an amount of money for "vad
-  kostar", a length of time for "hur länge", a share for "hur stor andel" (and that value
-  is not already in the question), and
+  kostar", a length of time for "hur länge", a share for "hur stor andel", a number that
+  is no date or year for "hur mycket", "hur stor", "hur gammal" (and that value is not
+  already in the question), and
 - come from an article that mentions the names in the question.
 """
 
@@ -120,7 +121,8 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
             and any(_same_noun(counted, w) for w in words[i + 1 : i + 1 + _COUNT_REACH])
             for i in range(len(words))
         )
-    return new(_quantities(quote, with_years=True))
+    # "Hur mycket / hur stor / hur gammal": an amount, a size or an age, not a date or a year.
+    return new(_quantities(_DATE_OR_TIME.sub(" ", quote)))
 
 
 _COUNT_REACH = 3  # "19 medlemmar", "nio olika myndigheter", "omkring tusen personer"

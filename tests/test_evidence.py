@@ -57,6 +57,8 @@ def test_asked_value_kind(question: str, kind: Asked | None) -> None:
         (Asked.DATE, "Under hösten 2023 drog vi igång ett nätverk.", True),
         (Asked.DATE, "Vi träffas den 18 april klockan 16.15.", True),
         (Asked.DATE, "Utredningen har i grunden en bra utgångspunkt.", False),
+        (Asked.NUMBER, "Satsningen kostade 1,2 miljoner kronor.", True),
+        (Asked.NUMBER, "Hon blir chef från den 15 november 2023.", False),  # "hur mycket": no date
     ],
 )
 def test_quote_holds_the_asked_value(kind: Asked, quote: str, holds: bool) -> None:
