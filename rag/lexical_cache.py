@@ -78,7 +78,7 @@ def code_digest() -> str:
 
 
 class LexicalCache:
-    """Lexical data files of one collection's generations; keeps only the newest."""
+    """Lexical data files of one collection's index generations."""
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
@@ -91,13 +91,27 @@ class LexicalCache:
             read_chunks: reads every chunk from the index, when the data must be built.
 
         """
-        key = hashlib.sha256(f"{fingerprint}\n{code_digest()}".encode()).hexdigest()[:32]
-        path = self._folder / f"{key}{_SUFFIX}"
+        path = self._path(fingerprint)
         data = self._load(path)
         if data is None:
             data = LexicalData.build(read_chunks())
             self._save(path, data)
         return data
+
+    def keep_only(self, fingerprint: str) -> None:
+        """Remove the files of every other generation.
+
+        Ingest calls it once readers are switched to the new generation; a process still
+        answering from an older one holds that data in memory already.
+        """
+        keep = self._path(fingerprint)
+        for old in self._folder.glob(f"*{_SUFFIX}"):
+            if old != keep:
+                old.unlink(missing_ok=True)
+
+    def _path(self, fingerprint: str) -> Path:
+        key = hashlib.sha256(f"{fingerprint}\n{code_digest()}".encode()).hexdigest()[:32]
+        return self._folder / f"{key}{_SUFFIX}"
 
     def _load(self, path: Path) -> LexicalData | None:
         try:
@@ -114,17 +128,13 @@ class LexicalCache:
         return data
 
     def _save(self, path: Path, data: LexicalData) -> None:
-        """Write atomically, then remove the files of older generations."""
+        """Write atomically: readers never see a half-written file."""
         try:
             self._folder.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(dir=self._folder, prefix=".writing-") as work:
                 written = Path(work) / path.name
                 with written.open("wb") as file:
                     pickle.dump(data, file, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(written, path)  # readers never see a half-written file
+                os.replace(written, path)
         except (OSError, pickle.PicklingError) as exc:
             _LOG.warning("Lexical data not saved to %s (%r): it is built at each start.", path, exc)
-            return
-        for old in self._folder.glob(f"*{_SUFFIX}"):
-            if old != path:
-                old.unlink(missing_ok=True)

@@ -112,6 +112,8 @@ class Pipeline:
         )
         self._follow(built.generation)
         _ = self._lexical  # readers starting after this load it instead of building it
+        if self.settings.lexical_cache:
+            self._lexical_files.keep_only(self.store.fingerprint())
         sentences = built.sentences
         report = IngestReport(
             files=len(sources),
@@ -180,11 +182,14 @@ class Pipeline:
         store = self.store  # follows the pointer first: a new generation drops the old data
         if self._lexical_data is None:
             if self.settings.lexical_cache:
-                folder = self.settings.data_dir / "lexical" / self.settings.collection
-                self._lexical_data = LexicalCache(folder).get(store.fingerprint(), store.chunks)
+                self._lexical_data = self._lexical_files.get(store.fingerprint(), store.chunks)
             else:
                 self._lexical_data = LexicalData.build(store.chunks())
         return self._lexical_data
+
+    @property
+    def _lexical_files(self) -> LexicalCache:
+        return LexicalCache(self.settings.data_dir / "lexical" / self.settings.collection)
 
     @property
     def indexed_chunks(self) -> list[Chunk]:

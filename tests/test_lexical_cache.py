@@ -81,6 +81,9 @@ def test_changed_analysis_code_builds_again(
     monkeypatch.setattr("rag.lexical_cache.code_digest", lambda: "other code")
     restarted = _restarted(mini_pipeline)
     assert restarted.indexed_chunks == mini_pipeline.indexed_chunks
+    # A reader adds its file and removes none: another process may be on another generation.
+    assert len(_files(mini_pipeline)) == 2
+    restarted.ingest()  # ingest keeps only the live generation's file
     after = _files(mini_pipeline)
     assert len(after) == 1 and after != before
 
