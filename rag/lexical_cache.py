@@ -1,7 +1,8 @@
 """Lexical data of an index generation, built once and kept beside the index.
 
 Every process that answers needs all indexed chunks (BM25 and answering read them),
-their stems, the BM25 index, the word weights and the corpus's names. Reading and
+the BM25 index, the word weights and the corpus's names, all computed from the chunks'
+stems. Reading and
 computing them takes about 40 s at 100k chunks; loading them back from
 `data_dir/lexical/<collection>/` takes a few seconds. A file is named by the
 generation's collection, its Chroma id and size, and a digest of the code and library
@@ -23,6 +24,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 
@@ -44,7 +46,6 @@ class LexicalData:
     """What answering and lexical search read from the whole index."""
 
     chunks: list[Chunk]  # every indexed chunk, in file order
-    terms: list[list[str]]  # terms() of each chunk's embed_text
     bm25: LexicalRetriever
     weights: TermWeights
     names: Names
@@ -57,16 +58,13 @@ class LexicalData:
         breaks ties the same way in every process and every index generation.
         """
         ordered = sorted(chunks, key=lambda c: (c.source, c.start, c.id))
-        stems = [terms(chunk.embed_text) for chunk in ordered]
+        stems = [terms(chunk.embed_text) for chunk in ordered]  # shared, then dropped
         return cls(
-            ordered,
-            stems,
-            LexicalRetriever(ordered, stems),
-            TermWeights(stems),
-            Names(ordered, stems),
+            ordered, LexicalRetriever(ordered, stems), TermWeights(stems), Names(ordered, stems)
         )
 
 
+@cache  # the code this process runs: read once
 def code_digest() -> str:
     """Digest of the source files and library versions that compute `LexicalData`."""
     digest = hashlib.sha256()

@@ -90,7 +90,8 @@ class Pipeline:
     def ingest(self, on_progress: ProgressCallback | None = None) -> IngestReport:
         """Build a new index generation from the seeds folder and switch readers to it.
 
-        Also prepares the generation's lexical data (`rag.lexical_cache`) for every reader.
+        Also prepares the generation's lexical data for every reader (`rag.lexical_cache`,
+        when `settings.lexical_cache` is on).
         Unchanged text keeps its vectors (only new text is embedded); a build that fails or
         is killed leaves the previous index answering (see `rag.atomic`).
         """
@@ -111,8 +112,8 @@ class Pipeline:
             HnswParams(s.hnsw_construction_ef, s.hnsw_search_ef, s.hnsw_m),
         )
         self._follow(built.generation)
-        _ = self._lexical  # readers starting after this load it instead of building it
-        if self.settings.lexical_cache:
+        if self.settings.lexical_cache:  # readers starting after this load it, not build it
+            _ = self._lexical
             self._lexical_files.keep_only(self.store.fingerprint())
         sentences = built.sentences
         report = IngestReport(
@@ -174,7 +175,7 @@ class Pipeline:
 
     @property
     def _lexical(self) -> LexicalData:
-        """Chunks, stems, BM25, word weights and names of the live index, once per generation.
+        """Chunks, BM25, word weights and names of the live index, once per generation.
 
         Loaded from the lexical cache beside the index when it holds them (`rag.lexical_cache`);
         otherwise built from the store's chunks (and saved there).

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.lexical import terms
 from rag.lexical_cache import LexicalData
 from rag.pipeline import Pipeline
 
@@ -38,7 +39,11 @@ def test_a_restarted_process_loads_what_ingest_built(
     _no_build(monkeypatch)
     restarted = _restarted(mini_pipeline)
     assert restarted.indexed_chunks == mini_pipeline.indexed_chunks
-    assert restarted._lexical.terms == mini_pipeline._lexical.terms
+    loaded, built = restarted._lexical, mini_pipeline._lexical
+    vocabulary = {t for chunk in built.chunks for t in terms(chunk.embed_text)}
+    assert [loaded.weights.idf(t) for t in sorted(vocabulary)] == [
+        built.weights.idf(t) for t in sorted(vocabulary)
+    ]
     ranked = restarted._lexical.bm25.search(QUESTION, 5)
     assert [p.chunk.id for p in ranked] == [
         p.chunk.id for p in mini_pipeline._lexical.bm25.search(QUESTION, 5)
