@@ -83,6 +83,7 @@ class AnswerPolicy:
     says_more: bool = True  # a quote must hold a content word the question does not
     max_answer_chars: int = 700
     focus_weight: float = 2.0  # weight of the noun a "Vilken X …?" / "Vem var X …?" asks about
+    spare_names: int = 1  # names (of three or more) the quoted articles may leave unmentioned
 
 
 @dataclass(frozen=True)
@@ -285,13 +286,14 @@ class ExtractiveAnswerer:
         if not names or self._names is None:
             return candidates
         mentioned = {id(c): self._names.mentioned(c.passage.chunk, names) for c in candidates}
+        needed = len(names) - (self.policy.spare_names if len(names) >= 3 else 0)
         partial = [c for c in candidates if mentioned[id(c)]]
-        complete = [c for c in partial if len(mentioned[id(c)]) == len(names)]
+        complete = [c for c in partial if len(mentioned[id(c)]) >= needed]
         if complete:
             return [complete[0], *(c for c in partial if c is not complete[0])]
         covered = {name for c in partial for name in mentioned[id(c)]}
         across = _joins_subjects(question.text)
-        return partial if across and len(covered) == len(names) else []
+        return partial if across and len(covered) >= needed else []
 
     def _candidates(self, question: _Question, passages: Sequence[Passage]) -> list[_Candidate]:
         best = _best_dense(passages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import AnswerPolicy, ExtractiveAnswerer, _joins_subjects, focus_of
+from rag.evidence import Names
 from rag.lexical import TermWeights, terms
 from rag.types import Chunk, Passage
 
@@ -119,3 +120,25 @@ def test_the_noun_a_question_asks_about_weighs_more(focus_weight: float, named: 
 )
 def test_focus_of_a_question(question: str, focus: str | None) -> None:
     assert focus_of(question) == focus
+
+
+@pytest.mark.parametrize(
+    ("question", "spare_names", "answered"),
+    [
+        # Of four or five names, the article mentions three: one may be spared, not two.
+        ("Vad sa Anna Berg i Umeå om Kiruna och Gällivare?", 1, False),
+        ("Vad sa Anna Berg i Umeå om äldreomsorgen i Kiruna?", 1, True),
+        ("Vad sa Anna Berg i Umeå om äldreomsorgen i Kiruna?", 0, False),
+        # Two names: both must be mentioned.
+        ("Vad sa Anna Lind om äldreomsorgen?", 1, False),
+    ],
+)
+def test_one_name_of_three_or_more_may_be_unmentioned(
+    question: str, spare_names: int, answered: bool
+) -> None:
+    chunk = _passage().chunk
+    names = Names([chunk], [terms(chunk.embed_text)])
+    weights = TermWeights([terms(sentence) for sentence in TEXT.split(". ")])
+    policy = AnswerPolicy(max_sentences=1, spare_names=spare_names)
+    answer = ExtractiveAnswerer(weights, policy, names, [chunk]).answer(question, [_passage()])
+    assert answer.abstained is not answered
