@@ -78,6 +78,8 @@ _FRACTION = re.compile(r"\b(halv\w*|hälften|\w+(del|delar)|kvart\w*|majoritet\w
 _MONEY = re.compile(r"\b(kr|kronor|sek|euro|€|\$|miljon\w* kronor|lön\w*|arvode\w*)\b", re.I)
 _TIME_UNIT = re.compile(r"\b(år|års|månad\w*|veck\w*|dag(ar)?|timm\w*|minut\w*|termin\w*)\b", re.I)
 _TOKEN = re.compile(r"\w+")
+# "Mellan vilka klockslag …", "between what times": a start and an end.
+_TIME_RANGE = re.compile(r"\b(mellan vilka (klockslag|tider)|between what times)\b", re.I)
 
 
 def asked_value(question: str) -> Asked | None:
@@ -98,7 +100,8 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
     if kind is Asked.YEAR:
         return new(m.group(0) for m in _YEAR.finditer(quote))
     if kind is Asked.TIME:
-        return new(m.group(0) for m in _CLOCK.finditer(quote))
+        times = {m.group(0).lower() for m in _CLOCK.finditer(quote)} - given
+        return len(times) >= (2 if _TIME_RANGE.search(question) else 1)
     if kind is Asked.DATE:
         points = (_YEAR, _DATE_OR_TIME, _CLOCK, _WHEN)
         return new(m.group(0) for pattern in points for m in pattern.finditer(quote))

@@ -71,6 +71,19 @@ def test_people_are_counted_under_other_names() -> None:
     assert not holds_value(Asked.COUNT, "Kommunen har 7500 invånare.", "Hur många barn?")
 
 
+@pytest.mark.parametrize(
+    ("quote", "holds"),
+    [
+        ("Den 20 oktober kl. 16.00 håller FSS en digital workshop.", False),
+        ("Vi kopplar upp oss klockan 16.00 och beräknas hålla på till 17.30.", True),
+        ("och alltid klockan 15.00–15.45 om inget annat anges.", True),
+    ],
+)
+def test_a_question_for_a_time_span_needs_its_start_and_end(quote: str, holds: bool) -> None:
+    assert holds_value(Asked.TIME, quote, "Mellan vilka klockslag pågick workshopen?") is holds
+    assert holds_value(Asked.TIME, quote, "Vilken tid började workshopen?")
+
+
 def test_a_number_the_question_gives_is_no_answer() -> None:
     assert not holds_value(Asked.YEAR, "Socialchefsdagarna 2023 i Karlstad.", "Vilket år, 2023?")
 
