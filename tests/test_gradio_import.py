@@ -1,0 +1,34 @@
+"""The UI imports Gradio without Gradio's import-time type-stub writer (half its import time)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def _run(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_ui_loads_gradio_with_the_stub_writer_off() -> None:
+    code = (
+        "import sys, ui.app, gradio.component_meta as meta, gradio.blocks_events as events\n"
+        "print(meta.create_or_modify_pyi.__name__, events.create_or_modify_pyi.__name__,\n"
+        "      any('StubWriter' in type(f).__name__ for f in sys.meta_path))"
+    )
+    assert _run(code) == "_no_stub _no_stub False"
+
+
+def test_gradio_loaded_before_the_ui_is_left_as_it_is() -> None:
+    code = (
+        "import sys, gradio, ui.app, gradio.component_meta as meta\n"
+        "print(meta.create_or_modify_pyi.__name__,\n"
+        "      any('StubWriter' in type(f).__name__ for f in sys.meta_path))"
+    )
+    assert _run(code) == "create_or_modify_pyi False"
