@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# Gradio imports matplotlib around every event to pin its backend; a server has no screen,
+# and naming the backend spares matplotlib probing for GUI toolkits (0.8 s on first answer).
+os.environ.setdefault("MPLBACKEND", "agg")
 
 from collections.abc import Iterator
 from pathlib import Path
