@@ -264,22 +264,37 @@ def bench(
     warmup: Annotated[Path, typer.Option(help="Questions asked before timing.")] = Path(
         "eval/dev.jsonl"
     ),
+    peer_model: Annotated[
+        str,
+        typer.Option(
+            help="The baseline's model: e5 (multilingual-e5-small, ours's family) or minilm "
+            "(all-MiniLM-L6-v2, LangChain's default)."
+        ),
+    ] = "e5",
 ) -> None:
     """Measure speed and quality against a LangChain tutorial baseline; write DIR/bench.json."""
     from rag.bench.report import print_table, write_report
     from rag.bench.run import BenchOptions, parse_sizes, run_bench
 
     options = BenchOptions(
-        out_dir, parse_sizes(sizes), ingest_chunks, users, load_seconds, think, questions, warmup
+        out_dir,
+        parse_sizes(sizes),
+        ingest_chunks,
+        users,
+        load_seconds,
+        think,
+        questions,
+        warmup,
+        peer_model=peer_model,
     )
     results = run_bench(
         _settings(),
         options,
         lambda line: err.print(f"[bold]bench:[/] {line}"),
-        lambda partial: write_report(out_dir, partial.figures, partial.rows),
+        lambda partial: write_report(out_dir, partial.figures, partial.rows, peer_model),
     )
-    print_table(results.rows, out)
-    err.print(f"Wrote {write_report(out_dir, results.figures, results.rows)}")
+    print_table(results.rows, out, peer_model)
+    err.print(f"Wrote {write_report(out_dir, results.figures, results.rows, peer_model)}")
 
 
 def main() -> None:

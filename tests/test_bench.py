@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 
 from conftest import MINI, make_settings
-from rag.bench.baseline import TutorialBaseline
+from rag.bench.baseline import PEER_MODELS, TutorialBaseline, peer_model
 from rag.bench.corpus import derive_vectors, scale_chunks, seed_sentences, write_articles
 from rag.bench.measure import Latency
 from rag.bench.report import Row, write_report
 from rag.bench.run import BenchOptions, embedded_texts, parse_sizes, run_bench
 from rag.chunk import chunk_documents
+from rag.config import DEFAULT_CACHE_DIR
 from rag.embed import RagEmbeddings
 from rag.ingest import load_documents
 from rag.pipeline import Pipeline
@@ -58,8 +59,9 @@ def test_scale_chunks_are_reproducible_and_vectors_derive_from_real_ones(
     assert sum(n in origin for n, origin in zip(nearest, corpus.origins, strict=True)) >= 45
 
 
-def test_baseline_chunks_keep_their_file_offsets(tmp_path: Path) -> None:
-    baseline = TutorialBaseline(tmp_path / "peer")
+@pytest.mark.parametrize("model", PEER_MODELS)
+def test_baseline_chunks_keep_their_file_offsets(tmp_path: Path, model: str) -> None:
+    baseline = TutorialBaseline(tmp_path / "peer", peer_model(model, DEFAULT_CACHE_DIR))
     result = baseline.ingest(MINI)
     assert result.chunks == len(baseline.indexed_chunks) > 0 and result.tokens > 0
     passages = baseline.search("Hur lång är handläggningstiden i Provstad?", 2)

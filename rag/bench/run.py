@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.bench.baseline import TutorialBaseline
+from rag.bench.baseline import TutorialBaseline, peer_model
 from rag.bench.corpus import seed_sentences, write_articles
 from rag.bench.ingests import (
     IngestRun,
@@ -50,6 +50,7 @@ class BenchOptions:
     questions: Path  # timed and scored
     warmup_questions: Path  # asked once before timing, so no cache helps the timed ones
     seed: int = 0
+    peer_model: str = "e5"  # one of baseline.PEER_MODELS
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -146,7 +147,11 @@ def seeds_stage(
     peer_model_tps = bare_peer_model(peer, settings.seeds_dir)
     memory = {
         system: ingest_in_fresh_process(
-            system, settings, settings.seeds_dir, settings.data_dir.with_name(f"{system}-memory")
+            system,
+            settings,
+            settings.seeds_dir,
+            settings.data_dir.with_name(f"{system}-memory"),
+            peer.model,
         ).peak_mb
         for system in ("ours", "peer")
     }
@@ -216,7 +221,12 @@ def lexical_stage(
 
 
 def synthetic_ingest_stage(
-    settings: Settings, seed: SeedIndex, options: BenchOptions, work: Path, results: Results
+    settings: Settings,
+    seed: SeedIndex,
+    peer_model: Path,
+    options: BenchOptions,
+    work: Path,
+    results: Results,
 ) -> None:
     """Ingest throughput and memory on a synthetic corpus of seed sentences, both systems.
 
@@ -224,8 +234,8 @@ def synthetic_ingest_stage(
     indexes, which an in-process peak would count.
     """
     folder = write_articles(seed.sentences, work / "synthetic", options.ingest_chunks, options.seed)
-    ours = ingest_in_fresh_process("ours", settings, folder, work / "ours-synthetic")
-    theirs = ingest_in_fresh_process("peer", settings, folder, work / "peer-synthetic")
+    ours = ingest_in_fresh_process("ours", settings, folder, work / "ours-synthetic", peer_model)
+    theirs = ingest_in_fresh_process("peer", settings, folder, work / "peer-synthetic", peer_model)
     label = f"synthetic ({ours.chunks} / {theirs.chunks} chunks)"
     results.rows += [
         Row(f"ingest {label}", "chunks/s", ours.chunks_per_s, theirs.chunks_per_s),
@@ -283,6 +293,7 @@ def serving_stage(
     settings: Settings,
     embedder: RagEmbeddings,
     seed: SeedIndex,
+    peer_model: Path,
     items: list[EvalItem],
     options: BenchOptions,
     work: Path,
@@ -290,7 +301,7 @@ def serving_stage(
 ) -> None:
     """Cold starts, the load test on one UI, and Chroma server mode with two UIs."""
     questions = [item.question for item in items]
-    starts = cold_starts(settings, work / "peer-seeds", questions[0])
+    starts = cold_starts(settings, work / "peer-seeds", peer_model, questions[0])
     plan = LoadPlan(options.users, options.load_seconds, options.think_s, questions, options.seed)
     load = serve_and_load(settings, 1, plan) if options.users else None
     server, server_load = server_mode(
@@ -349,19 +360,23 @@ def run_bench(
         local = settings.model_copy(
             update={"data_dir": work / "ours-seeds", "collection": "seeds", "query_cache_size": 0}
         )
-        peer = TutorialBaseline(work / "peer-seeds")
+        peer = TutorialBaseline(
+            work / "peer-seeds", peer_model(options.peer_model, settings.model_cache_dir)
+        )
         log("seeds: ingest, re-ingest, bare models, latency, Hit@5 (ours and baseline)")
         _, seed = seeds_stage(local, embedder, peer, items, warm, results)
         on_stage(results)
         log("serving: cold starts, load test, Chroma server mode")
         served = local.model_copy(update={"query_cache_size": settings.query_cache_size})
-        serving_stage(served, embedder, seed, items, options, work, results)  # as deployed
+        serving_stage(
+            served, embedder, seed, peer.model, items, options, work, results
+        )  # as deployed
         on_stage(results)
         if options.sizes:
             log(f"large sizes {options.sizes}: build, latency, Hit@5, HNSW sweep")
             scale_stage(local, embedder, peer, seed, items, options, work, results, on_stage)
         if options.ingest_chunks:
             log(f"synthetic ingest: about {options.ingest_chunks} chunks, both systems")
-            synthetic_ingest_stage(local, seed, options, work, results)
+            synthetic_ingest_stage(local, seed, peer.model, options, work, results)
             on_stage(results)
     return results

@@ -38,13 +38,15 @@ class ColdStarts:
     peer_s: float  # the baseline: import, load model, open Chroma, answer
 
 
-def cold_starts(settings: Settings, peer_dir: Path, question: str) -> ColdStarts:
+def cold_starts(settings: Settings, peer_dir: Path, peer_model: Path, question: str) -> ColdStarts:
     """Cold starts of ours (UI and CLI) and of the baseline, on indexes already built."""
     env = settings_env(settings)
     ui = cold_start(env, question)
     cli = run_to_exit(python_command(CLI, "ask", question), env)
     peer = run_to_exit(
-        python_command(_PEER_ANSWER, str(peer_dir), str(settings.seeds_dir), question)
+        python_command(
+            _PEER_ANSWER, str(peer_dir), str(settings.seeds_dir), str(peer_model), question
+        )
     )
     return ColdStarts(ui, cli, peer)
 
