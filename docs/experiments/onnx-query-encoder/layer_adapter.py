@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 from rag.config import Settings
 from rag.pipeline import Pipeline
-from rag.e5_onnx import OnnxQueryEncoder, build
+from rag.e5_onnx import OnnxEncoder, build
 from rag.evaluate import load_questions
 from rag.eval_report import run_eval
 from rag.sentences import sentence_spans
@@ -25,7 +25,7 @@ for c in p.indexed_chunks:
 texts = list(dict.fromkeys(texts)); rng.shuffle(texts); texts = texts[:int(sys.argv[2])]
 print(len(texts), "training texts", flush=True)
 n = int(sys.argv[1])
-enc = OnnxQueryEncoder.__new__(OnnxQueryEncoder); enc.__dict__.update(full.__dict__)
+enc = OnnxEncoder.__new__(OnnxEncoder); enc.__dict__.update(full.__dict__)
 model = enc._model; cfg = model.config
 model.config = dataclasses.replace(cfg, layers=n)
 path = Path(tempfile.mkdtemp()) / f"q{n}.onnx"; build(model, path, False); model.config = cfg
