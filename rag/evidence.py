@@ -44,7 +44,8 @@ _ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
         (Asked.SHARE, r"\b(hur stor (andel|del)|hur många procent|what (share|percentage))\b"),
         (Asked.TIME, r"\b(vilken tid|vilket klockslag|vilka klockslag|hur dags|"
                      r"när på dagen|what time|at what time)\b"),
-        (Asked.DATE, r"^\W*(när|when)\b|\b(vilket datum|vilka datum|vilken dag|what date)\b"),
+        (Asked.DATE, r"^\W*(när|when)\b|"
+                     r"\b(vilket datum|vilka datum|vilken dag|what dates?|which dates?)\b"),
         (Asked.YEAR, r"\b(vilket år|vilka år|what year|which year|in what year)\b"),
         (Asked.MONEY, r"\b(vad (kostar|kostade|tjänar|tjänade)|hur mycket (pengar|kostar)|"
                       r"how much (does|did|money)|what does .* (cost|earn)|"
@@ -74,7 +75,11 @@ _WHEN = re.compile(
 )
 _CLOCK = re.compile(r"\b(?:kl\.?|klockan)\s*\d{1,2}(?:[.:]\d\d)?\b|\b\d{1,2}[.:]\d\d\b", re.I)
 _PERCENT = re.compile(r"(\d+(?:[.,]\d+)?|\b\w+)\s*(%|procent\b)", re.IGNORECASE)
-_FRACTION = re.compile(r"\b(halv\w*|hälften|\w+(del|delar)|kvart\w*|majoritet\w*)\b", re.I)
+_FRACTION = re.compile(  # "en tredjedel", "två femtedelar"; not any word ending in -del
+    r"\b(halv\w*|hälften|(tredje|fjärde|femte|sjätte|sjunde|åtton|nion|tion|tjugon|hundra|tusen)"
+    r"del(ar|en|arna)?|kvart\w*|majoritet\w*)\b",
+    re.I,
+)
 _MONEY = re.compile(r"\b(kr|kronor|sek|euro|€|\$|miljon\w* kronor|lön\w*|arvode\w*)\b", re.I)
 _TIME_UNIT = re.compile(r"\b(år|års|månad\w*|veck\w*|dag(ar)?|timm\w*|minut\w*|termin\w*)\b", re.I)
 _TOKEN = re.compile(r"\w+")

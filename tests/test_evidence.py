@@ -27,6 +27,7 @@ from rag.types import Chunk
         ("När grundades FSS?", Asked.DATE),
         ("When was Socialstyrelsen founded?", Asked.DATE),
         ("Vilka datum gällde för workshopen?", Asked.DATE),
+        ("Where and on which dates will Socialchefsdagarna 2024 be held?", Asked.DATE),
         ("Vad hände när huset byggdes?", None),
     ],
 )
@@ -51,6 +52,8 @@ def test_asked_value_kind(question: str, kind: Asked | None) -> None:
         (Asked.DURATION, "De fick stöd av FoU.", False),
         (Asked.SHARE, "Doktoranden jobbar halvtid inom socialtjänsten.", True),
         (Asked.SHARE, "Cirka 7500 innevånare.", False),
+        (Asked.SHARE, "Två tredjedelar av kommunerna svarade.", True),
+        (Asked.SHARE, "Projektet tar fram digitala hjälpmedel för vården.", False),  # -del
         (Asked.TIME, "och alltid klockan 15.00–15.45 om inget annat anges.", True),
         (Asked.TIME, "Vi ses kl. 9 på måndag.", True),
         (Asked.TIME, "Träffarna hålls på Teams varannan månad.", False),
