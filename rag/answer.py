@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.evidence import Asked, Names, asked_value, counted_noun, holds_value
 from rag.ingest import CREDIT
@@ -189,12 +189,10 @@ class ExtractiveAnswerer:
 
     def _choose(self, question: _Question, passages: Sequence[Passage]) -> list[_Candidate]:
         candidates = self._candidates(question, passages)
-        if question.asked is not None:
-            candidates = [
-                c
-                for c in candidates
-                if holds_value(question.asked, _slice(c.passage, c.start, c.end), question.text)
-            ]
+        if question.asked is Asked.NAME:
+            candidates = _named_first(question, candidates)
+        elif question.asked is not None:
+            candidates = [c for c in candidates if _holds(question, c)]
         if self.policy.says_more:
             candidates = [c for c in candidates if _says_more(question, c)]
         candidates = self._about_named(question, sorted(candidates, key=lambda c: -c.score))
@@ -377,6 +375,26 @@ def focus_of(question: str) -> str | None:
     match = _FOCUS.search(question)
     stems = terms(match.group(1)) if match else []
     return stems[0] if stems else None
+
+
+def _holds(question: _Question, candidate: _Candidate) -> bool:
+    """Whether the quote holds a value of the kind the question asks for."""
+    quote = _slice(candidate.passage, candidate.start, candidate.end)
+    return question.asked is not None and holds_value(question.asked, quote, question.text)
+
+
+def _named_first(question: _Question, candidates: list[_Candidate]) -> list[_Candidate]:
+    """Quotes giving the asked name outrank the rest; none at all means no answer.
+
+    Only the best quote must hold the name: the others may say more about it ("Vad heter
+    utredningen, och vad är hennes invändning?").
+    """
+    named = [c for c in candidates if _holds(question, c)]
+    if not named:
+        return []
+    return [replace(c, score=c.score + 1.0) for c in named] + [
+        c for c in candidates if c not in named
+    ]
 
 
 def _says_more(question: _Question, candidate: _Candidate) -> bool:

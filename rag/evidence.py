@@ -9,7 +9,8 @@ shares words with them is not an answer, so the answerer only quotes sentences t
   a point in time (date, month, season, year) for "när", an amount of money for "vad
   kostar", a length of time for "hur länge", a share for "hur stor andel", a number that
   is no date or year for "hur mycket", "hur stor", "hur gammal" (and that value is not
-  already in the question), and
+  already in the question), a name for "vad heter X" (X followed by a capitalised word
+  or a quoted title: "utredningen Ett fönster av möjligheter"), and
 - come from an article that mentions the names in the question.
 """
 
@@ -20,6 +21,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from enum import Enum
 from functools import lru_cache
+from itertools import pairwise
 
 from rag.lexical import STOPWORDS, looks_english, matches, terms
 from rag.types import Chunk
@@ -36,6 +38,7 @@ class Asked(Enum):
     TIME = "time"  # a time of day: "vilken tid börjar mötet?"
     DATE = "date"  # a point in time: "När hölls …?", "vilket datum"
     NUMBER = "number"  # some number, kind unknown (e.g. "hur gammal", "how many years")
+    NAME = "name"  # "Vad heter utredningen …?", "What is the name of …?"
 
 
 _ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
@@ -55,6 +58,8 @@ _ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
                          r"how long|how many (years|months|weeks|days|hours))\b"),
         (Asked.NUMBER, r"\b(hur (gammal|stor|mycket)|how (old|much))\b"),
         (Asked.COUNT, r"\b(hur många|how many|antal(et)?)\b"),
+        (Asked.NAME, r"\b(vad (heter|hette|kallas|kallades)|vilket namn|"
+                     r"what (is|was) the name|what (is|was) .* called)\b"),
     )
 )  # fmt: skip
 _NUMBER_WORDS = (
@@ -116,6 +121,8 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
         return bool(_MONEY.search(quote)) and new(_quantities(quote))
     if kind is Asked.DURATION:
         return bool(_TIME_UNIT.search(quote)) and new(_quantities(quote, with_years=True))
+    if kind is Asked.NAME:
+        return names_named(quote, question)
     if kind is Asked.COUNT:
         counted = counted_noun(question)
         text = _PERCENT.sub(" ", _DATE_OR_TIME.sub(" ", quote))
@@ -131,6 +138,41 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
         )
     # "Hur mycket / hur stor / hur gammal": an amount, a size or an age, not a date or a year.
     return new(_quantities(_DATE_OR_TIME.sub(" ", quote)))
+
+
+# "Vad heter utredningen som …", "Vad heter IVO:s generaldirektör?": the noun named.
+# Its last word before a relative clause, a preposition or the end is the head noun.
+_NAMED_NOUN = re.compile(
+    r"\bvad (?:heter|hette|kallas|kallades)\s+([^?,.;]*?)"
+    r"(?=\s+(?:som|om|i|på|för|från|till|av|med|hos|inom|vid|mot|under|efter|och|där|enligt)\b|\s*[?,.;]|\s*$)",
+    re.I,
+)
+# "… som heter Ett fönster", "kallad ”Huset”": a name introduced by the verb.
+_NAMING_VERB = re.compile(r"\b(heter|hette|kallas|kallad|kallat|kallade|named|called)$", re.I)
+_QUOTE_MARKS = "\"”“„«'"
+_QUOTED_WORD = re.compile(rf"[{_QUOTE_MARKS}]?[\w:-]+")
+_TITLE_START = re.compile(rf"^[{_QUOTE_MARKS}]|^[A-ZÅÄÖ]")
+
+
+def names_named(quote: str, question: str) -> bool:
+    """Whether `quote` gives a name the question asks for and does not already hold.
+
+    The name follows the asked noun ("utredningen Ett fönster av möjligheter") or a
+    naming verb ("som heter …"); it starts with a capital letter or a quotation mark.
+    Without an asked noun (an English question), any capitalised word within a sentence.
+    """
+    match = _NAMED_NOUN.search(question)
+    noun = terms(match.group(1).split()[-1]) if match and match.group(1).strip() else []
+    given = {w.lower() for w in _TOKEN.findall(question)}
+    for before, word in pairwise(_QUOTED_WORD.finditer(quote)):
+        bare = word.group(0).strip(_QUOTE_MARKS)
+        gap = quote[before.end() : word.start()]
+        if not _TITLE_START.match(word.group(0)) or bare.lower() in given or gap.strip(" ,"):
+            continue  # not capitalised, already asked, or across a sentence's end
+        named = before.group(0)
+        if not noun or _NAMING_VERB.search(named) or any(noun[0] in t for t in terms(named)):
+            return True
+    return False
 
 
 _COUNT_REACH = 3  # "19 medlemmar", "nio olika myndigheter", "omkring tusen personer"

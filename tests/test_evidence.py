@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import Asked, Names, asked_value, holds_value
+from rag.evidence import Asked, Names, asked_value, holds_value, names_named
 from rag.lexical import terms
 from rag.pipeline import Pipeline
 from rag.types import Chunk
@@ -29,6 +29,9 @@ from rag.types import Chunk
         ("Vilka datum gällde för workshopen?", Asked.DATE),
         ("Where and on which dates will Socialchefsdagarna 2024 be held?", Asked.DATE),
         ("Vad hände när huset byggdes?", None),
+        ("Vad heter utredningen som Anna Burston tar upp?", Asked.NAME),
+        ("What is the name of the network?", Asked.NAME),
+        ("Vad heter det på engelska?", Asked.NAME),
     ],
 )
 def test_asked_value_kind(question: str, kind: Asked | None) -> None:
@@ -147,6 +150,52 @@ def test_value_questions_still_answered(
     answer = seeded_pipeline.ask(question)
     assert not answer.abstained
     assert fact in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "quote", "named"),
+    [
+        (
+            "Vad heter utredningen som …?",
+            "Jag tänker på utredningen Ett fönster av möjligheter.",
+            True,
+        ),
+        ("Vad heter utredningen som …?", "Enligt FSS blir utredningen dock motsägelsefull.", False),
+        ("Vad heter utredningen som …?", "Vi läste utredningen. Den fick i uppdrag …", False),
+        ("Vad heter modellen?", "Modellen kallas ”Huset” i Nordmaling.", True),
+        ("Vad heter IVO:s generaldirektör?", "IVO:s generaldirektör Sofia Wallström talade.", True),
+        # "social" is part of the asked noun, not the noun itself
+        ("Vad heter Malmö stads socialdirektör?", "Hon arbetar på Social Services i Malmö.", False),
+        (
+            "Vad heter Malmö stads socialdirektör?",
+            "Malmö stads socialdirektör Anna Andersson.",
+            True,
+        ),
+        ("Vad heter FSS ordförande?", "FSS ordförande FSS var där.", False),  # already asked
+    ],
+)
+def test_a_name_question_needs_a_name_after_the_noun(
+    question: str, quote: str, named: bool
+) -> None:
+    assert holds_value(Asked.NAME, quote, question) is named
+    assert names_named(quote, question) is named
+
+
+def test_a_name_question_quotes_the_sentence_with_the_name(seeded_pipeline: Pipeline) -> None:
+    """The sentence naming the inquiry shares few of the question's words (q043's kind)."""
+    answer = seeded_pipeline.ask("vad hette utredningen om barn i skyddat boende")
+    assert not answer.abstained
+    assert "Ett fönster av möjligheter" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Vad heter Lunds socialdirektör?", "Vad heter Nordmalings kommunstyrelses ordförande?"],
+)
+def test_a_name_the_articles_never_give_is_refused(
+    seeded_pipeline: Pipeline, question: str
+) -> None:
+    assert seeded_pipeline.ask(question).abstained
 
 
 def test_a_single_article_question_quotes_one_article(seeded_pipeline: Pipeline) -> None:
