@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from rag.evidence import Asked, Names, asked_value, counted_noun, holds_value
+from rag.evidence import Asked, Names, asked_value, counted_noun, holds_value, name_after
 from rag.ingest import CREDIT
 from rag.lexical import TermWeights, looks_english, matches, terms
 from rag.parts import question_parts
@@ -83,6 +83,7 @@ class AnswerPolicy:
     says_more: bool = True  # a quote must hold a content word the question does not
     max_answer_chars: int = 700
     focus_weight: float = 2.0  # weight of the noun a "Vilken X …?" / "Vem var X …?" asks about
+    named_focus: float = 0.5  # score added to a sentence naming that noun ("systemet Stratsys")
     spare_names: int = 1  # names (of three or more) the quoted articles may leave unmentioned
 
 
@@ -295,7 +296,7 @@ class ExtractiveAnswerer:
 
     def _candidates(self, question: _Question, passages: Sequence[Passage]) -> list[_Candidate]:
         best = _best_dense(passages)
-        pool = [
+        pooled = {
             p
             for p in passages
             if p.rank <= self.policy.candidate_passages
@@ -304,15 +305,21 @@ class ExtractiveAnswerer:
                 and p.dense_score is not None
                 and p.dense_score >= best - self.policy.close_score
             )
-        ]
+        }
         found: dict[tuple[str, int, int], _Candidate] = {}  # one per file span: chunks overlap
-        for passage in pool:
+        for passage in passages:
             chunk = passage.chunk
             spans = list(sentence_spans(chunk.text, chunk.start))
             for index, (start, end) in enumerate(spans):
                 key = (chunk.source, start, end)
                 sentence = _slice(passage, start, end)
                 if key in found or len(sentence.split()) < MIN_SENTENCE_WORDS:
+                    continue
+                # Beyond the pool, only a sentence naming the asked noun is quotable.
+                named = bool(question.focus) and name_after(
+                    question.focus or "", sentence, question.text
+                )
+                if passage not in pooled and not named:
                     continue
                 coverage = self.coverage(question.terms, terms(sentence), question.focus)
                 credit = self.policy.credit_penalty if CREDIT.search(sentence) else 0.0
@@ -322,7 +329,7 @@ class ExtractiveAnswerer:
                     self._window_start(passage, spans, index),
                     self._window_end(passage, spans, index),
                     coverage,
-                    score,
+                    score + (self.policy.named_focus if named else 0.0),
                 )
         return list(found.values())
 

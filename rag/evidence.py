@@ -163,6 +163,14 @@ def names_named(quote: str, question: str) -> bool:
     """
     match = _NAMED_NOUN.search(question)
     noun = terms(match.group(1).split()[-1]) if match and match.group(1).strip() else []
+    return name_after(noun[0] if noun else None, quote, question)
+
+
+def name_after(noun: str | None, quote: str, question: str) -> bool:
+    """Whether `quote` writes a name the question lacks right after `noun` (a stem) or "heter".
+
+    "ledningssystemet Stratsys" names the "ledningssystem"; with no noun, any name counts.
+    """
     given = {w.lower() for w in _TOKEN.findall(question)}
     for before, word in pairwise(_QUOTED_WORD.finditer(quote)):
         bare = word.group(0).strip(_QUOTE_MARKS)
@@ -170,7 +178,7 @@ def names_named(quote: str, question: str) -> bool:
         if not _TITLE_START.match(word.group(0)) or bare.lower() in given or gap.strip(" ,"):
             continue  # not capitalised, already asked, or across a sentence's end
         named = before.group(0)
-        if not noun or _NAMING_VERB.search(named) or any(noun[0] in t for t in terms(named)):
+        if noun is None or _NAMING_VERB.search(named) or any(noun in t for t in terms(named)):
             return True
     return False
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import Asked, Names, asked_value, holds_value, names_named
+from rag.evidence import Asked, Names, asked_value, holds_value, name_after, names_named
 from rag.lexical import terms
 from rag.pipeline import Pipeline
 from rag.types import Chunk
@@ -179,6 +179,28 @@ def test_a_name_question_needs_a_name_after_the_noun(
 ) -> None:
     assert holds_value(Asked.NAME, quote, question) is named
     assert names_named(quote, question) is named
+
+
+@pytest.mark.parametrize(
+    ("quote", "named"),
+    [
+        ("Under denna tid implementerades ledningssystemet Stratsys i kommunen.", True),
+        ("Hur skapar Nordmaling ett kvalitetsledningssystem som integrerar visionen?", False),
+        ("Ledningssystemet byggdes. Stratsys kom sedan.", False),  # across sentences
+    ],
+)
+def test_a_name_after_the_asked_noun(quote: str, named: bool) -> None:
+    assert name_after("ledningssystem", quote, "Vilket ledningssystem infördes?") is named
+
+
+def test_a_which_question_reaches_past_the_top_passages_for_a_name(
+    seeded_pipeline: Pipeline,
+) -> None:
+    """The sentence naming the system ranks fourth or lower among the passages (d052's kind)."""
+    answer = seeded_pipeline.ask(
+        "vilket ledningssystem implementerades i Nordmaling när huset byggdes"
+    )
+    assert "Stratsys" in answer.text
 
 
 def test_a_name_question_quotes_the_sentence_with_the_name(seeded_pipeline: Pipeline) -> None:
