@@ -19,7 +19,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from rag.evidence import Asked, Names, asked_value, counted_noun, holds_value, name_after
+from rag.evidence import (
+    Asked,
+    Names,
+    asked_value,
+    counted_noun,
+    holds_value,
+    name_after,
+    only_pending,
+)
 from rag.ingest import CREDIT
 from rag.lexical import TermWeights, looks_english, matches, terms
 from rag.parts import question_parts
@@ -83,6 +91,7 @@ class AnswerPolicy:
     says_more: bool = True  # a quote must hold a content word the question does not
     max_answer_chars: int = 700
     focus_weight: float = 2.0  # weight of the noun a "Vilken X …?" / "Vem var X …?" asks about
+    refuse_pending: bool = True  # no answer when the best quote says the outcome is pending
     named_focus: float = 0.5  # score added to a sentence naming that noun ("systemet Stratsys")
     spare_names: int = 1  # names (of three or more) the quoted articles may leave unmentioned
 
@@ -106,6 +115,7 @@ class _Candidate:
     end: int
     coverage: float
     score: float
+    pending: bool = False  # its sentence only says the outcome is not known yet
 
 
 class ExtractiveAnswerer:
@@ -145,7 +155,7 @@ class ExtractiveAnswerer:
             Citation(
                 n=n,
                 passage=c.passage,
-                quote=_slice(c.passage, c.start, c.end),
+                quote=_quote(c),
                 start=c.start,
                 end=c.end,
             )
@@ -204,6 +214,8 @@ class ExtractiveAnswerer:
         if lead is not None:
             candidates = [lead, *candidates]
         best = candidates[0]
+        if self.policy.refuse_pending and best.pending and question.asked is None:
+            return []  # a value asked for and found is an answer, whatever else it says
         chosen = [best, *self._per_part(question, candidates, best)]
         length = sum(c.end - c.start for c in chosen)
         across = _joins_subjects(question.text)
@@ -258,13 +270,11 @@ class ExtractiveAnswerer:
         extra: list[_Candidate] = []
         for part in question.parts:
             quoted = [best, *extra]
-            text_terms = [t for c in quoted for t in terms(_slice(c.passage, c.start, c.end))]
+            text_terms = [t for c in quoted for t in terms(_quote(c))]
             if self.coverage(part, text_terms) >= self.policy.part_covered:
                 continue
             scored = [
-                (self.coverage(part, terms(_slice(c.passage, c.start, c.end))), c)
-                for c in candidates
-                if c not in quoted
+                (self.coverage(part, terms(_quote(c))), c) for c in candidates if c not in quoted
             ]
             penalty = self.policy.rank_penalty
             if scored:
@@ -330,6 +340,7 @@ class ExtractiveAnswerer:
                     self._window_end(passage, spans, index),
                     coverage,
                     score + (self.policy.named_focus if named else 0.0),
+                    only_pending(sentence, question.text),
                 )
         return list(found.values())
 
@@ -386,7 +397,7 @@ def focus_of(question: str) -> str | None:
 
 def _holds(question: _Question, candidate: _Candidate) -> bool:
     """Whether the quote holds a value of the kind the question asks for."""
-    quote = _slice(candidate.passage, candidate.start, candidate.end)
+    quote = _quote(candidate)
     return question.asked is not None and holds_value(question.asked, quote, question.text)
 
 
@@ -410,7 +421,7 @@ def _says_more(question: _Question, candidate: _Candidate) -> bool:
     "Monica Persson, ordförande FSS" says nothing that "Vem efterträdde Monica Persson som
     ordförande i FSS?" does not.
     """
-    quote = _slice(candidate.passage, candidate.start, candidate.end)
+    quote = _quote(candidate)
     return any(not matches(t, question.terms) for t in terms(quote))
 
 
@@ -422,6 +433,10 @@ def _joins_subjects(question: str) -> bool:
 def _best_dense(passages: Sequence[Passage]) -> float | None:
     scores = [p.dense_score for p in passages if p.dense_score is not None]
     return max(scores) if scores else None
+
+
+def _quote(candidate: _Candidate) -> str:
+    return _slice(candidate.passage, candidate.start, candidate.end)
 
 
 def _slice(passage: Passage, start: int, end: int) -> str:

@@ -11,6 +11,8 @@ shares words with them is not an answer, so the answerer only quotes sentences t
   is no date or year for "hur mycket", "hur stor", "hur gammal" (and that value is not
   already in the question), a name for "vad heter X" (X followed by a capitalised word
   or a quoted title: "utredningen Ett fönster av möjligheter"), and
+- do not merely say that what is asked about is still pending ("Vi inväntar besked om
+  vem som blir …" does not answer "Vem blev …?"), and
 - come from an article that mentions the names in the question.
 """
 
@@ -220,6 +222,26 @@ def _same_noun(counted: str, word: str) -> bool:
 def _quantities(text: str, with_years: bool = False) -> list[str]:
     found = [m.group(0) for m in _QUANTITY.finditer(text)]
     return found if with_years else [q for q in found if not _YEAR.fullmatch(q)]
+
+
+# A sentence saying the outcome is not known yet, and a question asking about plans.
+_PENDING = re.compile(
+    r"\b(inväntar|påbörja[rs]?|återstår att se|ännu inte|inte (är )?klart|inte bestämt|"
+    r"not yet|yet to be)\b",
+    re.IGNORECASE,
+)
+_ASKS_AHEAD = re.compile(
+    r"\b(ska|skall|kommer|planer\w*|väntas|inväntar|will|going to|plan\w*|expected)\b", re.I
+)
+
+
+def only_pending(quote: str, question: str) -> bool:
+    """Whether `quote` only says that what the question asks about is not known yet.
+
+    "Nu kommer FSS att påbörja remissvaret" does not say what the reply said; it answers
+    "Vad ska FSS göra?" though, so a question about plans is never refused this way.
+    """
+    return bool(_PENDING.search(quote)) and not _ASKS_AHEAD.search(question)
 
 
 class Names:

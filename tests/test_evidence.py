@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import Asked, Names, asked_value, holds_value, name_after, names_named
+from rag.evidence import (
+    Asked,
+    Names,
+    asked_value,
+    holds_value,
+    name_after,
+    names_named,
+    only_pending,
+)
 from rag.lexical import terms
 from rag.pipeline import Pipeline
 from rag.types import Chunk
@@ -218,6 +226,37 @@ def test_a_name_the_articles_never_give_is_refused(
     seeded_pipeline: Pipeline, question: str
 ) -> None:
     assert seeded_pipeline.ask(question).abstained
+
+
+@pytest.mark.parametrize(
+    ("quote", "question", "pending"),
+    [
+        ("Vi inväntar besked om vem som blir vår medpart.", "Vem blev FSS medpart?", True),
+        ("Nu kommer FSS att påbörja remissvaret.", "Vad stod i FSS remissvar?", True),
+        ("Nu kommer FSS att påbörja remissvaret.", "Vad ska FSS göra nu?", False),  # plans
+        ("FSS skickade in remissvaret i november.", "Vad stod i FSS remissvar?", False),
+    ],
+)
+def test_a_quote_saying_the_outcome_is_pending(quote: str, question: str, pending: bool) -> None:
+    assert only_pending(quote, question) is pending
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("vem blev fss:s medpart på socialdepartementet", False),
+        ("Vad sa FSS remissvar om äldreomsorgslagen?", False),
+        ("När ska FSS remissvar om äldreomsorgslagen skickas in?", True),
+        ("Vad ska FSS riksstyrelse göra efter workshopen?", True),
+    ],
+)
+def test_what_the_articles_call_pending_is_not_answered_as_known(
+    seeded_pipeline: Pipeline, question: str, answered: bool
+) -> None:
+    answer = seeded_pipeline.ask(question)
+    assert answer.abstained is not answered
+    if answered:
+        assert "15 november" in answer.text
 
 
 def test_a_single_article_question_quotes_one_article(seeded_pipeline: Pipeline) -> None:
