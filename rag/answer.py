@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from rag.about import ABOUT, article_leads
 from rag.evidence import (
     Asked,
     Names,
@@ -34,10 +35,6 @@ from rag.parts import question_parts
 from rag.sentences import MIN_SENTENCE_WORDS, sentence_spans
 from rag.types import Answer, Chunk, Citation, Passage
 
-# Questions asking what an article is about: its lead says so.
-_ABOUT = re.compile(
-    r"\b(handlar\b.*\bom\s*\?*$|vad går\b.*\but på|what (is|was)\b.*\babout\s*\?*$)", re.I
-)
 LEAD_MIN_WORDS = 8  # shorter opening lines are bylines and datelines, not the lead
 # Opening lines that list people rather than say what the article is about.
 _BYLINE = re.compile(r"^\W*\w+( \w+)?:", re.I)
@@ -131,9 +128,7 @@ class ExtractiveAnswerer:
         self._weights = weights
         self.policy = policy
         self._names = names
-        self._leads: dict[tuple[str, str], Chunk] = {}  # (file, title) -> the article's lead
-        for chunk in sorted(chunks, key=lambda c: c.start):
-            self._leads.setdefault((chunk.source, chunk.title), chunk)
+        self._leads = article_leads(chunks)
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Compose an answer, or abstain when the passages do not support one."""
@@ -241,7 +236,7 @@ class ExtractiveAnswerer:
 
     def _lead(self, question: _Question, passages: Sequence[Passage]) -> _Candidate | None:
         """The opening of the top passage's article, when the question asks what it is about."""
-        if not self.policy.about_lead or not _ABOUT.search(question.text) or not passages:
+        if not self.policy.about_lead or not ABOUT.search(question.text) or not passages:
             return None
         top = min(passages, key=lambda p: p.rank).chunk
         chunk = self._leads.get((top.source, top.title))

@@ -89,6 +89,11 @@ class Settings(BaseSettings):
         description="For a question that asks two things, also rank passages by each part's "
         "words, so the second part's passage is found too (no extra embedding).",
     )
+    about_lead_first: bool = Field(
+        True,
+        description='For a question about a whole article ("Vad handlar … om?"), rank the '
+        "top article's opening passage first.",
+    )
     top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question.")
     min_score: float = Field(
         0.80, ge=-1.0, le=1.0, description="Dense cosine below which the answer abstains."

@@ -8,6 +8,7 @@ from dataclasses import asdict, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from rag.about import LeadFirst, article_leads
 from rag.answer import AnswerPolicy, ExtractiveAnswerer
 from rag.articles import ArticleIndex, age_warning
 from rag.atomic import Generation, Pointer, ProgressCallback, build_generation
@@ -214,6 +215,8 @@ class Pipeline:
                     self._lexical_retriever(),
                     parts=self.settings.search_parts,
                 )
+            if self.settings.about_lead_first:
+                self._retriever = LeadFirst(self._retriever, article_leads(self.indexed_chunks))
         return self._retriever
 
     def _lexical_retriever(self) -> LexicalRetriever:
