@@ -19,6 +19,7 @@ import numpy as np
 
 from rag.chunk import parent_id
 from rag.embed import RagEmbeddings
+from rag.glossary import searched_text
 from rag.lexical import Decompounder, terms
 from rag.nearest import NearestIds
 from rag.parts import question_parts
@@ -142,7 +143,7 @@ class LexicalRetriever:
 
     def search(self, question: str, k: int) -> list[Passage]:
         """The k best passages by BM25; score = BM25 score (passages scoring 0 are left out)."""
-        query = self._decompounder.expand(terms(question))
+        query = self._decompounder.expand(terms(searched_text(question)))
         if not query or not self._chunks:
             return []
         indices, scores = self._bm25.retrieve(
