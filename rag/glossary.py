@@ -5,10 +5,11 @@ question asked in Swedish, and BM25 over Swedish stems finds none of its words. 
 translation model can be installed offline, and general dictionaries miss the domain
 ("elderly care", "income support" and "municipality" are not in FreeDict's list), so
 this module holds the domain's own vocabulary: social-services terms, roles,
-organisations and laws, English phrase -> Swedish words. An English question's
-Swedish words join its lexical (BM25) search; the dense leg still embeds the question
-as asked, and quotes are still chosen by the question's own words (choosing them by the
-Swedish words too moved more right quotes away than it found: eval/README.md).
+organisations and laws, English phrase -> Swedish words. An English question is
+searched as "question + its Swedish words" by both legs: BM25 then finds the Swedish
+passages, and e5 embeds the mixed text far closer to them (held-out English MRR 0.68 ->
+0.89). Quotes are still chosen by the question's own words (choosing them by the Swedish
+words too moved more right quotes away than it found: eval/README.md).
 """
 
 from __future__ import annotations

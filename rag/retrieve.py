@@ -77,7 +77,7 @@ class DenseRetriever:
 
     def search(self, question: str, k: int) -> list[Passage]:
         """The k best passages for `question`, best first; dense_score = chunk cosine."""
-        vector = self._embedder.encode_query(question)
+        vector = self._embedder.encode_query(searched_text(question))
         if self._sentences is None:
             hits = self._nearest(vector, k)
             return [
