@@ -89,6 +89,7 @@ class AnswerPolicy:
     max_answer_chars: int = 700
     focus_weight: float = 2.0  # weight of the noun a "Vilken X …?" / "Vem var X …?" asks about
     refuse_pending: bool = True  # no answer when the best quote says the outcome is pending
+    lead_chars: int = 500  # an article's lead quotes its opening sentences up to this length
     named_focus: float = 0.5  # score added to a sentence naming that noun ("systemet Stratsys")
     spare_names: int = 1  # names (of three or more) the quoted articles may leave unmentioned
 
@@ -251,7 +252,10 @@ class ExtractiveAnswerer:
             sentence = _slice(passage, start, end)
             if len(sentence.split()) < LEAD_MIN_WORDS or _BYLINE.match(sentence):
                 continue
-            end = self._window_end(passage, spans, index)
+            last = index
+            while last + 1 < len(spans) and spans[last + 1][1] - start <= self.policy.lead_chars:
+                last += 1
+            end = max(spans[last][1], self._window_end(passage, spans, index))
             coverage = self.coverage(question.terms, terms(_slice(passage, start, end)))
             return _Candidate(passage, start, end, coverage, score=float("inf"))
         return None

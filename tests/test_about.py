@@ -64,3 +64,13 @@ def test_the_seeded_pipeline_ranks_the_lead_first(seeded_pipeline: Pipeline) -> 
     top = passages[0].chunk
     article = [c for c in seeded_pipeline.indexed_chunks if c.title == top.title]
     assert top.start == min(c.start for c in article if c.source == top.source)
+
+
+def test_an_about_question_quotes_the_lead_up_to_its_length(seeded_pipeline: Pipeline) -> None:
+    """The GD panel article says where the panel met in its third sentence."""
+    answer = seeded_pipeline.ask("vad handlar artikeln om GD-panelen om?")
+    first = answer.citations[0]
+    assert first.passage.chunk.start == min(
+        c.start for c in seeded_pipeline.indexed_chunks if c.title == first.passage.chunk.title
+    )
+    assert "Östersund" in first.quote
