@@ -90,6 +90,7 @@ class AnswerPolicy:
     focus_weight: float = 2.0  # weight of the noun a "Vilken X …?" / "Vem var X …?" asks about
     refuse_pending: bool = True  # no answer when the best quote says the outcome is pending
     lead_chars: int = 500  # an article's lead quotes its opening sentences up to this length
+    place_bonus: float = 0.3  # score added to a quote naming a place, for "Var …?"
     named_focus: float = 0.5  # score added to a sentence naming that noun ("systemet Stratsys")
     spare_names: int = 1  # names (of three or more) the quoted articles may leave unmentioned
 
@@ -198,6 +199,11 @@ class ExtractiveAnswerer:
         candidates = self._candidates(question, passages)
         if question.asked is Asked.NAME:
             candidates = _named_first(question, candidates)
+        elif question.asked is Asked.PLACE:  # a place is preferred, not required
+            bonus = self.policy.place_bonus
+            candidates = [
+                replace(c, score=c.score + bonus) if _holds(question, c) else c for c in candidates
+            ]
         elif question.asked is not None:
             candidates = [c for c in candidates if _holds(question, c)]
         if self.policy.says_more:

@@ -41,6 +41,7 @@ class Asked(Enum):
     DATE = "date"  # a point in time: "När hölls …?", "vilket datum"
     NUMBER = "number"  # some number, kind unknown (e.g. "hur gammal", "how many years")
     NAME = "name"  # "Vad heter utredningen …?", "What is the name of …?"
+    PLACE = "place"  # "Var …?", "Från vilka kommuner …?", "Which city …?"
 
 
 _ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
@@ -60,6 +61,9 @@ _ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
                          r"how long|how many (years|months|weeks|days|hours))\b"),
         (Asked.NUMBER, r"\b(hur (gammal|stor|mycket)|how (old|much))\b"),
         (Asked.COUNT, r"\b(hur många|how many|antal(et)?)\b"),
+        (Asked.PLACE, r"^\W*(var|where)\b|\b(where|vilken (stad|kommun|ort)|"
+                      r"vilka (städer|kommuner|orter)|which (city|cities|town|municipalit\w*)|"
+                      r"what (city|town))\b"),
         (Asked.NAME, r"\b(vad (heter|hette|kallas|kallades)|vilket namn|"
                      r"what (is|was) the name|what (is|was) .* called)\b"),
     )
@@ -125,6 +129,9 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
         return bool(_TIME_UNIT.search(quote)) and new(_quantities(quote, with_years=True))
     if kind is Asked.NAME:
         return names_named(quote, question)
+    if kind is Asked.PLACE:
+        given = {w.lower() for w in _TOKEN.findall(question)}
+        return any((m.group(1) or m.group(2)).lower() not in given for m in _PLACE.finditer(quote))
     if kind is Asked.COUNT:
         counted = counted_noun(question)
         text = _PERCENT.sub(" ", _DATE_OR_TIME.sub(" ", quote))
@@ -142,6 +149,10 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
     return new(_quantities(_DATE_OR_TIME.sub(" ", quote)))
 
 
+# "i Lund", "från Huddinge", "Malmö stad": a place name the quote gives.
+_PLACE = re.compile(
+    r"\b(?:i|på|från|in|at|from)\s+([A-ZÅÄÖ][\w-]+)|\b([A-ZÅÄÖ][\w-]+?)s? (?:stad|kommun)\b"
+)
 # "Vad heter utredningen som …", "Vad heter IVO:s generaldirektör?": the noun named.
 # Its last word before a relative clause, a preposition or the end is the head noun.
 _NAMED_NOUN = re.compile(

@@ -29,7 +29,10 @@ from rag.types import Chunk
         ("Hur länge har SBU granskat socialtjänsten?", Asked.DURATION),
         ("Hur många år av erfarenhet har SBU?", Asked.DURATION),
         ("Hur stor andel av recepten är elektroniska?", Asked.SHARE),
-        ("Var hölls Socialchefsdagarna 2023?", None),
+        ("Var hölls Socialchefsdagarna 2023?", Asked.PLACE),
+        ("Från vilka kommuner kom de intervjuade?", Asked.PLACE),
+        ("Which city digitised its services?", Asked.PLACE),
+        ("Varför behövs en ny lag?", None),
         ("vilken tid börjar nätverkets teamsmöten?", Asked.TIME),
         ("What time does the workshop start?", Asked.TIME),
         ("När grundades FSS?", Asked.DATE),
@@ -257,6 +260,28 @@ def test_what_the_articles_call_pending_is_not_answered_as_known(
     assert answer.abstained is not answered
     if answered:
         assert "15 november" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("quote", "place"),
+    [
+        ("Anna Burston, verksamhetschef i Lund; Malin Johansson, socialchef i Härryda.", True),
+        ("Malmö stad gästade oss och berättade om tillit.", True),
+        ("I veckan hade vi förvaltningsdag i Lund.", False),  # the asked Lund
+        ("De avsatte mer tid i början.", False),
+    ],
+)
+def test_a_place_question_prefers_quotes_naming_a_place(quote: str, place: bool) -> None:
+    question = "Vilka städer besökte förvaltningen i Lund?"
+    assert holds_value(Asked.PLACE, quote, question) is place
+
+
+def test_a_place_question_quotes_the_places(seeded_pipeline: Pipeline) -> None:
+    """The sentence listing the interviewees' towns shares fewer words than others (q022's kind)."""
+    answer = seeded_pipeline.ask(
+        "från vilka kommuner kom de som intervjuades i filmen om nätverket"
+    )
+    assert "Huddinge" in answer.text and "Härryda" in answer.text
 
 
 def test_a_single_article_question_quotes_one_article(seeded_pipeline: Pipeline) -> None:
