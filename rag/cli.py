@@ -199,6 +199,12 @@ def evaluate(
         tuple[Path, Path] | None,
         typer.Option("--compare", help="Compare two earlier runs: --compare DIR_A DIR_B."),
     ] = None,
+    legs: Annotated[
+        bool,
+        typer.Option(
+            "--legs/--no-legs", help="Also score each retrieval leg alone and fused (dense, BM25)."
+        ),
+    ] = True,
     data: DataOption = None,
 ) -> None:
     """Score the system on a question set, or compare two runs with paired tests."""
@@ -213,7 +219,7 @@ def evaluate(
     target = out or new_run_dir(settings.eval_runs_dir)
     pipeline = Pipeline(settings)
     with _progress_bar(f"Utvärderar {settings.eval_questions.name}") as on_progress:
-        metrics = run_eval(pipeline, items, target, on_progress)
+        metrics = run_eval(pipeline, items, target, on_progress, legs)
     sys.stdout.write(metrics_table({"value": metrics}) + "\n")
     err.print(f"Report: {target / 'report.md'}")
 

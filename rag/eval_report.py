@@ -2,7 +2,8 @@
 
 Files written to the output folder: `answers.jsonl` (the `rag ask --json` shape
 plus `id`), `scores.jsonl` (per-item measurements, used by `--compare`),
-`metrics.json`, `report.md`, and `hit_at_k.png`, `latency.png`, `per_kind.png`.
+`metrics.json`, `legs.json` (each retrieval leg alone and fused), `report.md`, and
+`hit_at_k.png`, `latency.png`, `per_kind.png`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rag.eval_legs import leg_metrics
 from rag.evaluate import (
     RANK_DEPTH,
     EvalItem,
@@ -47,8 +49,13 @@ def run_eval(
     items: Sequence[EvalItem],
     out_dir: Path,
     on_progress: Callable[[int, int], None] | None = None,
+    legs: bool = True,
 ) -> dict[str, float]:
-    """Answer every item, score it, and write all outputs to `out_dir`."""
+    """Answer every item, score it, and write all outputs to `out_dir`.
+
+    With `legs`, each retrieval leg alone and fused is scored too (`legs.json` and a
+    table in the report).
+    """
     chunks = pipeline.indexed_chunks
     file_texts = {
         name: (pipeline.settings.seeds_dir / name).read_bytes().decode("utf-8-sig")
@@ -76,8 +83,12 @@ def run_eval(
     metrics = aggregate(scores)
     _write_jsonl(out_dir / "scores.jsonl", [asdict(s) for s in scores])
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    by_leg = leg_metrics(pipeline, items, file_texts) if legs else {}
+    if by_leg:
+        (out_dir / "legs.json").write_text(json.dumps(by_leg, indent=2) + "\n", encoding="utf-8")
     _plot(scores, out_dir)
-    (out_dir / "report.md").write_text(_report(items, scores, metrics, records), encoding="utf-8")
+    report = _report(items, scores, metrics, records, by_leg)
+    (out_dir / "report.md").write_text(report, encoding="utf-8")
     return metrics
 
 
@@ -127,6 +138,7 @@ def _report(
     scores: Sequence[ItemScores],
     metrics: dict[str, float],
     answers: dict[str, dict[str, Any]],
+    by_leg: dict[str, dict[str, float]],
 ) -> str:
     by_id = {item.id: item for item in items}
     groups = {"all": list(scores)}
@@ -147,6 +159,15 @@ def _report(
         "",
         "![Hit@k](hit_at_k.png) ![Latency](latency.png) ![Per kind](per_kind.png)",
         "",
+    ]
+    if by_leg:
+        lines += [
+            "## Retrieval legs, alone and fused (answerable items)",
+            "",
+            metrics_table(by_leg),
+            "",
+        ]
+    lines += [
         f"{FAILURES_HEADING} ({len(failures)})",
         "",
     ]

@@ -13,7 +13,7 @@ import math
 import re
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -168,6 +168,33 @@ def overlaps(chunk: Chunk, spans: Iterable[GoldSpan]) -> bool:
     )
 
 
+def score_ranking(
+    item: EvalItem,
+    ranking: Sequence[Passage],
+    quote_spans: Sequence[Sequence[GoldSpan]],
+    relevant_in_index: int,
+) -> ItemScores:
+    """Score a ranking alone: the retrieval fields, as if the system had abstained."""
+    spans = [span for group in quote_spans for span in group]
+    relevance = [overlaps(p.chunk, spans) for p in ranking[:RANK_DEPTH]]
+    context = " ".join(p.chunk.text for p in ranking[:RANK_DEPTH]).lower()
+    return ItemScores(
+        id=item.id,
+        kind=item.kind,
+        language=item.language,
+        answerable=item.answerable,
+        abstained=True,
+        first_relevant_rank=next((i + 1 for i, rel in enumerate(relevance) if rel), None),
+        ndcg10=_ndcg(relevance, relevant_in_index),
+        fact_recall_context=_fact_recall(item.must_contain, context),
+        fact_recall_answer=0.0,
+        citation_precision=None,
+        citation_recall=None,
+        unsupported_numbers=(),
+        latency_ms=0.0,
+    )
+
+
 def score_item(
     item: EvalItem,
     ranking: Sequence[Passage],
@@ -188,19 +215,10 @@ def score_item(
 
     """
     spans = [span for group in quote_spans for span in group]
-    relevance = [overlaps(p.chunk, spans) for p in ranking[:RANK_DEPTH]]
-    first = next((i + 1 for i, rel in enumerate(relevance) if rel), None)
-    context = " ".join(p.chunk.text for p in ranking[:RANK_DEPTH]).lower()
     cited = [c.passage.chunk for c in answer.citations]
-    return ItemScores(
-        id=item.id,
-        kind=item.kind,
-        language=item.language,
-        answerable=item.answerable,
+    return replace(
+        score_ranking(item, ranking, quote_spans, relevant_in_index),
         abstained=answer.abstained,
-        first_relevant_rank=first,
-        ndcg10=_ndcg(relevance, relevant_in_index),
-        fact_recall_context=_fact_recall(item.must_contain, context),
         fact_recall_answer=_fact_recall(item.must_contain, answer.text.lower()),
         citation_precision=(
             sum(overlaps(c, spans) for c in cited) / len(cited) if cited and spans else None

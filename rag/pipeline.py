@@ -13,7 +13,7 @@ from rag.answer import AnswerPolicy, ExtractiveAnswerer
 from rag.articles import ArticleIndex, age_warning
 from rag.atomic import Generation, Pointer, ProgressCallback, build_generation
 from rag.chunk import ChunkSizing, chunk_documents, sentence_units
-from rag.config import Settings
+from rag.config import RetrievalMode, Settings
 from rag.embed import RagEmbeddings, make_embedder
 from rag.errors import RagError
 from rag.followup import standalone_query
@@ -204,20 +204,23 @@ class Pipeline:
         """The retriever for the configured mode; the lexical index is built once per ingest."""
         self._follow_pointer()
         if self._retriever is None:
-            mode = self.settings.retrieval_mode
-            if mode == "lexical":
-                self._retriever = self._lexical_retriever()
-            elif mode == "dense":
-                self._retriever = self._dense_retriever()
-            else:
-                self._retriever = HybridRetriever(
-                    self._dense_retriever(),
-                    self._lexical_retriever(),
-                    parts=self.settings.search_parts,
-                )
-            if self.settings.about_lead_first:
-                self._retriever = LeadFirst(self._retriever, article_leads(self.indexed_chunks))
+            self._retriever = self.retriever_for(self.settings.retrieval_mode)
         return self._retriever
+
+    def retriever_for(self, mode: RetrievalMode) -> Retriever:
+        """A new retriever of one mode: dense, lexical (BM25) or hybrid (both fused)."""
+        retriever: Retriever
+        if mode == "lexical":
+            retriever = self._lexical_retriever()
+        elif mode == "dense":
+            retriever = self._dense_retriever()
+        else:
+            retriever = HybridRetriever(
+                self._dense_retriever(), self._lexical_retriever(), parts=self.settings.search_parts
+            )
+        if self.settings.about_lead_first:
+            retriever = LeadFirst(retriever, article_leads(self.indexed_chunks))
+        return retriever
 
     def _lexical_retriever(self) -> LexicalRetriever:
         return self._lexical.bm25

@@ -63,6 +63,17 @@ def test_run_writes_every_output(subset_run: tuple[Path, dict[str, float]]) -> N
     assert "| hit@5 |" in (out / "report.md").read_text()
 
 
+def test_run_scores_each_retrieval_leg(subset_run: tuple[Path, dict[str, float]]) -> None:
+    """The fused leg is the run's own retrieval, so its figures equal the run's."""
+    out, metrics = subset_run
+    legs = json.loads((out / "legs.json").read_text())
+    assert list(legs) == ["dense", "lexical", "hybrid"]
+    for key in ("hit@5", "mrr@10", "ndcg@10", "fact_recall_context"):
+        assert legs["hybrid"][key] == pytest.approx(metrics[key])
+    assert legs["lexical"]["mrr@10 en"] < legs["hybrid"]["mrr@10 en"]
+    assert "## Retrieval legs, alone and fused" in (out / "report.md").read_text()
+
+
 def test_compare_of_a_run_with_itself_shows_no_difference(
     subset_run: tuple[Path, dict[str, float]],
 ) -> None:
