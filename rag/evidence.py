@@ -131,7 +131,9 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
         return names_named(quote, question)
     if kind is Asked.PLACE:
         given = {w.lower() for w in _TOKEN.findall(question)}
-        return any((m.group(1) or m.group(2)).lower() not in given for m in _PLACE.finditer(quote))
+        return any(
+            next(g for g in m.groups() if g).lower() not in given for m in _PLACE.finditer(quote)
+        )
     if kind is Asked.COUNT:
         counted = counted_noun(question)
         text = _PERCENT.sub(" ", _DATE_OR_TIME.sub(" ", quote))
@@ -149,9 +151,10 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
     return new(_quantities(_DATE_OR_TIME.sub(" ", quote)))
 
 
-# "i Lund", "från Huddinge", "Malmö stad": a place name the quote gives.
+# "i Lund", "från Huddinge", "Malmö stad", "hemstad Karlstad": a place name the quote gives.
 _PLACE = re.compile(
-    r"\b(?:i|på|från|in|at|from)\s+([A-ZÅÄÖ][\w-]+)|\b([A-ZÅÄÖ][\w-]+?)s? (?:stad|kommun)\b"
+    r"\b(?:i|på|från|in|at|from)\s+([A-ZÅÄÖ][\w-]+)|\b([A-ZÅÄÖ][\w-]+?)s? (?:stad|kommun)\b|"
+    r"\b\w*(?:stad|staden|kommun|kommunen|orten)\s+([A-ZÅÄÖ][\w-]+)"
 )
 # "Vad heter utredningen som …", "Vad heter IVO:s generaldirektör?": the noun named.
 # Its last word before a relative clause, a preposition or the end is the head noun.

@@ -267,6 +267,7 @@ def test_what_the_articles_call_pending_is_not_answered_as_known(
     [
         ("Anna Burston, verksamhetschef i Lund; Malin Johansson, socialchef i Härryda.", True),
         ("Malmö stad gästade oss och berättade om tillit.", True),
+        ("Till min glädje får min hemstad Karlstad vara värd.", True),
         ("I veckan hade vi förvaltningsdag i Lund.", False),  # the asked Lund
         ("De avsatte mer tid i början.", False),
     ],
