@@ -323,6 +323,8 @@ class ExtractiveAnswerer:
         }
         found: dict[tuple[str, int, int], _Candidate] = {}  # one per file span: chunks overlap
         for passage in passages:
+            if passage not in pooled and not question.focus:
+                continue  # beyond the pool only a sentence naming the asked noun counts
             chunk = passage.chunk
             spans = list(sentence_spans(chunk.text, chunk.start))
             for index, (start, end) in enumerate(spans):

@@ -164,7 +164,9 @@ _NAMED_NOUN = re.compile(
     re.I,
 )
 # "… som heter Ett fönster", "kallad ”Huset”": a name introduced by the verb.
-_NAMING_VERB = re.compile(r"\b(heter|hette|kallas|kallad|kallat|kallade|named|called)$", re.I)
+_NAMING_VERBS = r"heter|hette|kallas|kallad|kallat|kallade|named|called"
+_NAMING_VERB = re.compile(rf"\b({_NAMING_VERBS})$", re.I)  # the word before the name
+_NAMES_BY_VERB = re.compile(rf"\b({_NAMING_VERBS})\b", re.I)
 _QUOTE_MARKS = "\"”“„«'"
 _QUOTED_WORD = re.compile(rf"[{_QUOTE_MARKS}]?[\w:-]+")
 _TITLE_START = re.compile(rf"^[{_QUOTE_MARKS}]|^[A-ZÅÄÖ]")
@@ -187,6 +189,8 @@ def name_after(noun: str | None, quote: str, question: str) -> bool:
 
     "ledningssystemet Stratsys" names the "ledningssystem"; with no noun, any name counts.
     """
+    if noun is not None and noun not in quote.lower() and not _NAMES_BY_VERB.search(quote):
+        return False  # a stem is part of its word: neither the noun nor "heter" is there
     given = {w.lower() for w in _TOKEN.findall(question)}
     for before, word in pairwise(_QUOTED_WORD.finditer(quote)):
         bare = word.group(0).strip(_QUOTE_MARKS)
