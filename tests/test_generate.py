@@ -139,7 +139,11 @@ def test_follow_up_is_rewritten_by_the_llm_and_retrieves_the_article(
 def test_an_english_question_is_searched_in_swedish(
     llm_pipeline: Pipeline, chat_server: FakeChatServer
 ) -> None:
-    """Eval item q003: its passage ranks 9th for the English question, first in Swedish."""
+    """Eval item q003: the LLM's Swedish translation is what is searched and answered.
+
+    (Its passage ranked 9th for the English question until session 11; the glossary's
+    Swedish terms now rank it first without an LLM too.)
+    """
     english = (
         "Which city did Anna Burston mention as having digitised its social services"
         " with users involved from the start?"
@@ -148,7 +152,6 @@ def test_an_english_question_is_searched_in_swedish(
         "Vilken stad nämnde Anna Burston som har digitaliserat sina sociala tjänster"
         " med brukarna med från början?"
     )
-    assert "Helsingborg" not in llm_pipeline.search(english)[0].chunk.text
     chat_server.script(swedish, "Helsingborg [1].")
     searched, *_, answer = list(llm_pipeline.ask_stream(english))
 
