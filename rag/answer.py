@@ -332,9 +332,8 @@ class ExtractiveAnswerer:
                 sentence = _slice(passage, start, end)
                 if key in found or len(sentence.split()) < MIN_SENTENCE_WORDS:
                     continue
-                # Beyond the pool, only a sentence naming the asked noun is quotable.
-                named = bool(question.focus) and name_after(
-                    question.focus or "", sentence, question.text
+                named = question.focus is not None and name_after(
+                    question.focus, sentence, question.text
                 )
                 if passage not in pooled and not named:
                     continue

@@ -1,7 +1,7 @@
 """The eval's retrieval ablation: each leg alone (dense, lexical) and fused (hybrid).
 
-Every answerable item is searched by a retriever of each mode over the same index; the
-rankings are scored like the answering run's (Hit@k, MRR@10, nDCG@10, key facts in the
+Every answerable item is searched by a retriever of each other mode over the same index;
+the rankings are scored like the answering run's (Hit@k, MRR@10, nDCG@10, key facts in the
 retrieved context), overall and per language.
 """
 
@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.config import RetrievalMode
-from rag.evaluate import RANK_DEPTH, EvalItem, aggregate, gold_spans, overlaps, score_ranking
+from rag.evaluate import (
+    RANK_DEPTH,
+    EvalItem,
+    ItemScores,
+    aggregate,
+    gold_spans,
+    relevant_in_index,
+    score_ranking,
+)
 from rag.pipeline import Pipeline
 
 LEGS: tuple[RetrievalMode, ...] = ("dense", "lexical", "hybrid")
@@ -18,28 +26,35 @@ LEG_METRICS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "fact_recall_cont
 
 
 def leg_metrics(
-    pipeline: Pipeline, items: Sequence[EvalItem], file_texts: dict[str, str]
+    pipeline: Pipeline,
+    items: Sequence[EvalItem],
+    file_texts: dict[str, str],
+    run_scores: Sequence[ItemScores],
 ) -> dict[str, dict[str, float]]:
-    """Retrieval metrics of each leg over the answerable items, by leg name."""
+    """Retrieval metrics of each leg over the answerable items, by leg name.
+
+    The configured mode's leg is the answering run's own ranking (`run_scores`), so only
+    the other legs search again.
+    """
     chunks = pipeline.indexed_chunks
     answerable = [item for item in items if item.answerable]
     spans = {item.id: gold_spans(item, file_texts) for item in answerable}
-    relevant = {
-        item.id: sum(overlaps(chunk, [s for g in spans[item.id] for s in g]) for chunk in chunks)
-        for item in answerable
-    }
+    relevant = {item.id: relevant_in_index(chunks, spans[item.id]) for item in answerable}
     table: dict[str, dict[str, float]] = {}
     for leg in LEGS:
-        retriever = pipeline.retriever_for(leg)
-        scores = [
-            score_ranking(
-                item,
-                retriever.search(item.question, RANK_DEPTH),
-                spans[item.id],
-                relevant[item.id],
-            )
-            for item in answerable
-        ]
+        if leg == pipeline.settings.retrieval_mode:
+            scores = [s for s in run_scores if s.answerable]
+        else:
+            retriever = pipeline.retriever_for(leg)
+            scores = [
+                score_ranking(
+                    item,
+                    retriever.search(item.question, RANK_DEPTH),
+                    spans[item.id],
+                    relevant[item.id],
+                )
+                for item in answerable
+            ]
         metrics = aggregate(scores)
         table[leg] = {key: metrics[key] for key in LEG_METRICS}
         for language in ("sv", "en"):

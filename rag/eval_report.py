@@ -24,7 +24,7 @@ from rag.evaluate import (
     ItemScores,
     aggregate,
     gold_spans,
-    overlaps,
+    relevant_in_index,
     score_item,
 )
 from rag.pipeline import Pipeline
@@ -67,12 +67,11 @@ def run_eval(
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as answers_file:
         for done, item in enumerate(items, start=1):
             spans = gold_spans(item, file_texts)
-            flat = [span for group in spans for span in group]
             began = time.perf_counter()
             ranking = pipeline.search(item.question, max(RANK_DEPTH, pipeline.settings.top_k))
             answer = pipeline.answer_from(item.question, ranking[: pipeline.settings.top_k])
             latency = (time.perf_counter() - began) * 1000
-            relevant = sum(overlaps(chunk, flat) for chunk in chunks)
+            relevant = relevant_in_index(chunks, spans)
             scores.append(score_item(item, ranking, answer, spans, relevant, latency))
             record = {"id": item.id, **answer_record(answer)}
             record["timings_ms"] = {"total": round(latency, 2)}
@@ -83,7 +82,7 @@ def run_eval(
     metrics = aggregate(scores)
     _write_jsonl(out_dir / "scores.jsonl", [asdict(s) for s in scores])
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    by_leg = leg_metrics(pipeline, items, file_texts) if legs else {}
+    by_leg = leg_metrics(pipeline, items, file_texts, scores) if legs else {}
     if by_leg:
         (out_dir / "legs.json").write_text(json.dumps(by_leg, indent=2) + "\n", encoding="utf-8")
     _plot(scores, out_dir)

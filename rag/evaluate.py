@@ -168,6 +168,12 @@ def overlaps(chunk: Chunk, spans: Iterable[GoldSpan]) -> bool:
     )
 
 
+def relevant_in_index(chunks: Iterable[Chunk], quote_spans: Sequence[Sequence[GoldSpan]]) -> int:
+    """How many indexed chunks overlap a gold span (nDCG's ideal ranking holds them all)."""
+    spans = [span for group in quote_spans for span in group]
+    return sum(overlaps(chunk, spans) for chunk in chunks)
+
+
 def score_ranking(
     item: EvalItem,
     ranking: Sequence[Passage],

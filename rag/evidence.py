@@ -130,7 +130,7 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
     if kind is Asked.NAME:
         return names_named(quote, question)
     if kind is Asked.PLACE:
-        given = {w.lower() for w in _TOKEN.findall(question)}
+        given = _words_of(question)
         return any(
             next(g for g in m.groups() if g).lower() not in given for m in _PLACE.finditer(quote)
         )
@@ -172,6 +172,11 @@ _QUOTED_WORD = re.compile(rf"[{_QUOTE_MARKS}]?[\w:-]+")
 _TITLE_START = re.compile(rf"^[{_QUOTE_MARKS}]|^[A-ZÅÄÖ]")
 
 
+def _words_of(question: str) -> set[str]:
+    """The question's words, lowercased: a name or place it already gives is no answer."""
+    return {w.lower() for w in _TOKEN.findall(question)}
+
+
 def names_named(quote: str, question: str) -> bool:
     """Whether `quote` gives a name the question asks for and does not already hold.
 
@@ -191,7 +196,7 @@ def name_after(noun: str | None, quote: str, question: str) -> bool:
     """
     if noun is not None and noun not in quote.lower() and not _NAMES_BY_VERB.search(quote):
         return False  # a stem is part of its word: neither the noun nor "heter" is there
-    given = {w.lower() for w in _TOKEN.findall(question)}
+    given = _words_of(question)
     for before, word in pairwise(_QUOTED_WORD.finditer(quote)):
         bare = word.group(0).strip(_QUOTE_MARKS)
         gap = quote[before.end() : word.start()]
