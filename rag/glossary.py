@@ -376,7 +376,6 @@ window: fönster
 """
 
 _WORD = re.compile(r"[a-zåäöé]+(?:-[a-zåäöé]+)*")
-_LONGEST = 5  # words in the longest phrase
 
 
 def _singular(word: str) -> str:
@@ -398,6 +397,7 @@ def _parse(text: str) -> dict[tuple[str, ...], str]:
 
 
 GLOSSARY = _parse(_TERMS)
+_LONGEST = max(len(phrase) for phrase in GLOSSARY)  # words in the longest phrase
 
 
 def _lookup_word(word: str) -> str | None:

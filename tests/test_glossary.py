@@ -22,6 +22,8 @@ from rag.types import Chunk
         ("Which city digitised its services?", "stad digitalisera tjänst insats"),  # -ed, plural
         ("Who chaired the panel discussion?", "ordförande panelsamtal"),
         ("Vad säger äldreomsorgslagen om tillsyn?", ""),  # Swedish: nothing added
+        # the longest entry, six words: a fixed five-word limit never matched it
+        ("What did the ministry of health and social affairs say?", "socialdepartementet"),
     ],
 )
 def test_swedish_words_of_an_english_question(question: str, swedish: str) -> None:
