@@ -277,6 +277,13 @@ def bench(
             "(all-MiniLM-L6-v2, LangChain's default)."
         ),
     ] = "e5",
+    passes: Annotated[
+        int,
+        typer.Option(
+            help="Rounds of the timed questions on the seeds, ours and the baseline's in turn.",
+            min=1,
+        ),
+    ] = 3,
 ) -> None:
     """Measure speed and quality against a LangChain tutorial baseline; write DIR/bench.json."""
     from rag.bench.report import print_table, write_report
@@ -292,6 +299,7 @@ def bench(
         questions,
         warmup,
         peer_model=peer_model,
+        passes=passes,
     )
     results = run_bench(
         _settings(),

@@ -12,7 +12,7 @@ import pytest
 from conftest import MINI, make_settings
 from rag.bench.baseline import PEER_MODELS, TutorialBaseline, peer_model
 from rag.bench.corpus import derive_vectors, scale_chunks, seed_sentences, write_articles
-from rag.bench.measure import Latency
+from rag.bench.measure import Latency, time_paired
 from rag.bench.report import Row, write_report
 from rag.bench.run import BenchOptions, embedded_texts, parse_sizes, run_bench
 from rag.chunk import chunk_documents
@@ -20,6 +20,7 @@ from rag.config import DEFAULT_CACHE_DIR
 from rag.embed import RagEmbeddings
 from rag.ingest import load_documents
 from rag.pipeline import Pipeline
+from rag.types import Answer, Chunk, Passage
 
 DATA = Path(__file__).resolve().parent / "data"
 REQUIRED = (
@@ -82,6 +83,30 @@ def test_latency_percentiles_and_report(tmp_path: Path) -> None:
     payload = json.loads(path.read_text())
     assert payload["x"] == 1.0 and payload["y"] is None and payload["z"] is None
     assert [r["ratio"] for r in payload["rows"]] == [0.25, None, None]
+
+
+class _Clocked:
+    """A system that logs its name on every search (to check the order of turns)."""
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name, self.log, self.indexed_chunks = name, log, list[Chunk]()
+
+    def search(self, question: str, k: int) -> list[Passage]:
+        self.log.append(self.name)
+        return []
+
+    def answer_from(self, question: str, passages: object) -> Answer:
+        return Answer(question, "", True, (), ())
+
+
+def test_paired_timing_takes_turns_and_counts_every_pass() -> None:
+    log: list[str] = []
+    ours, peer = _Clocked("ours", log), _Clocked("peer", log)
+    timed = time_paired([ours, peer], ["q1", "q2", "q3"], passes=2)
+    assert [t.answer.count for t in timed] == [6, 6] and [t.retrieve.count for t in timed] == [6, 6]
+    firsts = log[::2]  # who went first on each question: alternates, so neither always leads
+    assert firsts == ["peer", "ours", "peer", "ours", "peer", "ours"]
+    assert sorted(log[:2]) == ["ours", "peer"]
 
 
 def test_ingest_tokens_count_the_sentence_units_it_embeds(indexed_mini: Pipeline) -> None:

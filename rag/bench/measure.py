@@ -62,16 +62,32 @@ class QueryLatency:
 
 def time_queries(system: System, questions: Sequence[str], k: int = 5) -> QueryLatency:
     """Ask every question once; time retrieval and the whole answer separately."""
-    retrieve, answer = [], []
-    for question in questions:
-        began = time.perf_counter()
-        passages = system.search(question, k)
-        retrieved = time.perf_counter()
-        system.answer_from(question, passages)
-        done = time.perf_counter()
-        retrieve.append((retrieved - began) * 1000)
-        answer.append((done - began) * 1000)
-    return QueryLatency(Latency.of(retrieve), Latency.of(answer))
+    return time_paired([system], questions, k, passes=1)[0]
+
+
+def time_paired(
+    systems: Sequence[System], questions: Sequence[str], k: int = 5, passes: int = 3
+) -> list[QueryLatency]:
+    """Time several systems question by question, in turns, over `passes` rounds.
+
+    Interleaving puts every system in the same minute of the machine's load (a shared
+    host's slow spell otherwise lands on whichever system was being timed), and the
+    order alternates per question so no system always runs right after another.
+    """
+    timings: list[tuple[list[float], list[float]]] = [([], []) for _ in systems]
+    order = list(range(len(systems)))
+    for _ in range(passes):
+        for question in questions:
+            order.reverse()
+            for i in order:
+                began = time.perf_counter()
+                passages = systems[i].search(question, k)
+                retrieved = time.perf_counter()
+                systems[i].answer_from(question, passages)
+                done = time.perf_counter()
+                timings[i][0].append((retrieved - began) * 1000)
+                timings[i][1].append((done - began) * 1000)
+    return [QueryLatency(Latency.of(r), Latency.of(a)) for r, a in timings]
 
 
 def hit_at_5(system: System, items: Sequence[EvalItem], seeds_dir: Path) -> float:

@@ -24,7 +24,7 @@ from rag.bench.ingests import (
     ingest_ours,
     ingest_peer,
 )
-from rag.bench.measure import QueryLatency, hit_at_5, time_queries
+from rag.bench.measure import QueryLatency, hit_at_5, time_paired, time_queries
 from rag.bench.report import Row
 from rag.bench.scale import SeedIndex, measure_baseline, measure_ours, sweep_hnsw
 from rag.bench.serving import LoadPlan, cold_starts, serve_and_load, server_mode
@@ -51,6 +51,7 @@ class BenchOptions:
     warmup_questions: Path  # asked once before timing, so no cache helps the timed ones
     seed: int = 0
     peer_model: str = "e5"  # one of baseline.PEER_MODELS
+    passes: int = 3  # rounds of the timed questions on the seeds, ours and the baseline's in turn
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -137,6 +138,7 @@ def seeds_stage(
     items: list[EvalItem],
     warm: list[str],
     results: Results,
+    passes: int,
 ) -> tuple[Pipeline, SeedIndex]:
     """Ingest, re-ingest, bare model, latency and Hit@5 on the seeds, ours and the baseline's."""
     pipeline, ours, model_tps, vectors = ingest_and_model(settings, embedder)
@@ -158,7 +160,7 @@ def seeds_stage(
     pipeline.warm_up()
     questions = [item.question for item in items]
     time_queries(pipeline, warm), time_queries(peer, warm)
-    latency, peer_latency = time_queries(pipeline, questions), time_queries(peer, questions)
+    latency, peer_latency = time_paired([pipeline, peer], questions, passes=passes)
     hit5, peer_hit5 = (
         hit_at_5(pipeline, items, settings.seeds_dir),
         hit_at_5(peer, items, settings.seeds_dir),
@@ -178,7 +180,7 @@ def seeds_stage(
         *latency_rows("seeds", latency, peer_latency),
         Row("Hit@5 seeds (eval set)", "share", hit5, peer_hit5),
     ]
-    lexical_stage(settings, embedder, peer_latency, items, warm, results)
+    lexical_stage(settings, embedder, peer, items, warm, results, passes)
     results.figures.update(
         answer_p95_ms_seeds=latency.answer.p95_ms,
         query_speedup_vs_peer=peer_latency.answer.p95_ms / latency.answer.p95_ms,
@@ -194,10 +196,11 @@ def seeds_stage(
 def lexical_stage(
     settings: Settings,
     embedder: RagEmbeddings,
-    peer_latency: QueryLatency,
+    peer: TutorialBaseline,
     items: list[EvalItem],
     warm: list[str],
     results: Results,
+    passes: int,
 ) -> None:
     """The same index in lexical mode (`RAG_RETRIEVAL_MODE=lexical`): no question embedded.
 
@@ -207,7 +210,8 @@ def lexical_stage(
     pipeline = Pipeline(settings.model_copy(update={"retrieval_mode": "lexical"}), embedder)
     pipeline.warm_up()
     time_queries(pipeline, warm)
-    latency = time_queries(pipeline, [item.question for item in items])
+    questions = [item.question for item in items]
+    latency, peer_latency = time_paired([pipeline, peer], questions, passes=passes)
     hit5 = hit_at_5(pipeline, items, settings.seeds_dir)
     results.rows += [
         *latency_rows("seeds, lexical mode", latency, peer_latency),
@@ -365,7 +369,7 @@ def run_bench(
             work / "peer-seeds", peer_model(options.peer_model, settings.model_cache_dir)
         )
         log("seeds: ingest, re-ingest, bare models, latency, Hit@5 (ours and baseline)")
-        _, seed = seeds_stage(local, embedder, peer, items, warm, results)
+        _, seed = seeds_stage(local, embedder, peer, items, warm, results, options.passes)
         on_stage(results)
         log("serving: cold starts, load test, Chroma server mode")
         served = local.model_copy(update={"query_cache_size": settings.query_cache_size})
