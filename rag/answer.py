@@ -93,6 +93,10 @@ class AnswerPolicy:
     place_bonus: float = 0.3  # score added to a quote naming a place, for "Var …?"
     named_focus: float = 0.5  # score added to a sentence naming that noun ("systemet Stratsys")
     spare_names: int = 1  # names (of three or more) the quoted articles may leave unmentioned
+    # Once the best quote holds this share of the question's word weight, a quote from a
+    # passage not cited yet must add at least `min_gain` of it (else it is context, not answer).
+    answered_share: float = 0.5
+    min_gain: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -235,11 +239,30 @@ class ExtractiveAnswerer:
                 continue
             if length + size > self.policy.max_answer_chars:
                 continue
+            if self._adds_too_little(question, chosen, candidate):
+                continue
             chosen.append(candidate)
             length += size
         return _merge_adjacent(
             sorted(chosen, key=lambda c: (c is not lead, c.passage.rank, c.start))
         )
+
+    def _adds_too_little(
+        self, question: _Question, chosen: Sequence[_Candidate], candidate: _Candidate
+    ) -> bool:
+        """Whether `candidate`, from a passage not cited yet, adds too little to an answer.
+
+        Only once the best quote covers `answered_share` of the question: until then a
+        further quote may hold the answer in words the question does not use.
+        """
+        if chosen[0].coverage < self.policy.answered_share:
+            return False
+        if any(c.passage.chunk.id == candidate.passage.chunk.id for c in chosen):
+            return False
+        quoted = [t for c in chosen for t in terms(_quote(c))]
+        before = self.coverage(question.terms, quoted)
+        after = self.coverage(question.terms, [*quoted, *terms(_quote(candidate))])
+        return after - before < self.policy.min_gain
 
     def _lead(self, question: _Question, passages: Sequence[Passage]) -> _Candidate | None:
         """The opening of the top passage's article, when the question asks what it is about."""

@@ -142,3 +142,21 @@ def test_one_name_of_three_or_more_may_be_unmentioned(
     policy = AnswerPolicy(max_sentences=1, spare_names=spare_names)
     answer = ExtractiveAnswerer(weights, policy, names, [chunk]).answer(question, [_passage()])
     assert answer.abstained is not answered
+
+
+@pytest.mark.parametrize(("min_gain", "cited"), [(0.1, 1), (0.0, 2)])
+def test_once_answered_a_further_passage_must_add_to_the_answer(
+    min_gain: float, cited: int
+) -> None:
+    first = "Anna Berg är ny socialchef i Umeå kommun sedan i våras."
+    second = "Umeå kommun har sökt en ny socialchef länge och fick många sökande till tjänsten."
+    chunks = [
+        Chunk(f"c{n}", "a.txt", "Ny chef", "", start, start + len(text), text, text)
+        for n, (start, text) in enumerate([(0, first), (500, second)], start=1)
+    ]
+    weights = TermWeights([terms(first), terms(second), terms(TEXT)])
+    policy = AnswerPolicy(min_gain=min_gain)
+    passages = [Passage(c, rank=n, score=1.0, dense_score=0.9) for n, c in enumerate(chunks, 1)]
+    answer = ExtractiveAnswerer(weights, policy).answer("Vem är ny socialchef i Umeå?", passages)
+    assert answer.citations[0].quote == first
+    assert len({c.passage.chunk.id for c in answer.citations}) == cited
