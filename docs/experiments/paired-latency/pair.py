@@ -1,0 +1,55 @@
+"""Ours and the e5 tutorial baseline answering the same questions in turns (session 12).
+
+Run from the repo root after `rag ingest`: `.venv/bin/python docs/experiments/paired-latency/pair.py
+[ROUNDS]`. The baseline's index is built once under /tmp/paired-latency. Prints p50 / p95 of
+the whole extractive answer for each and their ratios; env settings (e.g.
+RAG_EMBEDDING_QUERY_ENGINE=onnx-int8) apply to ours.
+"""
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from rag.bench.baseline import TutorialBaseline, peer_model
+from rag.config import Settings
+from rag.evaluate import percentile
+from rag.pipeline import Pipeline
+
+WORK = Path("/tmp/paired-latency")
+settings = Settings(query_cache_size=0)
+ours = Pipeline(settings)
+ours.warm_up()
+peer = TutorialBaseline(WORK, peer_model("e5", settings.model_cache_dir))
+if (WORK / "done").exists():
+    peer.open(settings.seeds_dir)
+else:
+    peer.ingest(settings.seeds_dir)
+    (WORK / "done").touch()
+items = [json.loads(line) for line in Path("eval/questions.jsonl").read_text().splitlines()]
+questions = [i["question"] for i in items if i["kind"] != "unanswerable"]
+warm = [json.loads(line)["question"] for line in Path("eval/dev.jsonl").read_text().splitlines()]
+warm = warm[:30]
+
+
+def one(system, question: str) -> float:
+    """Milliseconds to retrieve and answer `question`."""
+    began = time.perf_counter()
+    system.answer_from(question, system.search(question, 5))
+    return (time.perf_counter() - began) * 1000
+
+
+for question in warm:
+    one(ours, question), one(peer, question)
+a, b = [], []
+for _ in range(int(sys.argv[1]) if len(sys.argv) > 1 else 3):
+    for question in questions:
+        a.append(one(ours, question))
+        b.append(one(peer, question))
+p50a, p50b = statistics.median(a), statistics.median(b)
+p95a, p95b = percentile(sorted(a), 0.95), percentile(sorted(b), 0.95)
+print(
+    f"ours p50 {p50a:.1f} p95 {p95a:.1f} | peer p50 {p50b:.1f} p95 {p95b:.1f} | "
+    f"ratio p50 {p50b / p50a:.2f} p95 {p95b / p95a:.2f}"
+)
