@@ -16,10 +16,10 @@ already hold.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from rag.about import ABOUT, article_leads
+from rag.about import ABOUT, ArticleKey
 from rag.evidence import (
     Asked,
     Names,
@@ -129,12 +129,12 @@ class ExtractiveAnswerer:
         weights: TermWeights,
         policy: AnswerPolicy = AnswerPolicy(),
         names: Names | None = None,
-        chunks: Sequence[Chunk] = (),
+        leads: Mapping[ArticleKey, Chunk] | None = None,
     ) -> None:
         self._weights = weights
         self.policy = policy
         self._names = names
-        self._leads = article_leads(chunks)
+        self._leads = leads or {}  # each article's opening chunk (`rag.about.article_leads`)
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Compose an answer, or abstain when the passages do not support one."""

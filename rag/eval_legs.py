@@ -7,18 +7,10 @@ retrieved context), overall and per language.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from rag.config import RetrievalMode
-from rag.evaluate import (
-    RANK_DEPTH,
-    EvalItem,
-    ItemScores,
-    aggregate,
-    gold_spans,
-    relevant_in_index,
-    score_ranking,
-)
+from rag.evaluate import RANK_DEPTH, EvalItem, GoldSpan, ItemScores, aggregate, score_ranking
 from rag.pipeline import Pipeline
 
 LEGS: tuple[RetrievalMode, ...] = ("dense", "lexical", "hybrid")
@@ -28,18 +20,17 @@ LEG_METRICS = ("hit@1", "hit@3", "hit@5", "mrr@10", "ndcg@10", "fact_recall_cont
 def leg_metrics(
     pipeline: Pipeline,
     items: Sequence[EvalItem],
-    file_texts: dict[str, str],
+    spans: Mapping[str, Sequence[Sequence[GoldSpan]]],
+    relevant: Mapping[str, int],
     run_scores: Sequence[ItemScores],
 ) -> dict[str, dict[str, float]]:
     """Retrieval metrics of each leg over the answerable items, by leg name.
 
+    `spans` and `relevant` are the run's gold spans and relevant-chunk counts by item id.
     The configured mode's leg is the answering run's own ranking (`run_scores`), so only
     the other legs search again.
     """
-    chunks = pipeline.indexed_chunks
     answerable = [item for item in items if item.answerable]
-    spans = {item.id: gold_spans(item, file_texts) for item in answerable}
-    relevant = {item.id: relevant_in_index(chunks, spans[item.id]) for item in answerable}
     table: dict[str, dict[str, float]] = {}
     for leg in LEGS:
         if leg == pipeline.settings.retrieval_mode:

@@ -61,18 +61,20 @@ def run_eval(
         name: (pipeline.settings.seeds_dir / name).read_bytes().decode("utf-8-sig")
         for name in {c.source for c in chunks}
     }
+    spans = {item.id: gold_spans(item, file_texts) for item in items}
+    relevant = {item.id: relevant_in_index(chunks, spans[item.id]) for item in items}
     out_dir.mkdir(parents=True, exist_ok=True)
     scores: list[ItemScores] = []
     records: dict[str, dict[str, Any]] = {}  # id -> the answers.jsonl row, for the report
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as answers_file:
         for done, item in enumerate(items, start=1):
-            spans = gold_spans(item, file_texts)
             began = time.perf_counter()
             ranking = pipeline.search(item.question, max(RANK_DEPTH, pipeline.settings.top_k))
             answer = pipeline.answer_from(item.question, ranking[: pipeline.settings.top_k])
             latency = (time.perf_counter() - began) * 1000
-            relevant = relevant_in_index(chunks, spans)
-            scores.append(score_item(item, ranking, answer, spans, relevant, latency))
+            scores.append(
+                score_item(item, ranking, answer, spans[item.id], relevant[item.id], latency)
+            )
             record = {"id": item.id, **answer_record(answer)}
             record["timings_ms"] = {"total": round(latency, 2)}
             records[item.id] = record
@@ -82,7 +84,7 @@ def run_eval(
     metrics = aggregate(scores)
     _write_jsonl(out_dir / "scores.jsonl", [asdict(s) for s in scores])
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
-    by_leg = leg_metrics(pipeline, items, file_texts, scores) if legs else {}
+    by_leg = leg_metrics(pipeline, items, spans, relevant, scores) if legs else {}
     if by_leg:
         (out_dir / "legs.json").write_text(json.dumps(by_leg, indent=2) + "\n", encoding="utf-8")
     _plot(scores, out_dir)

@@ -8,7 +8,7 @@ from dataclasses import asdict, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from rag.about import LeadFirst, article_leads
+from rag.about import ArticleKey, LeadFirst, article_leads
 from rag.answer import AnswerPolicy, ExtractiveAnswerer
 from rag.articles import ArticleIndex, age_warning
 from rag.atomic import Generation, Pointer, ProgressCallback, build_generation
@@ -61,6 +61,7 @@ class Pipeline:
         self._generator: LlmAnswerer | None = None
         self._lexical_data: LexicalData | None = None  # read or built once per generation
         self._articles: ArticleIndex | None = None
+        self._leads: dict[ArticleKey, Chunk] | None = None  # each article's opening chunk
         self._generation: Generation | None = None  # the index generation read from
 
     @cached_property
@@ -138,7 +139,7 @@ class Pipeline:
         if live != self._generation:
             self._generation = live
             self._store, self._retriever, self._answerer, self._generator = None, None, None, None
-            self._lexical_data, self._articles = None, None
+            self._lexical_data, self._articles, self._leads = None, None, None
 
     def _follow_pointer(self) -> Generation:
         """Switch to the generation the index pointer names (after another process's ingest)."""
@@ -219,8 +220,16 @@ class Pipeline:
                 self._dense_retriever(), self._lexical_retriever(), parts=self.settings.search_parts
             )
         if self.settings.about_lead_first:
-            retriever = LeadFirst(retriever, article_leads(self.indexed_chunks))
+            retriever = LeadFirst(retriever, self._article_leads)
         return retriever
+
+    @property
+    def _article_leads(self) -> dict[ArticleKey, Chunk]:
+        """Each indexed article's opening chunk, once per generation (answerer and retrievers)."""
+        chunks = self.indexed_chunks  # follows the pointer first: a new generation drops them
+        if self._leads is None:
+            self._leads = article_leads(chunks)
+        return self._leads
 
     def _lexical_retriever(self) -> LexicalRetriever:
         return self._lexical.bm25
@@ -241,7 +250,9 @@ class Pipeline:
         if self._answerer is None:
             data = self._lexical
             policy = AnswerPolicy(min_score=self.settings.min_score)
-            self._answerer = ExtractiveAnswerer(data.weights, policy, data.names, data.chunks)
+            self._answerer = ExtractiveAnswerer(
+                data.weights, policy, data.names, self._article_leads
+            )
         return self._answerer
 
     @property

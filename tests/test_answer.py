@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag.about import article_leads
 from rag.answer import AnswerPolicy, ExtractiveAnswerer, _joins_subjects, focus_of
 from rag.evidence import Names
 from rag.lexical import TermWeights, terms
@@ -140,7 +141,9 @@ def test_one_name_of_three_or_more_may_be_unmentioned(
     names = Names([chunk], [terms(chunk.embed_text)])
     weights = TermWeights([terms(sentence) for sentence in TEXT.split(". ")])
     policy = AnswerPolicy(max_sentences=1, spare_names=spare_names)
-    answer = ExtractiveAnswerer(weights, policy, names, [chunk]).answer(question, [_passage()])
+    answer = ExtractiveAnswerer(weights, policy, names, article_leads([chunk])).answer(
+        question, [_passage()]
+    )
     assert answer.abstained is not answered
 
 

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from rag.evaluate import RANK_DEPTH, EvalItem, aggregate, gold_spans, overlaps, score_item
+from rag.evaluate import (
+    RANK_DEPTH,
+    EvalItem,
+    aggregate,
+    gold_spans,
+    relevant_in_index,
+    score_item,
+)
 from rag.ingest import SUPPORTED_SUFFIXES
 from rag.types import Answer, Chunk, Passage
 
@@ -101,10 +108,9 @@ def hit_at_5(system: System, items: Sequence[EvalItem], seeds_dir: Path) -> floa
     scores = []
     for item in items:
         spans = gold_spans(item, file_texts)
-        flat = [span for group in spans for span in group]
         ranking = system.search(item.question, RANK_DEPTH)
         answer = system.answer_from(item.question, ranking[:5])
-        relevant = sum(overlaps(chunk, flat) for chunk in chunks)
+        relevant = relevant_in_index(chunks, spans)
         scores.append(score_item(item, ranking, answer, spans, relevant, 0.0))
     return aggregate(scores)["hit@5"]
 
