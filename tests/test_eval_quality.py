@@ -87,7 +87,7 @@ def test_compare_of_a_run_with_itself_shows_no_difference(
 def test_question_sets_follow_the_schema() -> None:
     seeds = ROOT / "seeds"
     texts = {p.name: p.read_text(encoding="utf-8") for p in seeds.glob("*.txt")}
-    for name in ("questions.jsonl", "dev.jsonl", "blind.jsonl", "blind2.jsonl"):
+    for name in ("questions.jsonl", "dev.jsonl", "blind.jsonl", "blind2.jsonl", "blind3.jsonl"):
         items = load_questions(ROOT / "eval" / name)
         unanswerable = [i for i in items if not i.answerable]
         assert len(unanswerable) >= 0.15 * len(items)
