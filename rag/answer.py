@@ -29,6 +29,7 @@ from rag.evidence import (
     name_after,
     only_pending,
 )
+from rag.glossary import swedish_words
 from rag.ingest import CREDIT
 from rag.lexical import TermWeights, looks_english, matches, terms
 from rag.parts import question_parts
@@ -51,6 +52,14 @@ _JOINED_QUESTION_WORDS = re.compile(
 _ANAPHOR = re.compile(
     r"^\W*(den|denna|detta|dessa|han|hon|hen|de|deras|hans|hennes|dess|this|these|he|she|they)\b",
     re.I,
+)
+
+# Words naming the kind of text ("i blogginlägget om …"), which the text rarely uses itself.
+_DOCUMENT_WORDS = frozenset(terms("blogginlägg inlägg artikel text krönika"))
+
+# A question asking for a summary draws on several passages.
+_SUMMARY = re.compile(
+    rf"{ABOUT.pattern}|\b(sammanfatta|beskriv|summari[sz]e|describe|summary)", re.I
 )
 
 # "Vilken paragraf …", "Vem var samtalsledare …", "Which agency …": the noun asked about.
@@ -97,6 +106,18 @@ class AnswerPolicy:
     # passage not cited yet must add at least `min_gain` of it (else it is context, not answer).
     answered_share: float = 0.5
     min_gain: float = 0.1
+    # The same for a narrow question (not a summary, not joining subjects): its answer is
+    # one place in the text, and a quote from elsewhere is more often beside the point.
+    narrow_answered_share: float = 0.3
+    narrow_min_gain: float = 0.3
+    # Weight of the question's names when scoring a sentence: the article must mention
+    # them (`_about_named`), but the sentence that answers need not ("Hälsningar Anna
+    # Burston" names her and says nothing of what was asked).
+    name_weight: float = 0.5
+    # Once the best quote holds the one value asked for ("Hur många …", "Var …"), further
+    # quotes only from its passage: other passages hold other numbers and places. Not for
+    # a question joining subjects ("… 2022 och 2023?"): it asks for a value per subject.
+    value_alone: bool = True
 
 
 @dataclass(frozen=True)
@@ -166,14 +187,21 @@ class ExtractiveAnswerer:
         return Answer(question, text, False, citations, tuple(passages))
 
     def coverage(
-        self, question_terms: Sequence[str], text_terms: Sequence[str], focus: str | None = None
+        self,
+        question_terms: Sequence[str],
+        text_terms: Sequence[str],
+        focus: str | None = None,
+        names: Sequence[str] = (),
     ) -> float:
         """Share of the question's word weight found in `text_terms` (1.0 for no content words).
 
-        The `focus` stem, when given, weighs `policy.focus_weight` times its rarity.
+        The `focus` stem, when given, weighs `policy.focus_weight` times its rarity; the
+        `names`, `policy.name_weight` times.
         """
         weights = [
-            self._weights.idf(t) * (self.policy.focus_weight if t == focus else 1.0)
+            self._weights.idf(t)
+            * (self.policy.focus_weight if t == focus else 1.0)
+            * (self.policy.name_weight if t in names else 1.0)
             for t in question_terms
         ]
         total = sum(weights)
@@ -188,14 +216,15 @@ class ExtractiveAnswerer:
         dense = _best_dense(passages)
         if dense is not None and dense < self.policy.min_score:
             return True
-        if looks_english(question.text):  # cross-lingual: word overlap says little
-            return False
         if question.asked is Asked.COUNT and counted_noun(question.text):
             return False  # only a quote with "<number> <that noun>" will do: see _choose
+        if looks_english(question.text):  # cross-lingual: its domain terms' Swedish words
+            checked = terms(swedish_words(question.text))
+        else:  # names are checked against whole articles (_about_named)
+            checked = [t for t in question.terms if t not in question.names]
+        checked = [t for t in checked if t not in _DOCUMENT_WORDS]
         pooled = [t for p in passages for t in terms(p.chunk.embed_text)]
-        # Names are checked against whole articles (_about_named), the rest against passages.
-        unnamed = [t for t in question.terms if t not in question.names]
-        covered = self.coverage(unnamed, pooled)
+        covered = self.coverage(checked, pooled)
         confident = dense is not None and dense >= self.policy.confident_score
         return covered < self.policy.min_coverage and not confident
 
@@ -225,6 +254,12 @@ class ExtractiveAnswerer:
         chosen = [best, *self._per_part(question, candidates, best)]
         length = sum(c.end - c.start for c in chosen)
         across = _joins_subjects(question.text)
+        answered = (
+            self.policy.value_alone
+            and not across
+            and question.asked is not None
+            and _holds(question, best)
+        )
         for candidate in candidates:  # best first, the rest by score
             if len(chosen) >= self.policy.max_sentences:
                 break
@@ -239,6 +274,8 @@ class ExtractiveAnswerer:
                 continue
             if length + size > self.policy.max_answer_chars:
                 continue
+            if answered and candidate.passage.chunk.id != best.passage.chunk.id:
+                continue
             if self._adds_too_little(question, chosen, candidate):
                 continue
             chosen.append(candidate)
@@ -252,17 +289,24 @@ class ExtractiveAnswerer:
     ) -> bool:
         """Whether `candidate`, from a passage not cited yet, adds too little to an answer.
 
-        Only once the best quote covers `answered_share` of the question: until then a
-        further quote may hold the answer in words the question does not use.
+        Only once the best quote covers `answered_share` of the question (a narrow
+        question: `narrow_answered_share`): until then a further quote may hold the
+        answer in words the question does not use.
         """
-        if chosen[0].coverage < self.policy.answered_share:
+        broad = bool(_SUMMARY.search(question.text)) or _joins_subjects(question.text)
+        share, gain = (
+            (self.policy.answered_share, self.policy.min_gain)
+            if broad
+            else (self.policy.narrow_answered_share, self.policy.narrow_min_gain)
+        )
+        if chosen[0].coverage < share:
             return False
         if any(c.passage.chunk.id == candidate.passage.chunk.id for c in chosen):
             return False
         quoted = [t for c in chosen for t in terms(_quote(c))]
         before = self.coverage(question.terms, quoted)
         after = self.coverage(question.terms, [*quoted, *terms(_quote(candidate))])
-        return after - before < self.policy.min_gain
+        return after - before < gain
 
     def _lead(self, question: _Question, passages: Sequence[Passage]) -> _Candidate | None:
         """The opening of the top passage's article, when the question asks what it is about."""
@@ -360,16 +404,20 @@ class ExtractiveAnswerer:
                 )
                 if passage not in pooled and not named:
                     continue
-                coverage = self.coverage(question.terms, terms(sentence), question.focus)
+                coverage = self.coverage(
+                    question.terms, terms(sentence), question.focus, question.names
+                )
                 credit = self.policy.credit_penalty if CREDIT.search(sentence) else 0.0
                 score = coverage - self.policy.rank_penalty * (passage.rank - 1) - credit
+                first = self._window_start(passage, spans, index)
+                last = self._window_end(passage, spans, index)
                 found[key] = _Candidate(
                     passage,
-                    self._window_start(passage, spans, index),
-                    self._window_end(passage, spans, index),
+                    first,
+                    last,
                     coverage,
                     score + (self.policy.named_focus if named else 0.0),
-                    only_pending(sentence, question.text),
+                    only_pending(_slice(passage, first, last), question.text),
                 )
         return list(found.values())
 

@@ -7,10 +7,11 @@ shares words with them is not an answer, so the answerer only quotes sentences t
 - hold a value of the asked kind: a count of the asked thing for "hur många X" (a number
   right before X: "19 medlemmar"), a year for "vilket år", a clock time for "vilken tid",
   a point in time (date, month, season, year) for "när", an amount of money for "vad
-  kostar", a length of time for "hur länge", a share for "hur stor andel", a number that
-  is no date or year for "hur mycket", "hur stor", "hur gammal" (and that value is not
-  already in the question), a name for "vad heter X" (X followed by a capitalised word
-  or a quoted title: "utredningen Ett fönster av möjligheter"), and
+  kostar", a length of time for "hur länge" (or when it ends: "till 2028"), a share for
+  "hur stor andel", an age for "hur gammal", a number that is no date or year for "hur
+  mycket", "hur stor" (and that value is not already in the question), a place for
+  "var", a name for "vad heter X" (X followed by a capitalised word, a quoted title or a
+  hashtag: "utredningen Ett fönster av möjligheter"), and
 - do not merely say that what is asked about is still pending ("Vi inväntar besked om
   vem som blir …" does not answer "Vem blev …?"), and
 - come from an article that mentions the names in the question.
@@ -25,6 +26,7 @@ from enum import Enum
 from functools import lru_cache
 from itertools import pairwise
 
+from rag.glossary import has_swedish_word
 from rag.lexical import STOPWORDS, looks_english, matches, terms
 from rag.types import Chunk
 
@@ -39,7 +41,8 @@ class Asked(Enum):
     SHARE = "share"
     TIME = "time"  # a time of day: "vilken tid börjar mötet?"
     DATE = "date"  # a point in time: "När hölls …?", "vilket datum"
-    NUMBER = "number"  # some number, kind unknown (e.g. "hur gammal", "how many years")
+    AGE = "age"  # "Hur gammal är …?", "How old is …?"
+    NUMBER = "number"  # some number, kind unknown (e.g. "hur stor", "hur mycket")
     NAME = "name"  # "Vad heter utredningen …?", "What is the name of …?"
     PLACE = "place"  # "Var …?", "Från vilka kommuner …?", "Which city …?"
 
@@ -54,12 +57,15 @@ _ASKS: tuple[tuple[Asked, re.Pattern[str]], ...] = tuple(
                      r"\b(vilket datum|vilka datum|vilken dag|what dates?|which dates?)\b"),
         (Asked.YEAR, r"\b(vilket år|vilka år|what year|which year|in what year)\b"),
         (Asked.MONEY, r"\b(vad (kostar|kostade|tjänar|tjänade)|hur mycket (pengar|kostar)|"
+                      r"hur många (miljoner |miljarder )?kronor|"
+                      r"how many (million |billion )?(kronor|crowns|sek)|"
                       r"how much (does|did|money)|what does .* (cost|earn)|"
                       r"vilken budget|hur stor (är )?budget\w*|"
                       r"(what|how big) (is|was) .*budget)\b"),
         (Asked.DURATION, r"\b(hur (länge|lång tid)|hur många (år|månader|veckor|dagar|timmar)|"
                          r"how long|how many (years|months|weeks|days|hours))\b"),
-        (Asked.NUMBER, r"\b(hur (gammal|stor|mycket)|how (old|much))\b"),
+        (Asked.AGE, r"\b(hur gammal|how old)\b"),
+        (Asked.NUMBER, r"\b(hur (stor|mycket)|how much)\b"),
         (Asked.COUNT, r"\b(hur många|how many|antal(et)?)\b"),
         (Asked.PLACE, r"^\W*(var|where)\b|\b(where|vilken (stad|kommun|ort)|"
                       r"vilka (städer|kommuner|orter)|which (city|cities|town|municipalit\w*)|"
@@ -94,6 +100,16 @@ _FRACTION = re.compile(  # "en tredjedel", "två femtedelar"; not any word endin
 _MONEY = re.compile(r"\b(kr|kronor|sek|euro|€|\$|miljon\w* kronor|lön\w*|arvode\w*)\b", re.I)
 _TIME_UNIT = re.compile(r"\b(år|års|månad\w*|veck\w*|dag(ar)?|timm\w*|minut\w*|termin\w*)\b", re.I)
 _TOKEN = re.compile(r"\w+")
+# "58 år gammal", "Olivia Wigzell, 58 år,", "58-årige", "född 1966": an age, or its birth year.
+_AGE = re.compile(
+    r"\b(\d{1,3})(?:\s+år\s+gammal|-åri\w*|\s+years?\s+old)\b|,\s*(\d{1,3})\s+år\b|"
+    r"\b(?:född|born)\s+(?:år\s+)?(\d{4})\b",
+    re.I,
+)
+# "utlovade till 2028", "until 2028": how long, given as when it ends.
+_UNTIL_YEAR = re.compile(
+    r"\b(?:till|fram till|t\.o\.m\.|until|through)\s+(?:år\s+)?(\d{4})\b", re.I
+)
 # "Mellan vilka klockslag …", "between what times": a start and an end.
 _TIME_RANGE = re.compile(r"\b(mellan vilka (klockslag|tider)|between what times)\b", re.I)
 
@@ -123,10 +139,14 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
         return new(m.group(0) for pattern in points for m in pattern.finditer(quote))
     if kind is Asked.SHARE:
         return bool(_FRACTION.search(quote)) or new(m.group(1) for m in _PERCENT.finditer(quote))
+    if kind is Asked.AGE:
+        return new(next(g for g in m.groups() if g) for m in _AGE.finditer(quote))
     if kind is Asked.MONEY:
         return bool(_MONEY.search(quote)) and new(_quantities(quote))
     if kind is Asked.DURATION:
-        return bool(_TIME_UNIT.search(quote)) and new(_quantities(quote, with_years=True))
+        return (bool(_TIME_UNIT.search(quote)) and new(_quantities(quote, with_years=True))) or new(
+            m.group(1) for m in _UNTIL_YEAR.finditer(quote)
+        )
     if kind is Asked.NAME:
         return names_named(quote, question)
     if kind is Asked.PLACE:
@@ -147,14 +167,15 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
             and any(_same_noun(counted, w) for w in words[i + 1 : i + 1 + _COUNT_REACH])
             for i in range(len(words))
         )
-    # "Hur mycket / hur stor / hur gammal": an amount, a size or an age, not a date or a year.
+    # "Hur mycket / hur stor": an amount or a size, not a date or a year.
     return new(_quantities(_DATE_OR_TIME.sub(" ", quote)))
 
 
 # "i Lund", "från Huddinge", "Malmö stad", "hemstad Karlstad": a place name the quote gives.
 _PLACE = re.compile(
     r"\b(?:i|på|från|in|at|from)\s+([A-ZÅÄÖ][\w-]+)|\b([A-ZÅÄÖ][\w-]+?)s? (?:stad|kommun)\b|"
-    r"\b\w*(?:stad|staden|kommun|kommunen|orten)\s+([A-ZÅÄÖ][\w-]+)"
+    r"\b\w*(?:stad|staden|kommun|kommunen|orten)\s+([A-ZÅÄÖ][\w-]+)|"
+    r"\w \(([A-ZÅÄÖ][a-zåäöé][\w-]*)\)"  # "Petra West Stenkvist (Malmö)", not "(IVO)"
 )
 # "Vad heter utredningen som …", "Vad heter IVO:s generaldirektör?": the noun named.
 # Its last word before a relative clause, a preposition or the end is the head noun.
@@ -167,7 +188,7 @@ _NAMED_NOUN = re.compile(
 _NAMING_VERBS = r"heter|hette|kallas|kallad|kallat|kallade|named|called"
 _NAMING_VERB = re.compile(rf"\b({_NAMING_VERBS})$", re.I)  # the word before the name
 _NAMES_BY_VERB = re.compile(rf"\b({_NAMING_VERBS})\b", re.I)
-_QUOTE_MARKS = "\"”“„«'"
+_QUOTE_MARKS = "\"”“„«'#"  # and a hashtag: "kampanj #SupportSocialCare"
 _QUOTED_WORD = re.compile(rf"[{_QUOTE_MARKS}]?[\w:-]+")
 _TITLE_START = re.compile(rf"^[{_QUOTE_MARKS}]|^[A-ZÅÄÖ]")
 
@@ -200,7 +221,7 @@ def name_after(noun: str | None, quote: str, question: str) -> bool:
     for before, word in pairwise(_QUOTED_WORD.finditer(quote)):
         bare = word.group(0).strip(_QUOTE_MARKS)
         gap = quote[before.end() : word.start()]
-        if not _TITLE_START.match(word.group(0)) or bare.lower() in given or gap.strip(" ,"):
+        if not _TITLE_START.match(word.group(0)) or bare.lower() in given or gap.strip(" ,\xa0"):
             continue  # not capitalised, already asked, or across a sentence's end
         named = before.group(0)
         if noun is None or _NAMING_VERB.search(named) or any(noun in t for t in terms(named)):
@@ -215,9 +236,9 @@ _COUNTED = re.compile(r"\b(?:hur många|antal(?:et)?)\s+(\w+)", re.IGNORECASE)
 _SAME_PEOPLE = tuple(
     frozenset(terms(words))
     for words in (
-        "personer människor folk",
+        "personer människor folk besökare",
         "invånare innevånare medborgare",
-        "anställda medarbetare personal",
+        "anställda medarbetare personal jobbade arbetade",
         "deltagare deltog",
     )
 )
@@ -249,8 +270,8 @@ def _quantities(text: str, with_years: bool = False) -> list[str]:
 
 # A sentence saying the outcome is not known yet, and a question asking about plans.
 _PENDING = re.compile(
-    r"\b(inväntar|påbörja[rs]?|återstår att se|ännu inte|inte (är )?klart|inte bestämt|"
-    r"not yet|yet to be)\b",
+    r"\b(inväntar|påbörja[rs]?|återstår att se|vi får se|får vi se|ännu inte|"
+    r"inte (är )?klart|inte bestämt|not yet|yet to be|remains to be seen)\b",
     re.IGNORECASE,
 )
 _ASKS_AHEAD = re.compile(
@@ -305,19 +326,25 @@ class Names:
     def in_question(self, question: str) -> list[str]:
         """Stems of the names in `question`.
 
-        In an English question only the corpus's own names count: its other capitalised
-        words are mostly Swedish names put into English ("the House model", "the eHealth
-        Agency"), which no Swedish article mentions as written.
+        In an English question only the corpus's own names count, as written capitalised
+        and not a domain term: its other capitalised words are mostly Swedish names put
+        into English ("the House model", "the eHealth Agency", "the Council for …"), which
+        no Swedish article mentions as written, and a lowercase word is no name ("social
+        services", though the corpus names a "European Social Services Conference").
         """
+        english = looks_english(question)
+
+        def is_name(position: int, word: str) -> bool:
+            known = word.lower() in self._names
+            if english:
+                return known and word[0].isupper() and not has_swedish_word(word)
+            return known or (position > 0 and word[0].isupper())  # as names, known or not
+
         words = [m.group(0) for m in _TOKEN.finditer(question)]
-        capitalised_count = not looks_english(question)  # as names, known or not
         found = [
             w
             for i, w in enumerate(words)
-            if w.lower() not in STOPWORDS
-            and len(w) > 1
-            and not w.isdigit()
-            and (w.lower() in self._names or (capitalised_count and i > 0 and w[0].isupper()))
+            if w.lower() not in STOPWORDS and len(w) > 1 and not w.isdigit() and is_name(i, w)
         ]
         return list(dict.fromkeys(t for w in found for t in terms(w)))
 

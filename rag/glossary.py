@@ -410,6 +410,15 @@ def _lookup_word(word: str) -> str | None:
     return next((GLOSSARY[(s,)] for s in stems if (s,) in GLOSSARY), None)
 
 
+def has_swedish_word(word: str) -> bool:
+    """Whether an English word is a domain term with Swedish words ("Council" -> "råd").
+
+    Capitalised in an English question, it names a Swedish body in English ("the Council
+    for knowledge-based governance"), which the Swedish articles do not write.
+    """
+    return _lookup_word(_singular(word.lower())) is not None
+
+
 @lru_cache(maxsize=4_096)
 def swedish_words(question: str) -> str:
     """The Swedish words of an English question's domain terms ("" for a Swedish question).

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.about import article_leads
 from rag.answer import AnswerPolicy, ExtractiveAnswerer, _joins_subjects, focus_of
 from rag.evidence import Names
 from rag.lexical import TermWeights, terms
-from rag.types import Chunk, Passage
+from rag.types import Answer, Chunk, Passage
 
 TEXT = (
     "Anna Berg är ny socialchef i Umeå kommun sedan i våras. "
@@ -147,19 +149,91 @@ def test_one_name_of_three_or_more_may_be_unmentioned(
     assert answer.abstained is not answered
 
 
+NEW_CHIEF = "Anna Berg är ny socialchef i Umeå kommun sedan i våras."
+SEARCH = "Umeå kommun har sökt en ny socialchef länge och fick många sökande till tjänsten."
+
+
+def _answer_from_passages(question: str, texts: list[str], policy: AnswerPolicy) -> Answer:
+    """`question` answered from one passage per text, in that rank order, 500 chars apart."""
+    chunks = [
+        Chunk(f"c{n}", "a.txt", "Ny chef", "", 500 * n, 500 * n + len(text), text, text)
+        for n, text in enumerate(texts, start=1)
+    ]
+    weights = TermWeights([*(terms(text) for text in texts), terms(TEXT)])
+    passages = [Passage(c, rank=n, score=1.0, dense_score=0.9) for n, c in enumerate(chunks, 1)]
+    return ExtractiveAnswerer(weights, policy).answer(question, passages)
+
+
 @pytest.mark.parametrize(("min_gain", "cited"), [(0.1, 1), (0.0, 2)])
 def test_once_answered_a_further_passage_must_add_to_the_answer(
     min_gain: float, cited: int
 ) -> None:
-    first = "Anna Berg är ny socialchef i Umeå kommun sedan i våras."
-    second = "Umeå kommun har sökt en ny socialchef länge och fick många sökande till tjänsten."
-    chunks = [
-        Chunk(f"c{n}", "a.txt", "Ny chef", "", start, start + len(text), text, text)
-        for n, (start, text) in enumerate([(0, first), (500, second)], start=1)
-    ]
-    weights = TermWeights([terms(first), terms(second), terms(TEXT)])
-    policy = AnswerPolicy(min_gain=min_gain)
-    passages = [Passage(c, rank=n, score=1.0, dense_score=0.9) for n, c in enumerate(chunks, 1)]
-    answer = ExtractiveAnswerer(weights, policy).answer("Vem är ny socialchef i Umeå?", passages)
-    assert answer.citations[0].quote == first
+    policy = AnswerPolicy(narrow_min_gain=min_gain)
+    answer = _answer_from_passages("Vem är ny socialchef i Umeå?", [NEW_CHIEF, SEARCH], policy)
+    assert answer.citations[0].quote == NEW_CHIEF
     assert len({c.passage.chunk.id for c in answer.citations}) == cited
+
+
+@pytest.mark.parametrize(
+    ("question", "cited"),
+    [("Vem är ny socialchef i Umeå?", 1), ("Sammanfatta vem som är ny socialchef i Umeå.", 2)],
+)
+def test_a_summary_may_draw_on_passages_a_narrow_question_may_not(
+    question: str, cited: int
+) -> None:
+    policy = AnswerPolicy(min_gain=0.0, narrow_min_gain=1.0)
+    answer = _answer_from_passages(question, [NEW_CHIEF, SEARCH], policy)
+    assert len({c.passage.chunk.id for c in answer.citations}) == cited
+
+
+@pytest.mark.parametrize(
+    ("question", "value_alone", "cited"),
+    [
+        ("Hur många invånare har kommunen?", True, 1),
+        ("Hur många invånare har kommunen?", False, 2),
+        ("Hur många invånare har kommunerna Umeå och Luleå?", True, 2),
+    ],
+)
+def test_once_the_value_asked_for_is_quoted_other_passages_are_not(
+    question: str, value_alone: bool, cited: int
+) -> None:
+    texts = [
+        "Umeå kommun har omkring 130000 invånare och växer varje år.",
+        "Luleå kommun har omkring 80000 invånare och växer också.",
+    ]
+    policy = AnswerPolicy(value_alone=value_alone, narrow_min_gain=0.0)
+    answer = _answer_from_passages(question, texts, policy)
+    assert "130000" in answer.citations[0].quote
+    assert len(answer.citations) == cited
+
+
+@pytest.mark.parametrize(("name_weight", "opening"), [(1.0, "Hälsningar"), (0.3, "Budgeten")])
+def test_names_weigh_less_than_what_is_asked_about_them(name_weight: float, opening: str) -> None:
+    text = (
+        "Budgeten för äldreomsorgen ökar med tio procent nästa år, skriver hon.\n\n"
+        "Hälsningar Anna Berg, socialchef i Umeå kommun."
+    )
+    passage = _passage(text)
+    names = Names([passage.chunk], [terms(passage.chunk.embed_text)])
+    weights = TermWeights([terms(sentence) for sentence in [*TEXT.split(". "), *text.split(". ")]])
+    policy = AnswerPolicy(max_sentences=1, name_weight=name_weight, max_window_chars=0)
+    answer = ExtractiveAnswerer(weights, policy, names).answer(
+        "Vad tycker Anna Berg om budgeten?", [passage]
+    )
+    assert answer.citations[0].quote.startswith(opening)
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [
+        ("What does the blog post say about de-implementation?", True),
+        ("What does the blog post say about housing allowance?", False),
+    ],
+)
+def test_an_english_question_needs_the_swedish_words_of_its_terms(
+    question: str, answered: bool
+) -> None:
+    """ "Blog post" names the kind of text, which the text itself does not write."""
+    text = "Avimplementering handlar om att sluta med det som inte fungerar i socialtjänsten."
+    passage = replace(_passage(text), dense_score=0.83)  # neither weak nor confident
+    assert _answerer().answer(question, [passage]).abstained is not answered

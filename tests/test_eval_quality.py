@@ -23,13 +23,14 @@ SUBSET_STEP = 3
 # 0.805). One item moves the subset's mean by 0.03-0.06. Session 11 (name, place and
 # pending-outcome evidence, article leads first, the English glossary) measured mrr@10
 # 0.931, facts in answer 0.853, citation precision 0.863, refusal recall 1.00: the floors
-# rose to about one item below those.
+# rose to about one item below those. Session 13 (one value, one passage; names weigh
+# half; English abstention): citation precision 0.882, the rest unchanged: its floor 0.85.
 FLOORS = {
     "hit@5": 0.95,
     "mrr@10": 0.88,
     "fact_recall_context": 0.90,
     "fact_recall_answer": 0.78,
-    "citation_precision": 0.82,
+    "citation_precision": 0.85,
     "refusal_recall": 0.80,
 }
 CEILINGS = {"false_refusal_rate": 0.05, "answers_with_unsupported_numbers": 0.0}
