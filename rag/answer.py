@@ -130,6 +130,8 @@ class _Question:
     asked: Asked | None  # the kind of value it asks for
     parts: list[list[str]]  # content stems of each sub-question, when it asks two things
     focus: str | None  # stem of the noun the question asks about ("Vilken paragraf …")
+    across: bool  # it joins two subjects ("A och B"), so may draw on several articles
+    broad: bool  # it joins subjects or asks for a summary: several passages answer it
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
         """Compose an answer, or abstain when the passages do not support one."""
+        across = _joins_subjects(question)
         parsed = _Question(
             question,
             list(dict.fromkeys(terms(question))),
@@ -166,6 +169,8 @@ class ExtractiveAnswerer:
             asked_value(question),
             [list(dict.fromkeys(terms(part))) for part in question_parts(question)],
             focus_of(question),
+            across,
+            across or bool(_SUMMARY.search(question)),
         )
         if self._abstains(parsed, passages):
             return Answer(question, NO_ANSWER, True, (), tuple(passages))
@@ -253,10 +258,9 @@ class ExtractiveAnswerer:
             return []  # a value asked for and found is an answer, whatever else it says
         chosen = [best, *self._per_part(question, candidates, best)]
         length = sum(c.end - c.start for c in chosen)
-        across = _joins_subjects(question.text)
         answered = (
             self.policy.value_alone
-            and not across
+            and not question.across
             and question.asked is not None
             and _holds(question, best)
         )
@@ -268,7 +272,7 @@ class ExtractiveAnswerer:
                 continue
             if (
                 self.policy.same_article
-                and not across
+                and not question.across
                 and candidate.passage.chunk.source != best.passage.chunk.source
             ):
                 continue
@@ -293,10 +297,9 @@ class ExtractiveAnswerer:
         question: `narrow_answered_share`): until then a further quote may hold the
         answer in words the question does not use.
         """
-        broad = bool(_SUMMARY.search(question.text)) or _joins_subjects(question.text)
         share, gain = (
             (self.policy.answered_share, self.policy.min_gain)
-            if broad
+            if question.broad
             else (self.policy.narrow_answered_share, self.policy.narrow_min_gain)
         )
         if chosen[0].coverage < share:
@@ -373,8 +376,7 @@ class ExtractiveAnswerer:
         if complete:
             return [complete[0], *(c for c in partial if c is not complete[0])]
         covered = {name for c in partial for name in mentioned[id(c)]}
-        across = _joins_subjects(question.text)
-        return partial if across and len(covered) >= needed else []
+        return partial if question.across and len(covered) >= needed else []
 
     def _candidates(self, question: _Question, passages: Sequence[Passage]) -> list[_Candidate]:
         best = _best_dense(passages)

@@ -144,9 +144,8 @@ def holds_value(kind: Asked, quote: str, question: str) -> bool:
     if kind is Asked.MONEY:
         return bool(_MONEY.search(quote)) and new(_quantities(quote))
     if kind is Asked.DURATION:
-        return (bool(_TIME_UNIT.search(quote)) and new(_quantities(quote, with_years=True))) or new(
-            m.group(1) for m in _UNTIL_YEAR.finditer(quote)
-        )
+        spans = bool(_TIME_UNIT.search(quote)) and new(_quantities(quote, with_years=True))
+        return spans or new(m.group(1) for m in _UNTIL_YEAR.finditer(quote))
     if kind is Asked.NAME:
         return names_named(quote, question)
     if kind is Asked.PLACE:
