@@ -149,6 +149,11 @@ def test_whole_bench_at_tiny_sizes(tmp_path: Path) -> None:
     assert payload["answer_p95_ms_40"] > 0 and payload["cold_start_s"] > 0
     ratios = {row["figure"]: row["ratio"] for row in payload["rows"]}
     assert ratios["ingest seeds"] is not None and ratios["answer p95 seeds"] is not None
+    # The headline speedup is the medians' (the steadier figure); the p95s' has its own key.
+    assert payload["query_speedup_vs_peer"] == pytest.approx(1 / ratios["answer p50 seeds"], 1e-2)
+    assert payload["query_speedup_vs_peer_p95"] == pytest.approx(
+        1 / ratios["answer p95 seeds"], 1e-2
+    )
     # Each ingest's memory comes from its own process: a model and an index at least.
     memory = [row for row in payload["rows"] if "peak memory, own process" in row["figure"]]
     assert len(memory) == 2 and all(row["ours"] > 50 and row["peer"] > 50 for row in memory)

@@ -1,0 +1,58 @@
+"""Where each system's answer time goes: question embedding, retrieval, answer (session 14).
+
+Run from the repo root after `rag ingest` and once `pair.py` (which builds the baseline's
+index under /tmp/paired-latency): `.venv/bin/python docs/experiments/paired-latency/components.py
+[ROUNDS]`. Prints p50 / p95 in ms of: the question's embedding alone, the whole retrieval
+(embedding included) and the extractive answer from the retrieved passages, for ours and
+for the e5 tutorial baseline, question by question in turns.
+"""
+
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rag.bench.baseline import TutorialBaseline, peer_model
+from rag.config import Settings
+from rag.evaluate import percentile
+from rag.pipeline import Pipeline
+
+WORK = Path("/tmp/paired-latency")
+settings = Settings(query_cache_size=0)
+ours = Pipeline(settings)
+ours.warm_up()
+peer = TutorialBaseline(WORK, peer_model("e5", settings.model_cache_dir))
+peer.open(settings.seeds_dir)
+items = [json.loads(line) for line in Path("eval/questions.jsonl").read_text().splitlines()]
+questions = [i["question"] for i in items if i["kind"] != "unanswerable"]
+embedders: dict[str, Callable[[str], Any]] = {
+    "ours": ours.embedder.encode_query,
+    "peer": peer.embeddings.embed_query,
+}
+systems: dict[str, Any] = {"ours": ours, "peer": peer}
+times: dict[tuple[str, str], list[float]] = {}
+
+
+def timed(key: tuple[str, str], call: Callable[..., Any], *args: Any) -> Any:
+    """Run `call(*args)`, adding its milliseconds to `times[key]`."""
+    began = time.perf_counter()
+    result = call(*args)
+    times.setdefault(key, []).append((time.perf_counter() - began) * 1000)
+    return result
+
+
+for question in questions[:20]:  # warm-up
+    for system in systems.values():
+        system.answer_from(question, system.search(question, 5))
+for _ in range(int(sys.argv[1]) if len(sys.argv) > 1 else 2):
+    for question in questions:
+        for name, system in systems.items():
+            timed((name, "embed"), embedders[name], question)
+            hits = timed((name, "retrieve"), system.search, question, 5)
+            timed((name, "answer"), system.answer_from, question, hits)
+for (name, part), values in times.items():
+    p50, p95 = statistics.median(values), percentile(sorted(values), 0.95)
+    print(f"{name} {part:9} p50 {p50:6.1f} p95 {p95:6.1f} ms")
