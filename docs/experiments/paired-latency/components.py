@@ -1,38 +1,27 @@
 """Where each system's answer time goes: question embedding, retrieval, answer (session 14).
 
-Run from the repo root after `rag ingest` and once `pair.py` (which builds the baseline's
-index under /tmp/paired-latency): `.venv/bin/python docs/experiments/paired-latency/components.py
-[ROUNDS]`. Prints p50 / p95 in ms of: the question's embedding alone, the whole retrieval
-(embedding included) and the extractive answer from the retrieved passages, for ours and
-for the e5 tutorial baseline, question by question in turns.
+Run from the repo root after `rag ingest`: `.venv/bin/python
+docs/experiments/paired-latency/components.py [ROUNDS]` (setup: `systems.py`). Prints p50 /
+p95 in ms of: the question's embedding alone, the whole retrieval (embedding included) and
+the extractive answer from the retrieved passages, for ours and for the e5 tutorial
+baseline, question by question in turns.
 """
 
-import json
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from rag.bench.baseline import TutorialBaseline, peer_model
-from rag.config import Settings
-from rag.evaluate import percentile
-from rag.pipeline import Pipeline
+from systems import ours, peer, questions
 
-WORK = Path("/tmp/paired-latency")
-settings = Settings(query_cache_size=0)
-ours = Pipeline(settings)
-ours.warm_up()
-peer = TutorialBaseline(WORK, peer_model("e5", settings.model_cache_dir))
-peer.open(settings.seeds_dir)
-items = [json.loads(line) for line in Path("eval/questions.jsonl").read_text().splitlines()]
-questions = [i["question"] for i in items if i["kind"] != "unanswerable"]
+from rag.evaluate import percentile
+
 embedders: dict[str, Callable[[str], Any]] = {
     "ours": ours.embedder.encode_query,
     "peer": peer.embeddings.embed_query,
 }
-systems: dict[str, Any] = {"ours": ours, "peer": peer}
+by_name: dict[str, Any] = {"ours": ours, "peer": peer}
 times: dict[tuple[str, str], list[float]] = {}
 
 
@@ -45,11 +34,11 @@ def timed(key: tuple[str, str], call: Callable[..., Any], *args: Any) -> Any:
 
 
 for question in questions[:20]:  # warm-up
-    for system in systems.values():
+    for system in by_name.values():
         system.answer_from(question, system.search(question, 5))
 for _ in range(int(sys.argv[1]) if len(sys.argv) > 1 else 2):
     for question in questions:
-        for name, system in systems.items():
+        for name, system in by_name.items():
             timed((name, "embed"), embedders[name], question)
             hits = timed((name, "retrieve"), system.search, question, 5)
             timed((name, "answer"), system.answer_from, question, hits)

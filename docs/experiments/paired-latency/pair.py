@@ -3,7 +3,7 @@
 Run from the repo root after `rag ingest`: `.venv/bin/python docs/experiments/paired-latency/pair.py
 [ROUNDS]`. The baseline's index is built once under /tmp/paired-latency. Prints p50 / p95 of
 the whole extractive answer for each and their ratios; env settings (e.g.
-RAG_EMBEDDING_QUERY_ENGINE=onnx-int8) apply to ours.
+RAG_EMBEDDING_QUERY_ENGINE=onnx-int8) apply to ours (setup: `systems.py`).
 """
 
 import json
@@ -12,23 +12,10 @@ import sys
 import time
 from pathlib import Path
 
-from rag.bench.baseline import TutorialBaseline, peer_model
-from rag.config import Settings
-from rag.evaluate import percentile
-from rag.pipeline import Pipeline
+from systems import ours, peer, questions
 
-WORK = Path("/tmp/paired-latency")
-settings = Settings(query_cache_size=0)
-ours = Pipeline(settings)
-ours.warm_up()
-peer = TutorialBaseline(WORK, peer_model("e5", settings.model_cache_dir))
-if (WORK / "done").exists():
-    peer.open(settings.seeds_dir)
-else:
-    peer.ingest(settings.seeds_dir)
-    (WORK / "done").touch()
-items = [json.loads(line) for line in Path("eval/questions.jsonl").read_text().splitlines()]
-questions = [i["question"] for i in items if i["kind"] != "unanswerable"]
+from rag.evaluate import percentile
+
 warm = [json.loads(line)["question"] for line in Path("eval/dev.jsonl").read_text().splitlines()]
 warm = warm[:30]
 
