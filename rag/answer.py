@@ -74,6 +74,10 @@ NO_ANSWER = (
     "eller fråga om något som artiklarna tar upp."
 )
 
+# Content words of a question weighed against each passage: four times the most of any
+# eval question, so an allowed 2,000-character question costs about what a normal one does.
+MAX_QUESTION_TERMS = 48
+
 
 @dataclass(frozen=True)
 class AnswerPolicy:
@@ -164,10 +168,13 @@ class ExtractiveAnswerer:
         across = _joins_subjects(question)
         parsed = _Question(
             question,
-            list(dict.fromkeys(terms(question))),
+            list(dict.fromkeys(terms(question)))[:MAX_QUESTION_TERMS],
             self._names.in_question(question) if self._names else [],
             asked_value(question),
-            [list(dict.fromkeys(terms(part))) for part in question_parts(question)],
+            [
+                list(dict.fromkeys(terms(part)))[:MAX_QUESTION_TERMS]
+                for part in question_parts(question)
+            ],
             focus_of(question),
             across,
             across or bool(_SUMMARY.search(question)),

@@ -180,13 +180,14 @@ def serve(
         run_ingest(pipeline)
     with err.status("Loading the index and models (a first run builds the question encoder)"):
         pipeline.warm_up()  # the first question is then as fast as the others
-    from ui.app import launch
+    os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio").resolve())
+    from ui.app import build_app, start
 
     chat = pipeline.chat
     err.print(f"Answers: {chat.label if chat else 'extractive quotes (no LLM configured)'}")
     login = f", login for {len(users)} user(s)" if users else ", no login (RAG_AUTH_USERS)"
     err.print(f"Chat UI on http://{settings.host}:{settings.port}{login}")
-    launch(pipeline, settings.host, settings.port, settings.ui_concurrency, users)
+    start(build_app(pipeline), settings, users)
 
 
 @app.command(name="eval")

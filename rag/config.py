@@ -169,6 +169,20 @@ class Settings(BaseSettings):
     ui_concurrency: int = Field(
         2, ge=1, le=64, description="Questions the web UI answers at once; others queue."
     )
+    ui_eval_tab: bool = Field(
+        False, description="Show the Eval tab to everyone when the UI runs without login."
+    )
+    maintainers: str = Field(
+        "", description="Logged-in users (comma-separated) who see and run the Eval tab."
+    )
+    max_request_bytes: int = Field(
+        1_000_000, ge=10_000, le=100_000_000, description="Largest HTTP request body the UI takes."
+    )
+
+    @property
+    def maintainer_names(self) -> frozenset[str]:
+        """The user names of RAG_MAINTAINERS."""
+        return frozenset(n.strip() for n in self.maintainers.split(",") if n.strip())
 
     @model_validator(mode="after")
     def _llm_needs_a_model(self) -> Settings:

@@ -37,6 +37,10 @@ class FeedbackError(RagError):
     """The feedback file cannot be written or read."""
 
 
+class CommentError(RagError):
+    """A feedback comment cannot be stored as given: too long."""
+
+
 class QuestionError(RagError):
     """The question cannot be asked as typed: empty or too long."""
 

@@ -94,8 +94,17 @@ def run_eval(
 
 
 def new_run_dir(runs_dir: Path) -> Path:
-    """A fresh output folder under `runs_dir`, named by the current time."""
-    return runs_dir / time.strftime("%Y%m%d-%H%M%S")
+    """A new, empty output folder under `runs_dir`, named by the current time (unique)."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for n in range(1000):
+        out = runs_dir / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            out.mkdir()
+        except FileExistsError:
+            continue
+        return out
+    raise FileExistsError(f"{runs_dir}: no free run folder for {stamp}")
 
 
 def report_failures(out_dir: Path) -> str:

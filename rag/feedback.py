@@ -15,11 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from rag.errors import FeedbackError
+from rag.errors import CommentError, FeedbackError
+from rag.pii import mask_identity_numbers
 from rag.records import answer_record
 from rag.types import Answer
 
 Rating = Literal["up", "down"]
+MAX_COMMENT_CHARS = 2000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -87,9 +89,20 @@ class FeedbackStore:
             return int(cursor.lastrowid or 0)
 
     def comment(self, row: int, comment: str) -> None:
-        """Set the comment of a stored rating."""
+        """Set the comment of a stored rating, identity numbers masked.
+
+        Raises:
+            CommentError: the comment is longer than MAX_COMMENT_CHARS (nothing is stored).
+
+        """
+        if len(comment) > MAX_COMMENT_CHARS:
+            raise CommentError(
+                f"Kommentaren är för lång ({len(comment)} tecken). Korta den till högst "
+                f"{MAX_COMMENT_CHARS} tecken."
+            )
+        masked = mask_identity_numbers(comment.strip()).text
         with self._db() as db:
-            db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (comment.strip(), row))
+            db.execute("UPDATE feedback SET comment = ? WHERE id = ?", (masked, row))
 
     def all(self) -> list[Feedback]:
         """Every stored rating, newest first."""

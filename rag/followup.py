@@ -28,6 +28,7 @@ _PRONOUNS = frozenset(
 _CONTINUES = frozenset("och men än också även samt and but what how about".split())
 MAX_CONTEXT_WORDS = 8  # content words carried over from earlier questions
 MAX_QUERY_CHARS = 300
+MAX_TURNS = 6  # earlier turns a follow-up may lean on
 
 
 def needs_context(question: str) -> bool:
@@ -42,10 +43,18 @@ def needs_context(question: str) -> bool:
 
 
 def rule_query(question: str, history: Sequence[Turn]) -> str:
-    """The standalone query by the deterministic rule (see the module docstring)."""
-    if not history:
-        return question
-    previous = rule_query(history[-1].question, history[:-1])
+    """The standalone query by the deterministic rule (see the module docstring).
+
+    Only the last MAX_TURNS turns count: a conversation of any length costs the same.
+    """
+    query = ""
+    for asked in [*(t.question for t in history[-MAX_TURNS:]), question]:
+        query = _carry(query, asked) if query else asked
+    return query
+
+
+def _carry(previous: str, question: str) -> str:
+    """`question`, with `previous`'s content words in front when it leans on them."""
     if not needs_context(question):
         return question
     own = {w.lower() for w in _WORD.findall(question)}

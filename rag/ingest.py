@@ -72,7 +72,9 @@ def load_sources(
         )
     root = seeds_dir.resolve()
     try:
-        paths = sorted(p for p in seeds_dir.rglob("*") if p.is_file())
+        found = sorted(seeds_dir.rglob("*"))
+        paths = [p for p in found if p.is_file()]
+        linked_folders = [p for p in found if p.is_symlink() and p.is_dir()]
     except OSError as exc:
         raise CorpusError(
             f"Cannot list the seeds folder {seeds_dir} ({exc.strerror}): check its permissions "
@@ -81,6 +83,10 @@ def load_sources(
     sources: list[SourceFile] = []
     skipped: list[str] = []
     seen: dict[str, str] = {}  # content sha256 -> name of the file indexed with it
+    for folder in linked_folders:  # rglob does not follow them: say so instead of skipping
+        name = folder.relative_to(seeds_dir).as_posix()
+        if not (name.startswith(".") or "/." in name):
+            skipped.append(f"{name}: a linked folder (links to folders are not followed)")
     for path in paths:
         name = path.relative_to(seeds_dir).as_posix()
         if name.startswith(".") or "/." in name:

@@ -16,8 +16,9 @@ from rag.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.config import RetrievalMode, Settings
 from rag.embed import RagEmbeddings, make_embedder
 from rag.errors import RagError
-from rag.followup import standalone_query
+from rag.followup import MAX_TURNS, standalone_query
 from rag.generate import LlmAnswerer, final_answer
+from rag.glossary import searched_text
 from rag.ingest import load_documents
 from rag.lexical_cache import LexicalCache, LexicalData
 from rag.llm import ChatBackend, make_chat_model
@@ -47,6 +48,12 @@ from rag.verify import Verifier
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
+
+
+TRUNCATED_NOTICE = (
+    "Frågan var lång: sökningen på betydelse läste bara dess början. Korta frågan om svaret "
+    "inte träffar."
+)
 
 
 class Pipeline:
@@ -326,7 +333,10 @@ class Pipeline:
         began = time.perf_counter()
         masked = mask_identity_numbers(clean_question(question, self.settings.max_question_chars))
         question = masked.text
-        history = [replace(t, question=mask_identity_numbers(t.question).text) for t in history]
+        history = [
+            replace(t, question=mask_identity_numbers(t.question).text)
+            for t in history[-MAX_TURNS:]  # a follow-up leans on the last few turns only
+        ]
         query, failure = standalone_query(question, history, self.chat)
         passages = self.search(query, top_k)
         yield Searched(query, tuple(passages))
@@ -352,8 +362,15 @@ class Pipeline:
             "total": (done - began) * 1000,
         }
         timings_ms = {k: round(v, 2) for k, v in timings.items()}
-        notice = " ".join(n for n in (masked.notice, answer.notice) if n)
-        answer = replace(answer, searched_query=query, timings_ms=timings_ms, notice=notice)
+        truncated = self._query_truncated(query)
+        notices = (masked.notice, TRUNCATED_NOTICE if truncated else "", answer.notice)
+        answer = replace(
+            answer,
+            searched_query=query,
+            timings_ms=timings_ms,
+            notice=" ".join(n for n in notices if n),
+            query_truncated=truncated,
+        )
         log_event(
             "ask",
             **question_fields(question, self.settings.log_questions),
@@ -365,6 +382,12 @@ class Pipeline:
             timings_ms=timings_ms,
         )
         yield self._with_articles(answer)
+
+    def _query_truncated(self, query: str) -> bool:
+        """Whether the dense search read only the start of `query` (the model's window)."""
+        if self.settings.retrieval_mode == "lexical" or len(query) < 500:
+            return False
+        return self.embedder.fit_query(searched_text(query)) != searched_text(query)
 
     def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
         """Retrieve passages for `question` (after `history`) and answer from them, with timings."""

@@ -55,6 +55,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "mode": answer.mode,
         "notice": answer.notice,
         "searched_query": answer.searched_query,
+        "query_truncated": answer.query_truncated,
         "unsupported_sentences": answer.unsupported_sentences,
         "flagged_sentences": [
             {"text": answer.text[f.start : f.end], "reason": f.reason} for f in answer.flagged

@@ -173,6 +173,7 @@ class Answer:
     notice: str = ""
     searched_query: str = ""
     flagged: tuple[FlaggedSentence, ...] = ()
+    query_truncated: bool = False  # the question was longer than one embedding reads
 
     @property
     def unsupported_sentences(self) -> int:

@@ -32,8 +32,8 @@ def test_ask_json_has_the_documented_shape(seeded_pipeline: Pipeline, tmp_path: 
     record = json.loads(result.stdout)
     assert set(record) == {
         "question", "answer", "abstained", "citations", "passages", "articles", "age_warning",
-        "timings_ms", "mode", "notice", "searched_query", "unsupported_sentences",
-        "flagged_sentences",
+        "timings_ms", "mode", "notice", "searched_query", "query_truncated",
+        "unsupported_sentences", "flagged_sentences",
     }  # fmt: skip
     assert (record["mode"], record["notice"], record["unsupported_sentences"]) == (
         "extractive", "", 0,

@@ -7,12 +7,14 @@ test-artifacts/.
 from __future__ import annotations
 
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from rag.config import Settings
 from rag.dates import date_label
 from rag.feedback import FeedbackStore
 
@@ -73,23 +75,23 @@ def ui_url(
     from ui.app import build_app
 
     runs = tmp_path_factory.mktemp("eval-runs")
-    yield from serve(build_app(seeded_pipeline, eval_questions=eval_questions, eval_runs_dir=runs))
+    app = build_app(
+        seeded_pipeline, eval_questions=eval_questions, eval_runs_dir=runs, eval_open=True
+    )
+    yield from serve(app)
 
 
-def serve(app: gr.Blocks, auth: list[tuple[str, str]] | None = None) -> Iterator[str]:
-    """Launch `app` on a free port of 127.0.0.1; yields its URL, then closes it."""
+def serve(
+    app: gr.Blocks, auth: list[tuple[str, str]] | None = None, settings: Settings | None = None
+) -> Iterator[str]:
+    """Launch `app` as `rag serve` does on a free port of 127.0.0.1; yields its URL, closes it."""
+    from ui.app import start
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app.queue().launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        share=False,
-        show_error=False,
-        quiet=True,
-        auth=auth,
-    )
+    settings = settings or Settings(data_dir=Path(tempfile.mkdtemp(prefix="ui-data-")))
+    start(app, settings, auth, host="127.0.0.1", port=port, block=False)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

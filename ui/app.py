@@ -21,15 +21,19 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+from starlette.middleware import Middleware
 
-from rag.errors import QuestionError, RagError
-from rag.feedback import FeedbackStore
+from rag.config import Settings
+from rag.errors import CommentError, QuestionError, RagError
+from rag.feedback import MAX_COMMENT_CHARS, FeedbackStore
+from rag.pii import mask_identity_numbers
 from rag.pipeline import Pipeline
 from rag.records import answer_record
 from rag.types import Answer, Searched, TextDelta
 from rag.validate import clean_question
 from ui.answer_view import VIEW_CSS, conversation_turns, notice_markdown, searched_html
 from ui.eval_tab import eval_tab
+from ui.guard import HttpGuard
 from ui.render import (
     EMPTY_PANEL,
     PANEL_CSS,
@@ -61,6 +65,8 @@ STREAM_WORDS = 12
 
 Message = dict[str, Any]
 Answers = dict[int, Answer]  # chat message index -> the answer shown there
+MAX_HISTORY_MESSAGES = 20  # of a chat a client sends (API clients; the UI's is server state)
+MAX_HISTORY_CHARS = 4000  # of each of its messages
 
 
 class Step(NamedTuple):
@@ -100,7 +106,8 @@ def respond(
         yield Step("", None, [*history, _bot(str(exc))], EMPTY_PANEL, "", question, answers)
         return
     turns = conversation_turns(history)
-    history = [*history, {"role": "user", "content": escape_markdown(question)}]
+    shown_question = escape_markdown(mask_identity_numbers(question).text)
+    history = [*history, {"role": "user", "content": shown_question}]
     turn = len(history)  # index of the answer's message
     waiting = Step("", None, [*history, _bot("…")], SEARCHING_PANEL, "", "", answers)
     yield waiting
@@ -130,6 +137,29 @@ def respond(
         shown += "".join(pieces[start : start + size])
         yield done._replace(chat=[*history, _bot(shown)])
     yield done._replace(chat=[*history, _bot(shown + answer_footer(answer, turn))])
+
+
+def text_history(history: Any) -> list[Message]:
+    """A client-supplied chat as plain text turns: never anything the chat would render live.
+
+    Only user and assistant messages with text survive, escaped as Markdown, the last
+    MAX_HISTORY_MESSAGES of them, each cut to MAX_HISTORY_CHARS: components, files and
+    HTML a client sends are dropped.
+    """
+    if not isinstance(history, list):
+        return []
+    turns: list[Message] = []
+    for message in history[-MAX_HISTORY_MESSAGES:]:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            parts = [p for p in content if isinstance(p, dict) and p.get("type") == "text"]
+            content = " ".join(str(p.get("text", "")) for p in parts)
+        if isinstance(content, str) and content.strip():
+            text = mask_identity_numbers(content[:MAX_HISTORY_CHARS]).text
+            turns.append({"role": message["role"], "content": escape_markdown(text)})
+    return turns
 
 
 def _chat_column(examples: list[str]) -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Textbox]:
@@ -170,7 +200,10 @@ def _feedback_events(chatbot: gr.Chatbot, answers: gr.State, store: FeedbackStor
     with gr.Group(visible=False) as box:
         status = gr.Markdown(elem_id="omdome")
         comment = gr.Textbox(
-            label="Kommentar till ditt omdöme (valfritt)", lines=2, elem_id="kommentar"
+            label="Kommentar till ditt omdöme (valfritt)",
+            lines=2,
+            max_length=MAX_COMMENT_CHARS,
+            elem_id="kommentar",
         )
         save = gr.Button("Spara kommentar", size="sm", elem_id="spara-kommentar")
 
@@ -193,6 +226,8 @@ def _feedback_events(chatbot: gr.Chatbot, answers: gr.State, store: FeedbackStor
             return text, "Skriv en kommentar först."
         try:
             store.comment(row, text)
+        except CommentError as exc:  # too long: shown beside the box, nothing stored
+            return text, escape_markdown(str(exc))
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
         return "", "Kommentaren är sparad. Tack!"
@@ -212,23 +247,42 @@ def build_app(
     examples: list[str] | None = None,
     eval_questions: Path | None = None,
     eval_runs_dir: Path | None = None,
+    eval_open: bool | None = None,
 ) -> gr.Blocks:
-    """Build the UI around a pipeline: a chat tab and an Eval tab.
+    """Build the UI around a pipeline: a chat tab and, for maintainers, an Eval tab.
+
+    The conversation lives in server state; the chat component is output only. The
+    `fraga` endpoint's history (an API client's earlier turns) is a JSON value used only
+    when the session has no conversation yet, and then only as escaped text turns.
 
     Args:
         pipeline: Answers the questions; it must already have an index.
         examples: Example questions shown under the input (Swedish defaults if None).
         eval_questions: Question set of the Eval tab (settings' `eval_questions` if None).
         eval_runs_dir: Where Eval tab runs are written (settings' `eval_runs_dir` if None).
+        eval_open: Eval tab for everyone without login (settings' `ui_eval_tab` if None);
+            with login it is for the users of RAG_MAINTAINERS.
 
     Returns:
         The Gradio app, not yet launched.
 
     """
     settings = pipeline.settings
+    open_to_all = settings.ui_eval_tab if eval_open is None else eval_open
+    maintainers = settings.maintainer_names
 
-    def on_ask(question: str, history: list[Message], answers: Answers) -> Iterator[Step]:
-        yield from respond(pipeline, question, history, answers)
+    def may_evaluate(request: gr.Request | None) -> bool:
+        user = getattr(request, "username", None) if request is not None else None
+        return user in maintainers if user else open_to_all
+
+    def on_ask(
+        question: str, client_chat: Any, answers: Answers, chat: list[Message]
+    ) -> Iterator[tuple[Any, ...]]:
+        history = chat if chat else text_history(client_chat)
+        if not chat:
+            answers = {}
+        for step in respond(pipeline, question, history, answers):
+            yield (*step, step.chat)
 
     app = gr.Blocks(title=TITLE)
     with app:
@@ -236,6 +290,7 @@ def build_app(
         with gr.Tabs():
             with gr.Tab("Fråga", id="chatt-flik"):
                 answers = gr.State({})
+                chat = gr.State([])  # the conversation as the server wrote it
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
                         chatbot, question, ask, copy = _chat_column(examples or DEFAULT_EXAMPLES)
@@ -250,40 +305,66 @@ def build_app(
                         )
                 answer_text = gr.Textbox(visible=False, label="Svar")
                 record = gr.JSON(visible=False, label="Svar med källor")
-            with gr.Tab("Utvärdering", id="utvardering-flik"):
-                eval_tab(
-                    pipeline,
-                    eval_questions or settings.eval_questions,
-                    eval_runs_dir or settings.eval_runs_dir,
-                )
+            if open_to_all or maintainers:
+                with gr.Tab("Utvärdering", id="utvardering-flik", visible=False) as eval_page:
+                    eval_tab(
+                        pipeline,
+                        eval_questions or settings.eval_questions,
+                        eval_runs_dir or settings.eval_runs_dir,
+                        may_evaluate,
+                    )
+
+                def show_eval(request: gr.Request) -> gr.Tab:
+                    return gr.Tab(visible=may_evaluate(request))
+
+                app.load(show_eval, outputs=eval_page, api_visibility="private")
+        # API clients may pass earlier turns here; it is data, never rendered as it comes.
+        client_history = gr.JSON(None, visible=False, label="Tidigare samtal")
         gr.on(
             triggers=[question.submit, ask.click],
             fn=on_ask,
-            inputs=[question, chatbot, answers],
-            outputs=[answer_text, record, chatbot, sources, copy, question, answers],
+            inputs=[question, client_history, answers, chat],
+            outputs=[answer_text, record, chatbot, sources, copy, question, answers, chat],
             api_name="fraga",
             show_progress="hidden",
         )
     return app
 
 
-def launch(
-    pipeline: Pipeline,
-    host: str,
-    port: int,
-    concurrency: int = 2,
+def start(
+    app: gr.Blocks,
+    settings: Settings,
     auth: list[tuple[str, str]] | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    block: bool = True,
 ) -> None:
-    """Serve the UI locally; never creates a share link.
+    """Serve `app` locally behind the HTTP guard; never creates a share link.
+
+    Gradio's files go to its own folder under the data dir; uploads, deep links and the
+    monitoring dashboard are off; request bodies are bounded; logins are throttled.
 
     Args:
-        pipeline: Answers the questions.
-        host: Address to bind, e.g. "127.0.0.1".
-        port: Port to listen on.
-        concurrency: Questions answered at once; more wait in Gradio's queue.
+        app: The UI of `build_app`.
+        settings: Host, port, concurrency, data dir and request limit.
         auth: (user, password) pairs that may log in; None serves without login.
+        host: Address to bind (settings' `host` if None).
+        port: Port to listen on (settings' `port` if None).
+        block: Wait until the server stops (False returns once it listens, for tests).
 
     """
-    build_app(pipeline).queue(default_concurrency_limit=concurrency).launch(
-        server_name=host, server_port=port, show_error=False, share=False, auth=auth
+    os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio").resolve())
+    guard = Middleware(HttpGuard, max_body_bytes=settings.max_request_bytes)
+    app.queue(default_concurrency_limit=settings.ui_concurrency).launch(
+        server_name=host or settings.host,
+        server_port=port or settings.port,
+        show_error=False,
+        share=False,
+        auth=auth,
+        quiet=not block,
+        prevent_thread_lock=not block,
+        max_file_size=1,  # the app takes no uploads; the guard refuses the route too
+        enable_monitoring=False,
+        app_kwargs={"middleware": [guard]},
     )

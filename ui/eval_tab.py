@@ -5,6 +5,7 @@ Presentation only: the run is `rag.eval_report.run_eval`, the same as `rag eval`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -16,13 +17,16 @@ from rag.evaluate import load_questions
 from rag.pipeline import Pipeline
 
 
-def eval_tab(pipeline: Pipeline, questions: Path, runs_dir: Path) -> None:
+def eval_tab(
+    pipeline: Pipeline, questions: Path, runs_dir: Path, allowed: Callable[[gr.Request], bool]
+) -> None:
     """Add the Eval tab's components and event to the current Blocks context.
 
     Args:
         pipeline: The pipeline to evaluate.
         questions: The question set (JSONL) to run.
         runs_dir: Where each run's outputs go, one subfolder per run.
+        allowed: Whether the request's user may run it (maintainers only).
 
     """
     gr.Markdown(
@@ -42,8 +46,11 @@ def eval_tab(pipeline: Pipeline, questions: Path, runs_dir: Path) -> None:
     failures = gr.Markdown(elem_id="utvardering-fel")
 
     def on_run(
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it by default value)
     ) -> tuple[str, list[Image.Image], str]:
+        if not allowed(request):
+            raise gr.Error("Utvärderingen får bara köras av förvaltare (RAG_MAINTAINERS).")
         try:
             items = load_questions(questions)
             out = new_run_dir(runs_dir)
