@@ -1,4 +1,4 @@
-"""Command line: `rag ingest`, `ask`, `serve`, `eval` and `bench`, thin over the library."""
+"""Command line: `rag ingest`, `ask`, `serve`, `eval` and `feedback`, thin over the library."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 
 from rag.auth import parse_users
 from rag.config import Settings, load_settings
-from rag.dates import date_label
 from rag.errors import RagError
+from rag.ingest.dates import date_label
 from rag.logs import log_event, setup_logging
 from rag.pipeline import Pipeline
 from rag.records import answer_record
@@ -209,8 +209,8 @@ def evaluate(
     data: DataOption = None,
 ) -> None:
     """Score the system on a question set, or compare two runs with paired tests."""
-    from rag.eval_report import compare_runs, metrics_table, new_run_dir, run_eval
-    from rag.evaluate import load_questions
+    from rag.evaluation.metrics import load_questions
+    from rag.evaluation.report import compare_runs, metrics_table, new_run_dir, run_eval
 
     if compare is not None:
         sys.stdout.write(compare_runs(*compare))
@@ -251,65 +251,6 @@ def feedback(
             out.print(f"    Kommentar: {row.comment}", markup=False, soft_wrap=True)
         out.print(f"    Svar: {row.answer[:200]}", markup=False, soft_wrap=True)
         out.print(f"    Källor: {', '.join(row.sources) or '–'}", markup=False, soft_wrap=True)
-
-
-@app.command()
-def bench(
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for bench.json.")],
-    sizes: Annotated[
-        str, typer.Option(help="Query sizes in chunks, e.g. seeds,10k,100k.")
-    ] = "seeds,10k",
-    ingest_chunks: Annotated[
-        int, typer.Option(help="Synthetic ingest corpus, in chunks (0 = skip).", min=0)
-    ] = 2000,
-    users: Annotated[int, typer.Option(help="Simulated chat users (0 = no load test).")] = 20,
-    load_seconds: Annotated[float, typer.Option(help="Load test duration.")] = 60.0,
-    think: Annotated[float, typer.Option(help="Mean seconds between a user's questions.")] = 5.0,
-    questions: Annotated[Path, typer.Option(help="Timed and scored questions.")] = Path(
-        "eval/questions.jsonl"
-    ),
-    warmup: Annotated[Path, typer.Option(help="Questions asked before timing.")] = Path(
-        "eval/dev.jsonl"
-    ),
-    peer_model: Annotated[
-        str,
-        typer.Option(
-            help="The baseline's model: e5 (multilingual-e5-small, ours's family) or minilm "
-            "(all-MiniLM-L6-v2, LangChain's default)."
-        ),
-    ] = "e5",
-    passes: Annotated[
-        int,
-        typer.Option(
-            help="Rounds of the timed questions on the seeds, ours and the baseline's in turn.",
-            min=1,
-        ),
-    ] = 3,
-) -> None:
-    """Measure speed and quality against a LangChain tutorial baseline; write DIR/bench.json."""
-    from rag.bench.report import print_table, write_report
-    from rag.bench.run import BenchOptions, parse_sizes, run_bench
-
-    options = BenchOptions(
-        out_dir,
-        parse_sizes(sizes),
-        ingest_chunks,
-        users,
-        load_seconds,
-        think,
-        questions,
-        warmup,
-        peer_model=peer_model,
-        passes=passes,
-    )
-    results = run_bench(
-        _settings(),
-        options,
-        lambda line: err.print(f"[bold]bench:[/] {line}"),
-        lambda partial: write_report(out_dir, partial.figures, partial.rows, peer_model),
-    )
-    print_table(results.rows, out, peer_model)
-    err.print(f"Wrote {write_report(out_dir, results.figures, results.rows, peer_model)}")
 
 
 def main() -> None:

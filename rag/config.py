@@ -120,7 +120,7 @@ class Settings(BaseSettings):
         description="Keep the chunks, stems, BM25 index and names of each index generation "
         "in data_dir/lexical, so a process starts in seconds on a large index.",
     )
-    exact_search_max_vectors: int = Field(  # numpy beats HNSW below ~20k x 384 (rag.nearest)
+    exact_search_max_vectors: int = Field(  # numpy beats HNSW below ~20k x 384 (rag.index.nearest)
         20_000,
         ge=0,
         le=10_000_000,

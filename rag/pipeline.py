@@ -8,30 +8,31 @@ from dataclasses import asdict, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from rag.about import ArticleKey, LeadFirst, article_leads
-from rag.answer import AnswerPolicy, ExtractiveAnswerer
-from rag.articles import ArticleIndex, age_warning
-from rag.atomic import Generation, Pointer, ProgressCallback, build_generation
-from rag.chunk import ChunkSizing, chunk_documents, sentence_units
+from rag.answer.about import ArticleKey, LeadFirst, article_leads
+from rag.answer.extractive import AnswerPolicy, ExtractiveAnswerer
+from rag.answer.generate import LlmAnswerer, final_answer
+from rag.answer.llm import ChatBackend, make_chat_model
+from rag.answer.verify import Verifier
 from rag.config import RetrievalMode, Settings
-from rag.embed import RagEmbeddings, make_embedder
 from rag.errors import RagError
-from rag.followup import MAX_TURNS, standalone_query
-from rag.generate import LlmAnswerer, final_answer
-from rag.glossary import searched_text
-from rag.ingest import load_documents
-from rag.lexical_cache import LexicalCache, LexicalData
-from rag.llm import ChatBackend, make_chat_model
+from rag.index.embed import RagEmbeddings, make_embedder
+from rag.index.generations import Generation, Pointer, ProgressCallback, build_generation
+from rag.index.lexical_cache import LexicalCache, LexicalData
+from rag.index.nearest import NearestIds, searchable
+from rag.index.store import ChromaStore, HnswParams, make_client
+from rag.ingest.articles import ArticleIndex, age_warning
+from rag.ingest.chunk import ChunkSizing, chunk_documents, sentence_units
+from rag.ingest.documents import load_documents
 from rag.logs import log_event, question_fields
-from rag.nearest import NearestIds, searchable
 from rag.pii import mask_identity_numbers
-from rag.retrieve import (
+from rag.retrieve.followup import MAX_TURNS, standalone_query
+from rag.retrieve.glossary import searched_text
+from rag.retrieve.retrievers import (
     DenseRetriever,
     HybridRetriever,
     LexicalRetriever,
     Retriever,
 )
-from rag.store import ChromaStore, HnswParams, make_client
 from rag.types import (
     Answer,
     Article,
@@ -44,7 +45,6 @@ from rag.types import (
     Turn,
 )
 from rag.validate import clean_question
-from rag.verify import Verifier
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -100,10 +100,10 @@ class Pipeline:
     def ingest(self, on_progress: ProgressCallback | None = None) -> IngestReport:
         """Build a new index generation from the seeds folder and switch readers to it.
 
-        Also prepares the generation's lexical data for every reader (`rag.lexical_cache`,
+        Also prepares the generation's lexical data for every reader (`rag.index.lexical_cache`,
         when `settings.lexical_cache` is on).
         Unchanged text keeps its vectors (only new text is embedded); a build that fails or
-        is killed leaves the previous index answering (see `rag.atomic`).
+        is killed leaves the previous index answering (see `rag.index.generations`).
         """
         began = time.perf_counter()
         s = self.settings
@@ -173,7 +173,7 @@ class Pipeline:
             return None
 
     def _searchable(self, store: ChromaStore | None) -> NearestIds | None:
-        """What answers `store`'s searches: an in-memory copy when it is small (rag.nearest)."""
+        """What answers `store`'s searches: an in-memory copy when small (rag.index.nearest)."""
         return None if store is None else searchable(store, self.settings.exact_search_max_vectors)
 
     def is_indexed(self) -> bool:
@@ -187,8 +187,8 @@ class Pipeline:
     def _lexical(self) -> LexicalData:
         """Chunks, BM25, word weights and names of the live index, once per generation.
 
-        Loaded from the lexical cache beside the index when it holds them (`rag.lexical_cache`);
-        otherwise built from the store's chunks (and saved there).
+        Loaded from the lexical cache beside the index when it holds them
+        (`rag.index.lexical_cache`); otherwise built from the store's chunks (and saved there).
         """
         store = self.store  # follows the pointer first: a new generation drops the old data
         if self._lexical_data is None:

@@ -6,7 +6,7 @@ import statistics
 import time
 
 from rag.config import load_settings
-from rag.evaluate import percentile
+from rag.evaluation.metrics import percentile
 from rag.pipeline import Pipeline
 
 QUESTIONS = [

@@ -13,7 +13,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 export HF_HUB_OFFLINE=1 GRADIO_ANALYTICS_ENABLED=False ANONYMIZED_TELEMETRY=False
-.venv/bin/ruff check rag ui tests
-.venv/bin/ruff format --check rag ui tests
+.venv/bin/ruff check rag ui bench tests
+.venv/bin/ruff format --check rag ui bench tests
 .venv/bin/mypy
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest --durations=15 "$@"

@@ -19,7 +19,7 @@ import pytest
 
 from fake_llm import FakeChatServer
 from rag.config import Settings
-from rag.embed import E5Embeddings, RagEmbeddings
+from rag.index.embed import E5Embeddings, RagEmbeddings
 from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent

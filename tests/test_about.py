@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.about import LeadFirst, article_leads
+from rag.answer.about import LeadFirst, article_leads
 from rag.pipeline import Pipeline
 from rag.types import Chunk, Passage
 

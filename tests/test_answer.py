@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import pytest
 
-from rag.about import article_leads
-from rag.answer import AnswerPolicy, ExtractiveAnswerer, _joins_subjects, focus_of
-from rag.evidence import Names
-from rag.lexical import TermWeights, terms
+from rag.answer.about import article_leads
+from rag.answer.evidence import Names
+from rag.answer.extractive import AnswerPolicy, ExtractiveAnswerer, _joins_subjects, focus_of
+from rag.retrieve.lexical import TermWeights, terms
 from rag.types import Answer, Chunk, Passage
 
 TEXT = (

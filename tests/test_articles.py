@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.articles import ArticleIndex, age_warning
-from rag.ingest import load_documents
+from rag.ingest.articles import ArticleIndex, age_warning
+from rag.ingest.documents import load_documents
 from rag.pipeline import Pipeline
 from rag.records import answer_record
 from rag.types import ArticleDate, ArticleInfo, Chunk, Citation, Passage

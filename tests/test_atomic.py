@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from conftest import SEEDS, make_settings
-from rag.atomic import Pointer, current_generation, generation, ingest_lock, publish
-from rag.embed import RagEmbeddings
 from rag.errors import CorpusError, IndexBuildError, StoreError
+from rag.index.embed import RagEmbeddings
+from rag.index.generations import Pointer, current_generation, generation, ingest_lock, publish
+from rag.index.store import ChromaStore, collection_names
 from rag.pipeline import Pipeline
 from rag.records import answer_record
-from rag.store import ChromaStore, collection_names
 
 RAG = str(Path(sys.executable).with_name("rag"))
 QUESTION = "Vad kostade nyckelfri hemtjänst?"

@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.baseline import PEER_MODELS, TutorialBaseline, peer_model
+from bench.corpus import derive_vectors, scale_chunks, seed_sentences, write_articles
+from bench.measure import Latency, time_paired
+from bench.report import Row, write_report
+from bench.run import BenchOptions, embedded_texts, parse_sizes, run_bench
 from conftest import MINI, make_settings
-from rag.bench.baseline import PEER_MODELS, TutorialBaseline, peer_model
-from rag.bench.corpus import derive_vectors, scale_chunks, seed_sentences, write_articles
-from rag.bench.measure import Latency, time_paired
-from rag.bench.report import Row, write_report
-from rag.bench.run import BenchOptions, embedded_texts, parse_sizes, run_bench
-from rag.chunk import chunk_documents
 from rag.config import DEFAULT_CACHE_DIR
-from rag.embed import RagEmbeddings
-from rag.ingest import load_documents
+from rag.index.embed import RagEmbeddings
+from rag.ingest.chunk import chunk_documents
+from rag.ingest.documents import load_documents
 from rag.pipeline import Pipeline
 from rag.types import Answer, Chunk, Passage
 

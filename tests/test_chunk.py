@@ -3,10 +3,10 @@ from __future__ import annotations
 import itertools
 
 from conftest import SEEDS
-from rag.chunk import ChunkSizing, chunk_documents, parent_id, sentence_units
-from rag.embed import RagEmbeddings
-from rag.ingest import load_documents
-from rag.sentences import sentence_spans
+from rag.index.embed import RagEmbeddings
+from rag.ingest.chunk import ChunkSizing, chunk_documents, parent_id, sentence_units
+from rag.ingest.documents import load_documents
+from rag.ingest.sentences import sentence_spans
 
 
 def _seed_chunks(e5: RagEmbeddings, sizing: ChunkSizing | None = None):  # type: ignore[no-untyped-def]

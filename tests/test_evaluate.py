@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.eval_report import _sign_flip_p
-from rag.evaluate import (
+from rag.evaluation.metrics import (
     EvalItem,
     EvalSetError,
     GoldSpan,
@@ -17,6 +16,7 @@ from rag.evaluate import (
     score_item,
     unsupported_numbers,
 )
+from rag.evaluation.report import _sign_flip_p
 from rag.types import Answer, Chunk, Citation, Passage
 
 FILE = "Inledning. Exempelby har 7500 invånare. Boendet har tolv platser. Slut."

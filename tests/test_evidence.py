@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.evidence import (
+from rag.answer.evidence import (
     Asked,
     Names,
     asked_value,
@@ -11,8 +11,8 @@ from rag.evidence import (
     names_named,
     only_pending,
 )
-from rag.lexical import terms
 from rag.pipeline import Pipeline
+from rag.retrieve.lexical import terms
 from rag.types import Chunk
 
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.followup import needs_context, rule_query
 from rag.pipeline import Pipeline
+from rag.retrieve.followup import needs_context, rule_query
 from rag.types import Searched, Turn
 
 HUSET = "003_7b0b9db67c0573bb.txt"

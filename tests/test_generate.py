@@ -12,9 +12,9 @@ import pytest
 
 from conftest import LLM_TIMEOUT_S
 from fake_llm import FakeChatServer, Reply
-from rag.evaluate import aggregate, load_questions
+from rag.answer.prompts import NOT_COVERED
+from rag.evaluation.metrics import aggregate, load_questions
 from rag.pipeline import Pipeline
-from rag.prompts import NOT_COVERED
 from rag.records import answer_record
 from rag.types import Answer, Passage, Searched, TextDelta, Turn
 
@@ -192,7 +192,7 @@ def test_eval_runs_in_llm_mode_with_the_same_metrics(
     fact, unanswerable = items["q001"], items["q007"]
     n = _number_of(llm_pipeline.search(fact.question), "började i FSS 1999")
     chat_server.script(f"Per Sandberg började i FSS 1999 [{n}].", NOT_COVERED)
-    from rag.eval_report import run_eval
+    from rag.evaluation.report import run_eval
 
     metrics = run_eval(llm_pipeline, [fact, unanswerable], tmp_path)
     assert set(metrics) == set(aggregate([]))

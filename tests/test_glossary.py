@@ -5,12 +5,12 @@ from typing import cast
 import numpy as np
 import pytest
 
-from rag.embed import RagEmbeddings
-from rag.glossary import searched_text, swedish_words
-from rag.lexical import terms
+from rag.index.embed import RagEmbeddings
+from rag.index.store import VectorStore
 from rag.pipeline import Pipeline
-from rag.retrieve import DenseRetriever, LexicalRetriever
-from rag.store import VectorStore
+from rag.retrieve.glossary import searched_text, swedish_words
+from rag.retrieve.lexical import terms
+from rag.retrieve.retrievers import DenseRetriever, LexicalRetriever
 from rag.types import Chunk
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from rag.evaluate import load_questions
+from rag.evaluation.metrics import load_questions
 from rag.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow

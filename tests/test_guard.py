@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from rag.errors import CommentError
-from rag.eval_report import new_run_dir
+from rag.evaluation.report import new_run_dir
 from rag.feedback import MAX_COMMENT_CHARS, FeedbackStore
-from rag.followup import rule_query
-from rag.ingest import load_sources
+from rag.ingest.documents import load_sources
+from rag.retrieve.followup import rule_query
 from rag.types import Answer, Turn
 from ui.app import text_history
 from ui.guard import HttpGuard, LoginThrottle

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import MINI, SEEDS
 from rag.errors import CorpusError
-from rag.ingest import load_documents, load_sources, split_articles
+from rag.ingest.documents import load_documents, load_sources, split_articles
 
 
 def _titles(name: str) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 from langchain_tests.integration_tests import EmbeddingsIntegrationTests
 from langchain_tests.unit_tests import EmbeddingsUnitTests
 
-from rag.embed import E5Embeddings, SentenceTransformerEmbeddings
+from rag.index.embed import E5Embeddings, SentenceTransformerEmbeddings
 
 
 class _E5:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.lexical import terms
-from rag.lexical_cache import LexicalData
+from rag.index.lexical_cache import LexicalData
 from rag.pipeline import Pipeline
+from rag.retrieve.lexical import terms
 
 QUESTION = "Hur många platser har stödboendet för unga vuxna?"
 
@@ -72,7 +72,7 @@ def test_a_damaged_file_is_built_again(
     (path,) = _files(mini_pipeline)
     path.write_bytes(b"not a pickle")
     restarted = _restarted(mini_pipeline)
-    with caplog.at_level(logging.WARNING, logger="rag.lexical_cache"):
+    with caplog.at_level(logging.WARNING, logger="rag.index.lexical_cache"):
         assert restarted.indexed_chunks == mini_pipeline.indexed_chunks
     assert "unreadable" in caplog.text
     assert path.stat().st_size > 1000  # written again, whole
@@ -83,7 +83,7 @@ def test_changed_analysis_code_builds_again(
 ) -> None:
     mini_pipeline.ingest()
     before = _files(mini_pipeline)
-    monkeypatch.setattr("rag.lexical_cache.code_digest", lambda: "other code")
+    monkeypatch.setattr("rag.index.lexical_cache.code_digest", lambda: "other code")
     restarted = _restarted(mini_pipeline)
     assert restarted.indexed_chunks == mini_pipeline.indexed_chunks
     # A reader adds its file and removes none: another process may be on another generation.
@@ -99,7 +99,7 @@ def test_an_unwritable_folder_costs_a_warning_not_an_answer(
     lexical = mini_pipeline.settings.data_dir / "lexical"
     lexical.parent.mkdir(parents=True, exist_ok=True)
     lexical.write_text("a file where the folder should be", encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="rag.lexical_cache"):
+    with caplog.at_level(logging.WARNING, logger="rag.index.lexical_cache"):
         mini_pipeline.ingest()
         assert "tolv platser" in mini_pipeline.ask(QUESTION).text
     assert "not saved" in caplog.text

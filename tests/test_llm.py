@@ -11,10 +11,10 @@ from langchain_openai import ChatOpenAI
 
 from conftest import llm_settings, make_settings
 from fake_llm import FakeChatServer, Reply
+from rag.answer.llm import LangChainChat, make_chat_model
+from rag.answer.prompts import answer_messages, defuse
 from rag.config import load_settings
 from rag.errors import ConfigError, LlmError
-from rag.llm import LangChainChat, make_chat_model
-from rag.prompts import answer_messages, defuse
 from rag.types import Chunk, Passage
 
 HI = [HumanMessage("Hej")]

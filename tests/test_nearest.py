@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.nearest import InMemoryIndex, searchable
+from rag.index.nearest import InMemoryIndex, searchable
 from rag.pipeline import Pipeline
-from rag.retrieve import DenseRetriever
+from rag.retrieve.retrievers import DenseRetriever
 
 QUESTIONS = (
     "Var hölls Socialchefsdagarna 2023?",

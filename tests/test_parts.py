@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.parts import question_parts
 from rag.pipeline import Pipeline
+from rag.retrieve.parts import question_parts
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from conftest import make_settings
-from rag.embed import RagEmbeddings
 from rag.errors import EmbedderMismatchError
+from rag.index.embed import RagEmbeddings
 from rag.pipeline import Pipeline
-from rag.retrieve import DenseRetriever
+from rag.retrieve.retrievers import DenseRetriever
 
 
 def _file_text(pipeline: Pipeline, source: str) -> str:

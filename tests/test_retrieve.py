@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.lexical import Decompounder, terms
 from rag.pipeline import Pipeline
-from rag.retrieve import LexicalRetriever, fuse
+from rag.retrieve.lexical import Decompounder, terms
+from rag.retrieve.retrievers import LexicalRetriever, fuse
 from rag.types import Chunk, Passage
 
 

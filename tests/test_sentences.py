@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.sentences import sentence_spans
+from rag.ingest.sentences import sentence_spans
 
 
 def _split(text: str) -> list[str]:

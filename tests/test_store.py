@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from rag.errors import EmbedderMismatchError, IndexMissingError, StoreError
-from rag.store import ChromaStore, make_client
+from rag.index.store import ChromaStore, make_client
 from rag.types import Chunk
 
 EMBEDDER = "test:embedder"

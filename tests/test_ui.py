@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from rag.config import Settings
-from rag.dates import date_label
 from rag.feedback import FeedbackStore
+from rag.ingest.dates import date_label
 
 if TYPE_CHECKING:
     import gradio as gr

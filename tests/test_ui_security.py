@@ -14,7 +14,7 @@ import pytest
 from test_ui import CHROMIUM, CHROMIUM_ARGS, _ask, _open, serve
 
 from conftest import make_settings
-from rag.embed import RagEmbeddings
+from rag.index.embed import RagEmbeddings
 from rag.pipeline import Pipeline
 
 if TYPE_CHECKING:

@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import MINI
-from rag.chunk import ChunkSizing, chunk_documents
-from rag.embed import RagEmbeddings
 from rag.errors import QuestionError
-from rag.ingest import split_articles
+from rag.index.embed import RagEmbeddings
+from rag.ingest.chunk import ChunkSizing, chunk_documents
+from rag.ingest.documents import split_articles
 from rag.pipeline import Pipeline
 from rag.types import Answer, Chunk, Citation, Passage, SourceFile
 from rag.validate import EMPTY, clean_question

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import ExtractiveAnswerer
-from rag.embed import RagEmbeddings
-from rag.lexical import TermWeights, terms
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.verify import Verifier
+from rag.index.embed import RagEmbeddings
+from rag.retrieve.lexical import TermWeights, terms
 from rag.types import Chunk, Passage
-from rag.verify import Verifier
 
 FILE = (
     "Rubrik\n\nNordmaling är en kommun i Västerbotten med cirka 7500 invånare. "

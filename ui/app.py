@@ -276,9 +276,9 @@ def build_app(
         return user in maintainers if user else open_to_all
 
     def on_ask(
-        question: str, client_chat: Any, answers: Answers, chat: list[Message]
+        question: str, history: Any, answers: Answers, chat: list[Message]
     ) -> Iterator[tuple[Any, ...]]:
-        history = chat if chat else text_history(client_chat)
+        history = chat if chat else text_history(history)
         if not chat:
             answers = {}
         for step in respond(pipeline, question, history, answers):
@@ -319,7 +319,7 @@ def build_app(
 
                 app.load(show_eval, outputs=eval_page, api_visibility="private")
         # API clients may pass earlier turns here; it is data, never rendered as it comes.
-        client_history = gr.JSON(None, visible=False, label="Tidigare samtal")
+        client_history = gr.JSON([], visible=False, label="Tidigare samtal")
         gr.on(
             triggers=[question.submit, ask.click],
             fn=on_ask,

@@ -1,6 +1,6 @@
 """The Eval tab: run a question set from the UI with a progress bar; see metrics, plots, failures.
 
-Presentation only: the run is `rag.eval_report.run_eval`, the same as `rag eval`.
+Presentation only: the run is `rag.evaluation.report.run_eval`, the same as `rag eval`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import gradio as gr
 from PIL import Image
 
 from rag.errors import RagError
-from rag.eval_report import PLOTS, metrics_table, new_run_dir, report_failures, run_eval
-from rag.evaluate import load_questions
+from rag.evaluation.metrics import load_questions
+from rag.evaluation.report import PLOTS, metrics_table, new_run_dir, report_failures, run_eval
 from rag.pipeline import Pipeline
 
 

@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Callable
 
-from rag.dates import date_label
+from rag.ingest.dates import date_label
 from rag.types import Answer, Article, Citation, Passage
 
 ArticleLookup = Callable[[str, int], Article | None]  # (source, file offset) -> article

@@ -1,0 +1,1 @@
+"""Answer stage: extractive quotes, or an LLM answer with its citations checked."""

@@ -1,0 +1,95 @@
+"""Generate stage: an LLM streams a cited answer from the passages; verified, or quotes instead.
+
+The answer is streamed as `TextDelta`s, then verified (rag/verify.py) into the
+final `Answer`. A failing LLM (down, slow, rate-limited, error) or a reply with
+no verifiable citation gives the extractive answer with a visible notice; a reply
+saying the sources do not cover the question counts as abstaining.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from rag.answer.llm import ChatBackend
+from rag.answer.prompts import answer_messages
+from rag.answer.verify import Verifier
+from rag.errors import LlmError
+from rag.types import Answer, Passage, TextDelta
+
+FALLBACK_NOTICE = "Språkmodellen {reason}, så svaret nedan citerar källorna direkt i stället."
+
+
+class Answerer(Protocol):
+    """Anything that answers a question from passages without streaming (the extractive one)."""
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        """Answer `question` from `passages`."""
+
+
+class LlmAnswerer:
+    """Streams the LLM's answer, verifies its citations, falls back to `fallback` on failure."""
+
+    def __init__(self, chat: ChatBackend, verifier: Verifier, fallback: Answerer) -> None:
+        self._chat = chat
+        self._verifier = verifier
+        self._fallback = fallback
+
+    def stream(
+        self, question: str, passages: Sequence[Passage], searched: str = ""
+    ) -> Iterator[TextDelta | Answer]:
+        """Yield text deltas as the LLM writes, then the verified Answer.
+
+        Args:
+            question: the user's question.
+            passages: retrieved passages; the LLM cites passage n as [n].
+            searched: the standalone query of a follow-up question ("" when not a follow-up).
+
+        """
+        if not passages:
+            yield self.quoted(question, passages, searched)
+            return
+        pieces: list[str] = []
+        try:
+            for piece in self._chat.stream(answer_messages(question, passages, searched)):
+                pieces.append(piece)
+                yield TextDelta(piece)
+        except LlmError as exc:
+            yield self.quoted(question, passages, searched, str(exc))
+            return
+        reply = "".join(pieces)
+        verified = self._verifier.verify(reply, passages)
+        if verified.supported_sentences == 0 and verified.says_not_covered:
+            yield Answer(question, verified.text, True, (), tuple(passages), mode="llm")
+        elif verified.supported_sentences == 0:
+            why = "gav ett tomt svar" if not reply.strip() else "gav inget svar med giltiga källor"
+            yield self.quoted(question, passages, searched, why)
+        else:
+            yield Answer(
+                question,
+                verified.text,
+                False,
+                verified.citations,
+                tuple(passages),
+                mode="llm",
+                flagged=verified.flagged,
+            )
+
+    def quoted(
+        self, question: str, passages: Sequence[Passage], searched: str = "", failure: str = ""
+    ) -> Answer:
+        """The extractive answer, with a notice saying why the LLM's was not used (if it failed)."""
+        answer = replace(self._fallback.answer(searched or question, passages), question=question)
+        return replace(answer, notice=FALLBACK_NOTICE.format(reason=failure)) if failure else answer
+
+
+def final_answer(events: Iterable[object]) -> Answer:
+    """The Answer that ends a stream of events."""
+    answer = None
+    for event in events:
+        if isinstance(event, Answer):
+            answer = event
+    if answer is None:
+        raise RuntimeError("the answer stream ended without an Answer")
+    return answer

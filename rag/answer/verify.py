@@ -1,0 +1,236 @@
+"""Verify stage: check every sentence of an LLM answer against the passages it cites.
+
+Markers that point to no passage are removed, and so is a marker whose passage
+shares too little with its sentence. A sentence is supported when its remaining
+passages hold most of its content words (weighted by rarity) and every number in
+it; otherwise it loses its markers and is flagged. A sentence in another language
+than the passages (an English answer) is judged by embedding similarity instead.
+Each citation quotes the passage span that best supports the sentences citing it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.index.embed import RagEmbeddings
+from rag.ingest.sentences import sentence_spans
+from rag.retrieve.lexical import looks_english, terms
+from rag.types import Citation, FlaggedSentence, Passage
+
+# Weighted share of `claim_terms` found in `text_terms`: ExtractiveAnswerer.coverage.
+CoverageFn = Callable[[Sequence[str], Sequence[str]], float]
+
+MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # "[2]" or "[1, 3]"
+_MARKER_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_DIGIT_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")  # "7 500" -> "7500"
+NOT_COVERED = re.compile(
+    r"(källorna|utdragen|artiklarna)\s+(besvarar|täcker|nämner|tar)\s+inte|"
+    r"inget (i|om det i) källorna|sources do not|do not (answer|cover|mention)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    """Thresholds of the support check."""
+
+    min_coverage: float = 0.5  # word weight of a sentence its cited passages must hold
+    min_marker_coverage: float = 0.25  # below this (and no shared number) a marker is dropped
+    min_similarity: float = 0.92  # e5 cosine that supports a sentence lexically unsupported
+    min_similarity_translated: float = 0.88  # the same for an English sentence
+    min_claim_terms: int = 3  # uncited sentences with fewer content words are connective text
+
+
+@dataclass(frozen=True)
+class Verified:
+    """An answer text after verification, with its citations and flagged sentences."""
+
+    text: str  # markers kept only where supported; numbers are passage numbers
+    citations: tuple[Citation, ...]
+    flagged: tuple[FlaggedSentence, ...]
+    supported_sentences: int
+    says_not_covered: bool  # some sentence says the sources do not cover the question
+
+
+@dataclass
+class _Sentence:
+    text: str  # without markers
+    groups: list[tuple[int, int, list[int]]]  # (start, end, numbers) of markers in `raw`
+    raw: str
+    kept: list[int] = field(default_factory=list)  # supporting passage numbers, in order
+    reason: str = ""  # why it is flagged; "" when not flagged
+
+
+class Verifier:
+    """Checks cited sentences against their passages; see the module docstring."""
+
+    def __init__(
+        self, coverage: CoverageFn, embedder: RagEmbeddings, policy: VerifyPolicy = VerifyPolicy()
+    ) -> None:
+        self._coverage = coverage
+        self._embedder = embedder
+        self.policy = policy
+        self._sentence_vectors: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
+
+    def verify(self, text: str, passages: Sequence[Passage]) -> Verified:
+        """Verify `text`, whose marker [n] refers to `passages[n - 1]`."""
+        text = _MARKER_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text.strip())
+        parts: list[str] = []
+        flagged: list[FlaggedSentence] = []
+        supported: dict[int, list[str]] = {}  # passage number -> claims it supports
+        cursor, length, count, not_covered = 0, 0, 0, False
+        for start, end in sentence_spans(text):
+            gap = text[cursor:start]
+            sentence = self._judge(_parse(text[start:end]), passages)
+            rendered = _render(sentence)
+            parts += [gap, rendered]
+            if sentence.reason:
+                flagged.append(
+                    FlaggedSentence(
+                        length + len(gap), length + len(gap) + len(rendered), sentence.reason
+                    )
+                )
+            for n in sentence.kept:
+                supported.setdefault(n, []).append(sentence.text)
+            count += bool(sentence.kept)
+            not_covered = not_covered or bool(NOT_COVERED.search(sentence.text))
+            length += len(gap) + len(rendered)
+            cursor = end
+        citations = tuple(
+            self._citation(n, passages[n - 1], claims) for n, claims in supported.items()
+        )
+        return Verified("".join(parts), citations, tuple(flagged), count, not_covered)
+
+    def _judge(self, sentence: _Sentence, passages: Sequence[Passage]) -> _Sentence:
+        cited = list(dict.fromkeys(n for *_, ns in sentence.groups for n in ns))
+        cited = [n for n in cited if 1 <= n <= len(passages)]
+        claim_terms = _words(sentence.text)  # numbers are checked on their own
+        numbers = _numbers(sentence.text)
+        if not cited:
+            substantive = len(claim_terms) >= self.policy.min_claim_terms or numbers
+            if substantive and not NOT_COVERED.search(sentence.text):
+                sentence.reason = "saknar källhänvisning"
+            return sentence
+        p = self.policy
+        backing = [
+            n
+            for n in cited
+            if self._coverage(claim_terms, _terms(passages[n - 1])) >= p.min_marker_coverage
+            or any(_has_number(passages[n - 1], x) for x in numbers)
+        ]
+        pooled = [t for n in backing for t in _terms(passages[n - 1])]
+        if not backing or self._coverage(claim_terms, pooled) < p.min_coverage:
+            backing = self._similar(sentence.text, cited, passages)
+        missing = [x for x in numbers if not any(_has_number(passages[n - 1], x) for n in backing)]
+        if not backing:
+            sentence.reason = "stöds inte av de citerade källorna"
+        elif missing:
+            sentence.reason = f"talet {missing[0]} finns inte i de citerade källorna"
+        else:
+            sentence.kept = backing
+        return sentence
+
+    def _similar(self, claim: str, cited: list[int], passages: Sequence[Passage]) -> list[int]:
+        """The cited passage numbers with a sentence close enough in meaning to `claim`."""
+        p = self.policy
+        threshold = p.min_similarity_translated if looks_english(claim) else p.min_similarity
+        vector = self._embedder.encode([claim], query=True)[0]
+        return [n for n in cited if self._similarity(passages[n - 1], vector) >= threshold]
+
+    def _similarity(self, passage: Passage, vector: np.ndarray) -> float:
+        """Highest cosine between `vector` and a sentence of the passage."""
+        _, vectors = self._vectors(passage)
+        return float(np.max(vectors @ vector)) if len(vectors) else -1.0
+
+    def _vectors(self, passage: Passage) -> tuple[list[tuple[int, int]], np.ndarray]:
+        """The passage's sentence spans and their embeddings (cached per chunk)."""
+        chunk = passage.chunk
+        if chunk.id not in self._sentence_vectors:
+            spans = list(sentence_spans(chunk.text, chunk.start))
+            texts = [_slice(passage, a, b) for a, b in spans]
+            vectors = self._embedder.encode(texts, query=True) if texts else np.zeros((0, 0))
+            self._sentence_vectors[chunk.id] = (spans, vectors)
+        return self._sentence_vectors[chunk.id]
+
+    def _citation(self, n: int, passage: Passage, claims: Sequence[str]) -> Citation:
+        """Citation [n] quoting the passage span that covers the best sentence for each claim."""
+        spans = [self._best_span(passage, claim) for claim in claims]
+        start, end = min(a for a, _ in spans), max(b for _, b in spans)
+        return Citation(n, passage, _slice(passage, start, end), start, end)
+
+    def _best_span(self, passage: Passage, claim: str) -> tuple[int, int]:
+        chunk = passage.chunk
+        spans = list(sentence_spans(chunk.text, chunk.start)) or [(chunk.start, chunk.end)]
+        claim_terms = _words(claim)
+        numbers = _numbers(claim)
+
+        def lexical(span: tuple[int, int]) -> float:
+            sentence = _slice(passage, *span)
+            shared = sum(_number_in(x, sentence) for x in numbers)
+            return self._coverage(claim_terms, terms(sentence)) + 0.5 * shared
+
+        best = max(spans, key=lexical)
+        if lexical(best) >= self.policy.min_marker_coverage:
+            return best
+        embedded_spans, vectors = self._vectors(passage)
+        if not len(vectors):
+            return best
+        vector = self._embedder.encode([claim], query=True)[0]
+        return embedded_spans[int(np.argmax(vectors @ vector))]
+
+
+def _parse(raw: str) -> _Sentence:
+    groups = [
+        (m.start(), m.end(), [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))])
+        for m in MARKER.finditer(raw)
+    ]
+    text = re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", raw))
+    return _Sentence(re.sub(r"[ \t]{2,}", " ", text).strip(), groups, raw)
+
+
+def _render(sentence: _Sentence) -> str:
+    """The sentence with only its supporting markers, each as "[n]" after a space."""
+    out, cursor = "", 0
+    for start, end, numbers in sentence.groups:
+        kept = "".join(f"[{n}]" for n in numbers if n in sentence.kept)
+        out += sentence.raw[cursor:start]
+        if not kept:
+            out = out.rstrip()
+        elif out and not out[-1].isspace() and not out.endswith("]"):
+            out += " " + kept
+        else:
+            out += kept
+        cursor = end
+    return (out + sentence.raw[cursor:]).strip()
+
+
+def _terms(passage: Passage) -> list[str]:
+    return terms(passage.chunk.embed_text)
+
+
+def _slice(passage: Passage, start: int, end: int) -> str:
+    chunk = passage.chunk
+    return chunk.text[start - chunk.start : end - chunk.start]
+
+
+def _words(text: str) -> list[str]:
+    """Distinct content stems of `text` without numbers."""
+    return [t for t in dict.fromkeys(terms(text)) if not any(c.isdigit() for c in t)]
+
+
+def _numbers(text: str) -> list[str]:
+    """Numbers in `text`, digit groups joined ("7 500" -> "7500"), decimal comma as point."""
+    return [n.replace(",", ".") for n in _NUMBER.findall(_DIGIT_GROUP_SPACE.sub("", text))]
+
+
+def _number_in(number: str, text: str) -> bool:
+    return number in _numbers(text)
+
+
+def _has_number(passage: Passage, number: str) -> bool:
+    return _number_in(number, passage.chunk.embed_text) or _number_in(number, passage.chunk.text)

@@ -1,0 +1,1 @@
+"""Index stage: embedders, the Chroma store, index generations and the lexical cache."""

@@ -1,0 +1,1 @@
+"""Ingest stage: files -> articles with sections and offsets -> sentences -> chunks."""

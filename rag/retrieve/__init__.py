@@ -1,0 +1,1 @@
+"""Retrieval stage: standalone query, dense and BM25 legs, fusion."""
