@@ -349,16 +349,7 @@ def run_bench(
     items = [item for item in load_questions(options.questions) if item.answerable]
     warm = [item.question for item in load_questions(options.warmup_questions)]
     # No query cache while timing: every timed question is embedded.
-    embedder = make_embedder(
-        settings.embedding_backend,
-        settings.embedding_model,
-        settings.embedding_threads,
-        query_cache_size=0,
-        query_threads=settings.embedding_query_threads,
-        query_engine=settings.embedding_query_engine,
-        cache_dir=settings.model_cache_dir,
-        passage_engine=settings.embedding_passage_engine,
-    )
+    embedder = make_embedder(settings, query_cache_size=0)
     results = Results([], {"answer_p95_ms_100k": None, "load_p95_ms": None, "load_errors": None})
     options.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-", dir=options.out) as tmp:

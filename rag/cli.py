@@ -19,10 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemaining
 from rag.auth import parse_users
 from rag.config import Settings, load_settings
 from rag.errors import RagError
-from rag.ingest.dates import date_label
 from rag.logs import log_event, setup_logging
 from rag.pipeline import Pipeline
-from rag.records import answer_record
+from rag.records import answer_record, source_line
 from rag.types import Answer, AskEvent, IngestReport, Searched, TextDelta, Turn
 
 # No telemetry or analytics from any library we load.
@@ -152,12 +151,8 @@ def _print_answer(answer: Answer, streamed: str = "") -> None:
         )
     if answer.citations:
         out.print("\nKällor:", style="bold")
-    dates = {n: date_label(a.date) for a in answer.articles for n in a.citations}
     for citation in answer.citations:
-        chunk = citation.passage.chunk
-        section = f" › {chunk.section}" if chunk.section else ""
-        where = f"{chunk.source}, {dates.get(citation.n, 'utan datum')}"
-        out.print(f"[{citation.n}] {chunk.title}{section} ({where})", markup=False, soft_wrap=True)
+        out.print(source_line(answer, citation), markup=False, soft_wrap=True)
     if answer.age_warning:
         out.print(f"\n{answer.age_warning}", style="yellow", markup=False, soft_wrap=True)
 
@@ -223,6 +218,28 @@ def evaluate(
         metrics = run_eval(pipeline, items, target, on_progress, legs)
     sys.stdout.write(metrics_table({"value": metrics}) + "\n")
     err.print(f"Report: {target / 'report.md'}")
+
+
+@app.command()
+def train(
+    questions: Annotated[
+        Path, typer.Option("--questions", help="Training questions, JSONL (eval schema).")
+    ] = Path("train/questions.jsonl"),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Model file (RAG_ANSWER_MODEL by default).")
+    ] = None,
+    seeds: SeedsOption = None,
+    data: DataOption = None,
+) -> None:
+    """Train the answer model (quote choice and abstention) and write its model card."""
+    from rag.answer.train import train as fit
+
+    settings = _settings(seeds, data)
+    pipeline = Pipeline(settings)
+    run_ingest(pipeline)  # the model is trained on what users' questions retrieve
+    target = out or settings.answer_model
+    fit(pipeline, questions, target, lambda line: err.print(f"[bold]train:[/] {line}"))
+    err.print(f"Wrote {target} and {target.parent / 'MODEL_CARD.md'}")
 
 
 @app.command()

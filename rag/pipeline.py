@@ -8,10 +8,13 @@ from dataclasses import asdict, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from rag.answer.about import ArticleKey, LeadFirst, article_leads
-from rag.answer.extractive import AnswerPolicy, ExtractiveAnswerer
+from rag.answer.features import SentenceIndex
 from rag.answer.generate import LlmAnswerer, final_answer
 from rag.answer.llm import ChatBackend, make_chat_model
+from rag.answer.selector import AnswerModel, LearnedAnswerer
 from rag.answer.verify import Verifier
 from rag.config import RetrievalMode, Settings
 from rag.errors import RagError
@@ -24,15 +27,10 @@ from rag.ingest.articles import ArticleIndex, age_warning
 from rag.ingest.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.ingest.documents import load_documents
 from rag.logs import log_event, question_fields
-from rag.pii import mask_identity_numbers
+from rag.pii import MASK, mask_identity_numbers
 from rag.retrieve.followup import MAX_TURNS, standalone_query
 from rag.retrieve.glossary import searched_text
-from rag.retrieve.retrievers import (
-    DenseRetriever,
-    HybridRetriever,
-    LexicalRetriever,
-    Retriever,
-)
+from rag.retrieve.retrievers import DenseRetriever, HybridRetriever, Retriever
 from rag.types import (
     Answer,
     Article,
@@ -56,46 +54,163 @@ TRUNCATED_NOTICE = (
 )
 
 
+class LiveIndex:
+    """Everything read from one index generation, built on first use and dropped together.
+
+    The pipeline swaps the whole object when the index pointer names another generation,
+    so nothing of an older generation can be served with a newer one.
+    """
+
+    def __init__(self, pipeline: Pipeline, generation: Generation) -> None:
+        self.generation = generation
+        self._pipeline = pipeline
+        self.settings = pipeline.settings
+
+    @cached_property
+    def store(self) -> ChromaStore:
+        """The generation's chunks, opened for querying with the configured embedder."""
+        p = self._pipeline
+        return ChromaStore.open(p.client, self.generation.chunks, p.embedder.identity)
+
+    @cached_property
+    def sentence_store(self) -> ChromaStore | None:
+        """The sentence units' index when enabled and built (an older index has none)."""
+        if not self.settings.sentence_vectors:
+            return None
+        p = self._pipeline
+        try:
+            return ChromaStore.open(p.client, self.generation.sentences, p.embedder.identity)
+        except RagError:
+            return None
+
+    def _searchable(self, store: ChromaStore | None) -> NearestIds | None:
+        """What answers `store`'s searches: an in-memory copy when small (rag.index.nearest)."""
+        return None if store is None else searchable(store, self.settings.exact_search_max_vectors)
+
+    @cached_property
+    def lexical(self) -> LexicalData:
+        """Chunks, BM25, word weights and names: from the lexical cache, else built (and saved)."""
+        store = self.store
+        if self.settings.lexical_cache:
+            return self._pipeline.lexical_files.get(store.fingerprint(), store.chunks)
+        return LexicalData.build(store.chunks())
+
+    @cached_property
+    def leads(self) -> dict[ArticleKey, Chunk]:
+        """Each indexed article's opening chunk."""
+        return article_leads(self.lexical.chunks)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        """The retriever of the configured mode."""
+        return self.retriever_for(self.settings.retrieval_mode)
+
+    def retriever_for(self, mode: RetrievalMode) -> Retriever:
+        """A new retriever of one mode: dense, lexical (BM25) or hybrid (both fused)."""
+        retriever: Retriever
+        if mode == "lexical":
+            retriever = self.lexical.bm25
+        elif mode == "dense":
+            retriever = self._dense_retriever()
+        else:
+            retriever = HybridRetriever(
+                self._dense_retriever(), self.lexical.bm25, parts=self.settings.search_parts
+            )
+        if self.settings.about_lead_first:
+            retriever = LeadFirst(retriever, self.leads)
+        return retriever
+
+    def _dense_retriever(self) -> DenseRetriever:
+        """Chunks held in memory (read once anyway); small collections searched in memory."""
+        return DenseRetriever(
+            self.store,
+            self._pipeline.embedder,
+            self._searchable(self.sentence_store),
+            {chunk.id: chunk for chunk in self.lexical.chunks},
+            self._searchable(self.store),
+        )
+
+    @cached_property
+    def sentence_index(self) -> SentenceIndex:
+        """The articles' sentences with their roles and e5 vectors, for the answer model."""
+        chunk_ids, chunk_matrix = self.store.vectors()
+        sentence_vectors: dict[tuple[str, int, int], np.ndarray] = {}
+        if self.sentence_store is not None:
+            ids, matrix = self.sentence_store.vectors()
+            for unit, vector in zip(self.sentence_store.get(ids), matrix, strict=True):
+                sentence_vectors[(unit.source, unit.start, unit.end)] = vector
+        return SentenceIndex(
+            self.lexical.chunks,
+            sentence_vectors,
+            dict(zip(chunk_ids, chunk_matrix, strict=True)),
+            self.lexical.weights,
+        )
+
+    @cached_property
+    def answerer(self) -> LearnedAnswerer:
+        """The extractive answerer: the trained answer model over this generation's sentences."""
+        return LearnedAnswerer(
+            self.sentence_index, self._pipeline.answer_model, self._pipeline.question_vector
+        )
+
+    @cached_property
+    def articles(self) -> ArticleIndex:
+        """The indexed articles, read from the seeds folder on demand."""
+        return ArticleIndex(self.settings.seeds_dir, self.lexical.chunks)
+
+    @cached_property
+    def generator(self) -> LlmAnswerer | None:
+        """The LLM answerer (verifying, with the extractive one as fallback), if an LLM is set."""
+        chat = self._pipeline.chat
+        if chat is None:
+            return None
+        verifier = Verifier(self.answerer.coverage, self._pipeline.embedder)
+        return LlmAnswerer(chat, verifier, self.answerer)
+
+
 class Pipeline:
     """Ingest the seeds into the index, and answer questions from it."""
 
     def __init__(self, settings: Settings, embedder: RagEmbeddings | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
-        self._store: ChromaStore | None = None
-        self._retriever: Retriever | None = None
-        self._answerer: ExtractiveAnswerer | None = None
-        self._generator: LlmAnswerer | None = None
-        self._lexical_data: LexicalData | None = None  # read or built once per generation
-        self._articles: ArticleIndex | None = None
-        self._leads: dict[ArticleKey, Chunk] | None = None  # each article's opening chunk
-        self._generation: Generation | None = None  # the index generation read from
+        self._live: LiveIndex | None = None
 
     @cached_property
     def embedder(self) -> RagEmbeddings:
         """The configured embedder, loaded on first use."""
-        if self._embedder is None:
-            s = self.settings
-            self._embedder = make_embedder(
-                s.embedding_backend,
-                s.embedding_model,
-                s.embedding_threads,
-                s.query_cache_size,
-                s.embedding_query_threads,
-                s.embedding_query_engine,
-                s.model_cache_dir,
-                s.embedding_passage_engine,
-            )
-        return self._embedder
+        if self._embedder is not None:
+            return self._embedder
+        return make_embedder(self.settings)
+
+    @cached_property
+    def answer_model(self) -> AnswerModel:
+        """The trained answer model (`rag train` rebuilds it)."""
+        return AnswerModel.load(self.settings.answer_model)
 
     @cached_property
     def _pointer(self) -> Pointer:
         return Pointer(self.settings.data_dir, self.settings.collection)
 
     @cached_property
-    def _client(self) -> ClientAPI:
+    def client(self) -> ClientAPI:
+        """The Chroma client (embedded, or the configured server)."""
         s = self.settings
         return make_client(s.chroma_path, s.chroma_host, s.chroma_port, s.chroma_timeout_s)
+
+    @property
+    def live(self) -> LiveIndex:
+        """What is read from the generation the index pointer names, swapped when it moves."""
+        current = self._pointer.current()
+        live = self._live
+        if live is None or live.generation != current:
+            live = self._live = LiveIndex(self, current)
+        return live
+
+    @property
+    def lexical_files(self) -> LexicalCache:
+        """The lexical cache folder of this collection."""
+        return LexicalCache(self.settings.data_dir / "lexical" / self.settings.collection)
 
     def ingest(self, on_progress: ProgressCallback | None = None) -> IngestReport:
         """Build a new index generation from the seeds folder and switch readers to it.
@@ -112,7 +227,7 @@ class Pipeline:
         chunks = chunk_documents(sources, documents, self.embedder.count_tokens, sizing)
         units = sentence_units(chunks) if s.sentence_vectors else None
         built = build_generation(
-            self._client,
+            self.client,
             s.data_dir,
             s.collection,
             self.embedder,
@@ -121,10 +236,10 @@ class Pipeline:
             on_progress,
             HnswParams(s.hnsw_construction_ef, s.hnsw_search_ef, s.hnsw_m),
         )
-        self._follow(built.generation)
+        live = self.live
         if self.settings.lexical_cache:  # readers starting after this load it, not build it
-            _ = self._lexical
-            self._lexical_files.keep_only(self.store.fingerprint())
+            _ = live.lexical
+            self.lexical_files.keep_only(live.store.fingerprint())
         sentences = built.sentences
         report = IngestReport(
             files=len(sources),
@@ -141,40 +256,10 @@ class Pipeline:
         log_event("ingest", generation=built.generation.number, **asdict(report))
         return report
 
-    def _follow(self, live: Generation) -> None:
-        """Read from generation `live` from now on, dropping what was read from another."""
-        if live != self._generation:
-            self._generation = live
-            self._store, self._retriever, self._answerer, self._generator = None, None, None, None
-            self._lexical_data, self._articles, self._leads = None, None, None
-
-    def _follow_pointer(self) -> Generation:
-        """Switch to the generation the index pointer names (after another process's ingest)."""
-        self._follow(self._pointer.current())
-        assert self._generation is not None
-        return self._generation
-
     @property
     def store(self) -> ChromaStore:
         """The live index generation, opened for querying with the configured embedder."""
-        live = self._follow_pointer()
-        if self._store is None:
-            self._store = ChromaStore.open(self._client, live.chunks, self.embedder.identity)
-        return self._store
-
-    def _sentence_store(self) -> ChromaStore | None:
-        """The sentence units' index when enabled and built (an older index has none)."""
-        if not self.settings.sentence_vectors:
-            return None
-        try:
-            name = self._follow_pointer().sentences
-            return ChromaStore.open(self._client, name, self.embedder.identity)
-        except RagError:
-            return None
-
-    def _searchable(self, store: ChromaStore | None) -> NearestIds | None:
-        """What answers `store`'s searches: an in-memory copy when small (rag.index.nearest)."""
-        return None if store is None else searchable(store, self.settings.exact_search_max_vectors)
+        return self.live.store
 
     def is_indexed(self) -> bool:
         """Whether an index built by the configured embedder holds any chunk."""
@@ -184,97 +269,46 @@ class Pipeline:
             return False
 
     @property
-    def _lexical(self) -> LexicalData:
-        """Chunks, BM25, word weights and names of the live index, once per generation.
-
-        Loaded from the lexical cache beside the index when it holds them
-        (`rag.index.lexical_cache`); otherwise built from the store's chunks (and saved there).
-        """
-        store = self.store  # follows the pointer first: a new generation drops the old data
-        if self._lexical_data is None:
-            if self.settings.lexical_cache:
-                self._lexical_data = self._lexical_files.get(store.fingerprint(), store.chunks)
-            else:
-                self._lexical_data = LexicalData.build(store.chunks())
-        return self._lexical_data
-
-    @property
-    def _lexical_files(self) -> LexicalCache:
-        return LexicalCache(self.settings.data_dir / "lexical" / self.settings.collection)
-
-    @property
     def indexed_chunks(self) -> list[Chunk]:
         """Every chunk in the index, in file order (BM25 breaks ties the same way everywhere)."""
-        return self._lexical.chunks
+        return self.live.lexical.chunks
 
     @property
     def retriever(self) -> Retriever:
         """The retriever for the configured mode; the lexical index is built once per ingest."""
-        self._follow_pointer()
-        if self._retriever is None:
-            self._retriever = self.retriever_for(self.settings.retrieval_mode)
-        return self._retriever
+        return self.live.retriever
 
     def retriever_for(self, mode: RetrievalMode) -> Retriever:
         """A new retriever of one mode: dense, lexical (BM25) or hybrid (both fused)."""
-        retriever: Retriever
-        if mode == "lexical":
-            retriever = self._lexical_retriever()
-        elif mode == "dense":
-            retriever = self._dense_retriever()
-        else:
-            retriever = HybridRetriever(
-                self._dense_retriever(), self._lexical_retriever(), parts=self.settings.search_parts
-            )
-        if self.settings.about_lead_first:
-            retriever = LeadFirst(retriever, self._article_leads)
-        return retriever
+        return self.live.retriever_for(mode)
 
     @property
-    def _article_leads(self) -> dict[ArticleKey, Chunk]:
-        """Each indexed article's opening chunk, once per generation (answerer and retrievers)."""
-        chunks = self.indexed_chunks  # follows the pointer first: a new generation drops them
-        if self._leads is None:
-            self._leads = article_leads(chunks)
-        return self._leads
-
-    def _lexical_retriever(self) -> LexicalRetriever:
-        return self._lexical.bm25
-
-    def _dense_retriever(self) -> DenseRetriever:
-        """Chunks held in memory (read once anyway); small collections searched in memory."""
-        return DenseRetriever(
-            self.store,
-            self.embedder,
-            self._searchable(self._sentence_store()),
-            {chunk.id: chunk for chunk in self.indexed_chunks},
-            self._searchable(self.store),
-        )
+    def sentence_index(self) -> SentenceIndex:
+        """The live generation's sentences, roles and vectors."""
+        return self.live.sentence_index
 
     @property
-    def answerer(self) -> ExtractiveAnswerer:
-        """The extractive answerer, with word weights from the indexed chunks."""
-        if self._answerer is None:
-            data = self._lexical
-            policy = AnswerPolicy(min_score=self.settings.min_score)
-            self._answerer = ExtractiveAnswerer(
-                data.weights, policy, data.names, self._article_leads
-            )
-        return self._answerer
+    def answerer(self) -> LearnedAnswerer:
+        """The extractive answerer of the live generation."""
+        return self.live.answerer
 
     @property
     def articles(self) -> ArticleIndex:
         """The indexed articles, read from the seeds folder on demand (until the next ingest)."""
-        if self._articles is None:
-            self._articles = ArticleIndex(self.settings.seeds_dir, self.indexed_chunks)
-        return self._articles
+        return self.live.articles
 
     def article_at(self, source: str, offset: int) -> Article | None:
         """The indexed article of file `source` that holds char offset `offset`, if any."""
         return self.articles.article_at(source, offset)
 
+    def question_vector(self, question: str) -> np.ndarray | None:
+        """The question's e5 vector as the dense leg embeds it (cached); None in lexical mode."""
+        if self.settings.retrieval_mode == "lexical":
+            return None
+        return self.embedder.encode_query(searched_text(question))
+
     def warm_up(self) -> None:
-        """Load the index, the lexical index, the word weights and the model before users ask."""
+        """Load the index, the lexical index, the word weights and the models before users ask."""
         _ = self.retriever, self.answerer
         self.embedder.encode(["uppvärmning"], query=True)
 
@@ -290,10 +324,7 @@ class Pipeline:
     @property
     def generator(self) -> LlmAnswerer | None:
         """The LLM answerer (verifying, with the extractive one as fallback), if an LLM is set."""
-        if self.chat is not None and self._generator is None:
-            verifier = Verifier(self.answerer.coverage, self.embedder)
-            self._generator = LlmAnswerer(self.chat, verifier, self.answerer)
-        return self._generator
+        return self.live.generator
 
     def answer_stream(
         self, question: str, passages: Sequence[Passage], searched: str = ""
@@ -337,11 +368,13 @@ class Pipeline:
             replace(t, question=mask_identity_numbers(t.question).text)
             for t in history[-MAX_TURNS:]  # a follow-up leans on the last few turns only
         ]
-        query, failure = standalone_query(question, history, self.chat)
+        # The mask is our insertion, not the user's words: it is not searched for.
+        asked = " ".join(question.replace(MASK, " ").split()) or question
+        query, failure = standalone_query(asked, history, self.chat)
         passages = self.search(query, top_k)
         yield Searched(query, tuple(passages))
         retrieved = time.perf_counter()
-        searched = query if query != question else ""
+        searched = query if query != question else ""  # a follow-up made standalone, or unmasked
         if failure is not None and self.generator is not None:  # the LLM is down: don't wait twice
             events: Iterator[TextDelta | Answer] = iter(
                 [self.generator.quoted(question, passages, searched, str(failure))]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.types import Answer
+from rag.ingest.dates import date_label
+from rag.types import Answer, Citation
 
 
 def answer_record(answer: Answer) -> dict[str, Any]:
@@ -61,3 +62,12 @@ def answer_record(answer: Answer) -> dict[str, Any]:
             {"text": answer.text[f.start : f.end], "reason": f.reason} for f in answer.flagged
         ],
     }
+
+
+def source_line(answer: Answer, citation: Citation) -> str:
+    """How a citation is listed as text: "[n] title › section (file, date)"."""
+    chunk = citation.passage.chunk
+    section = f" › {chunk.section}" if chunk.section else ""
+    dated = next((a for a in answer.articles if citation.n in a.citations), None)
+    when = date_label(dated.date) if dated is not None else "utan datum"
+    return f"[{citation.n}] {chunk.title}{section} ({chunk.source}, {when})"

@@ -109,3 +109,31 @@ def llm_pipeline(
 ) -> Pipeline:
     """The seeded index, answered by the real LangChain OpenAI client via the fake server."""
     return Pipeline(llm_settings(_chat_server, seeded_pipeline.settings.data_dir), embedder=e5)
+
+
+# Fixtures that load a model or index a corpus; tests using them (directly or through
+# another fixture) are slow. `pytest -m "not slow"` is the fast tier: no model load, no
+# browser, no server process.
+MODEL_FIXTURES = frozenset({"e5", "minilm", "minilm_path", "seeded_pipeline", "indexed_mini"})
+HEAVY_MODULES = frozenset(  # start processes or load models outside the fixtures above
+    {
+        "test_atomic",
+        "test_cli",
+        "test_feedback",
+        "test_logs",
+        "test_store",
+        "test_ui_startup",
+        "test_e5_onnx",
+        "test_bench",
+        "test_embed",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests that load a model, index, start a process or drive a browser as slow."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        module = item.module.__name__ if isinstance(item, pytest.Function) else ""
+        if fixtures & MODEL_FIXTURES or module in HEAVY_MODULES:
+            item.add_marker(pytest.mark.slow)

@@ -76,7 +76,7 @@ def test_sigkilled_ingest_leaves_the_old_index_answering(mini_pipeline: Pipeline
     assert _record(reader) == before
     report = mini_pipeline.ingest()  # the lock died with the process; leftovers are dropped
     assert report.added > 0 and report.unchanged == 4
-    names = collection_names(reader._client)
+    names = collection_names(reader.client)
     assert sorted(names) == ["seeds-g1", "seeds-g1-sentences", "seeds-g2", "seeds-g2-sentences"]
 
 
@@ -108,7 +108,7 @@ def test_disk_full_during_ingest_keeps_the_index(
     with pytest.raises(IndexBuildError, match=r"disk is full.*previous index is unchanged"):
         mini_pipeline.ingest()
     assert _record(_reader(mini_pipeline)) == before
-    assert "seeds-g2" not in collection_names(mini_pipeline._client)
+    assert "seeds-g2" not in collection_names(mini_pipeline.client)
 
 
 def test_a_second_ingest_is_refused_while_one_runs(mini_pipeline: Pipeline) -> None:

@@ -113,7 +113,7 @@ def test_ingest_tokens_count_the_sentence_units_it_embeds(indexed_mini: Pipeline
     texts = embedded_texts(indexed_mini)
     chunks = indexed_mini.indexed_chunks
     assert texts[: len(chunks)] == [chunk.embed_text for chunk in chunks]
-    assert len(texts) == len(chunks) + indexed_mini._sentence_store().count()  # type: ignore[union-attr]
+    assert len(texts) == len(chunks) + indexed_mini.live.sentence_store.count()  # type: ignore[union-attr]
     without = Pipeline(indexed_mini.settings.model_copy(update={"sentence_vectors": False}))
     without._chunks = chunks  # same index, sentence vectors off: the chunks alone
     assert embedded_texts(without) == texts[: len(chunks)]

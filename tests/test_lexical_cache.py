@@ -39,14 +39,14 @@ def test_a_restarted_process_loads_what_ingest_built(
     _no_build(monkeypatch)
     restarted = _restarted(mini_pipeline)
     assert restarted.indexed_chunks == mini_pipeline.indexed_chunks
-    loaded, built = restarted._lexical, mini_pipeline._lexical
+    loaded, built = restarted.live.lexical, mini_pipeline.live.lexical
     vocabulary = {t for chunk in built.chunks for t in terms(chunk.embed_text)}
     assert [loaded.weights.idf(t) for t in sorted(vocabulary)] == [
         built.weights.idf(t) for t in sorted(vocabulary)
     ]
-    ranked = restarted._lexical.bm25.search(QUESTION, 5)
+    ranked = restarted.live.lexical.bm25.search(QUESTION, 5)
     assert [p.chunk.id for p in ranked] == [
-        p.chunk.id for p in mini_pipeline._lexical.bm25.search(QUESTION, 5)
+        p.chunk.id for p in mini_pipeline.live.lexical.bm25.search(QUESTION, 5)
     ]
     assert "tolv platser" in restarted.ask(QUESTION).text
 

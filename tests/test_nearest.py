@@ -36,7 +36,7 @@ def test_in_memory_search_is_exact_and_agrees_with_chroma(seeded_pipeline: Pipel
     missed a sentence at rank 7), so against Chroma the test asks for the same cosine for
     every id both return, never a worse one at any rank, and at least 90 % of the exact top 20.
     """
-    stores = [seeded_pipeline.store, seeded_pipeline._sentence_store()]
+    stores = [seeded_pipeline.store, seeded_pipeline.live.sentence_store]
     for store in stores:
         assert store is not None
         index = searchable(store, max_in_memory=100_000)
@@ -65,7 +65,7 @@ def test_a_collection_over_the_limit_stays_with_chroma(seeded_pipeline: Pipeline
 def test_dense_ranking_is_the_same_either_way(seeded_pipeline: Pipeline) -> None:
     """In memory, the dense ranking is that of an exact search (Chroma's HNSW: see above)."""
     p = seeded_pipeline
-    units = p._sentence_store()
+    units = p.live.sentence_store
     assert units is not None
     chunks = {chunk.id: chunk for chunk in p.indexed_chunks}
     in_memory = DenseRetriever(

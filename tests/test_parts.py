@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 
-from rag.pipeline import Pipeline
 from rag.retrieve.parts import question_parts
 
 
@@ -27,11 +26,3 @@ from rag.retrieve.parts import question_parts
 )
 def test_question_parts(question: str, parts: list[str]) -> None:
     assert question_parts(question) == parts
-
-
-def test_a_question_in_two_parts_gets_a_quote_for_each(seeded_pipeline: Pipeline) -> None:
-    answer = seeded_pipeline.ask(
-        "Vad står bottenplattan respektive bjälklaget för i Nordmalings husmodell?"
-    )
-    assert "uppdrag och mål" in answer.text.lower()
-    assert "vi-sam" in answer.text.lower()

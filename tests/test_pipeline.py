@@ -70,7 +70,7 @@ def test_reingest_changes_nothing(mini_pipeline: Pipeline) -> None:
 def test_dense_leg_adds_the_best_sentence_cosine(seeded_pipeline: Pipeline) -> None:
     """Sentence vectors: a chunk scores its cosine plus its best sentence's."""
     dense = DenseRetriever(
-        seeded_pipeline.store, seeded_pipeline.embedder, seeded_pipeline._sentence_store()
+        seeded_pipeline.store, seeded_pipeline.embedder, seeded_pipeline.live.sentence_store
     )
     passages = dense.search("Vilket ledningssystem implementerades i kommunen, Stratsys?", 5)
     assert "Stratsys" in passages[0].chunk.text
@@ -87,7 +87,7 @@ def test_dense_leg_ranks_alike_with_chunks_in_memory(
 ) -> None:
     """Chunks held in memory (only ids read from Chroma) change nothing in the ranking."""
     p = seeded_pipeline
-    units = p._sentence_store() if sentences else None
+    units = p.live.sentence_store if sentences else None
     in_memory = {chunk.id: chunk for chunk in p.indexed_chunks}
     reading = DenseRetriever(p.store, p.embedder, units)
     holding = DenseRetriever(p.store, p.embedder, units, in_memory)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 from rag.ingest.dates import date_label
+from rag.records import source_line
 from rag.types import Answer, Article, Citation, Passage
 
 ArticleLookup = Callable[[str, int], Article | None]  # (source, file offset) -> article
@@ -132,13 +133,9 @@ def copy_text(answer: Answer) -> str:
     """The answer as plain text with its numbered sources, for copying."""
     if answer.abstained:
         return f"{NO_SUPPORT_TITLE}. {answer.text}"
-    dates = {n: date_label(a.date) for a in answer.articles for n in a.citations}
     lines = [answer.text, "", "Källor:"]
     for c in answer.citations:
-        chunk = c.passage.chunk
-        section = f" › {chunk.section}" if chunk.section else ""
-        where = f"{chunk.source}, {dates.get(c.n, 'utan datum')}"
-        lines.append(f"[{c.n}] {chunk.title}{section} ({where}): ”{' '.join(c.quote.split())}”")
+        lines.append(f"{source_line(answer, c)}: ”{' '.join(c.quote.split())}”")
     if answer.age_warning:
         lines += ["", answer.age_warning]
     return "\n".join(lines)

