@@ -227,3 +227,36 @@ def test_a_long_question_is_cut_to_the_encoders_window(
     fitted = e5.fit_query(question)
     assert 0 < len(fitted) < len(question) and e5.count_tokens(fitted) <= e5.query_window
     assert not hostile_pipeline.ask(QUESTION).query_truncated
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_malformed_request_prints_nothing_of_what_it_sent(
+    hostile_pipeline: Pipeline, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from ui.app import build_app
+
+    secret = "811218-9876"
+    for url in serve(build_app(hostile_pipeline)):
+        with httpx.Client(base_url=url, timeout=60) as client:
+            index = _fraga_index(client)
+            joined = client.post(
+                "gradio_api/queue/join",
+                json={
+                    "data": [
+                        "hej",
+                        [{"role": "user", "content": {"trasig": f"personnummer {secret}"}}],
+                        None,
+                        None,
+                    ],
+                    "fn_index": index,
+                    "trigger_id": None,
+                    "session_hash": "trasig1",
+                },
+            )
+            with client.stream("GET", "gradio_api/queue/data?session_hash=trasig1") as events:
+                for line in events.iter_lines():
+                    if '"process_completed"' in line:
+                        break
+    out, err = capfd.readouterr()
+    assert joined.is_success
+    assert secret not in out + err

@@ -9,7 +9,10 @@ sources panel HTML, copy text, cleared question box).
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import traceback
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Gradio imports matplotlib around every event to pin its backend; a server has no screen,
@@ -21,11 +24,15 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import gradio as gr
+import gradio.queueing as gradio_queueing
+import gradio.routes as gradio_routes
+import gradio.utils as gradio_utils
 from starlette.middleware import Middleware
 
 from rag.config import Settings
 from rag.errors import CommentError, QuestionError, RagError
 from rag.feedback import MAX_COMMENT_CHARS, FeedbackStore
+from rag.logs import log_event
 from rag.pii import mask_identity_numbers
 from rag.pipeline import Pipeline
 from rag.records import answer_record
@@ -331,6 +338,28 @@ def build_app(
     return app
 
 
+class _TypeOnlyTraceback:
+    """Gradio's `traceback` module, but a failed event logs its error type, not its values."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def print_exc(*_: Any, **__: Any) -> None:
+        error = sys.exc_info()[1]
+        log_event("ui_event_failed", logging.WARNING, error=type(error).__name__)
+
+
+def quiet_gradio_tracebacks() -> None:
+    """Stop Gradio printing a failed request's traceback (with the request's text) to stderr.
+
+    A malformed request's traceback can quote what was sent, a personnummer included;
+    the log gets the error's type instead.
+    """
+    for module in (gradio_queueing, gradio_routes, gradio_utils):
+        module.traceback = _TypeOnlyTraceback()  # type: ignore[attr-defined]
+
+
 def start(
     app: gr.Blocks,
     settings: Settings,
@@ -355,6 +384,7 @@ def start(
 
     """
     os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio").resolve())
+    quiet_gradio_tracebacks()
     guard = Middleware(HttpGuard, max_body_bytes=settings.max_request_bytes)
     app.queue(default_concurrency_limit=settings.ui_concurrency).launch(
         server_name=host or settings.host,
