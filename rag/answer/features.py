@@ -29,7 +29,7 @@ from rag.types import Chunk, Passage
 ArticleKey = tuple[str, str]  # (source, title)
 SentenceKey = tuple[str, int, int]  # (source, start, end)
 
-MAX_QUESTION_TERMS = 48  # content words of a question weighed against each sentence
+MAX_QUESTION_TERMS = 24  # content words weighed against each sentence (the most of any set: 20)
 RARE_IDF = 3.0  # a question word this rare must usually appear in the answer
 
 _WHO = re.compile(  # asks for people: "Vem …", "Who …", "Vilka deltog …" (not "Vilka utmaningar")
