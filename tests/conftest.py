@@ -30,7 +30,7 @@ LLM_TIMEOUT_S = 2.0  # short, so fallback tests are quick; bounds derive from it
 
 def make_settings(seeds_dir: Path, data_dir: Path, **values: object) -> Settings:
     """Settings that ignore any developer `.env` and RAG_* variables."""
-    return Settings(seeds_dir=seeds_dir, data_dir=data_dir, _env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(seeds_dir=seeds_dir, data_dir=data_dir, _env_file=None, **values)  # type: ignore[arg-type]
 
 
 @pytest.fixture(autouse=True)

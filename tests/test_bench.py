@@ -11,9 +11,10 @@ import pytest
 
 from bench.baseline import PEER_MODELS, TutorialBaseline, peer_model
 from bench.corpus import derive_vectors, scale_chunks, seed_sentences, write_articles
+from bench.ingests import embedded_texts
 from bench.measure import Latency, time_paired
 from bench.report import Row, write_report
-from bench.run import BenchOptions, embedded_texts, parse_sizes, run_bench
+from bench.run import BenchOptions, parse_sizes, run_bench
 from conftest import MINI, make_settings
 from rag.config import DEFAULT_CACHE_DIR
 from rag.index.embed import RagEmbeddings
@@ -115,7 +116,6 @@ def test_ingest_tokens_count_the_sentence_units_it_embeds(indexed_mini: Pipeline
     assert texts[: len(chunks)] == [chunk.embed_text for chunk in chunks]
     assert len(texts) == len(chunks) + indexed_mini.live.sentence_store.count()  # type: ignore[union-attr]
     without = Pipeline(indexed_mini.settings.model_copy(update={"sentence_vectors": False}))
-    without._chunks = chunks  # same index, sentence vectors off: the chunks alone
     assert embedded_texts(without) == texts[: len(chunks)]
 
 

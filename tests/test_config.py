@@ -32,7 +32,7 @@ def test_env_example_values_are_valid(tmp_path: Path, monkeypatch: pytest.Monkey
     example = (ROOT / ".env.example").read_text(encoding="utf-8")
     (tmp_path / ".env").write_text(example, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert load_settings() == Settings(_env_file=None)  # type: ignore[call-arg]
+    assert load_settings() == Settings(_env_file=None)
 
 
 def test_environment_overrides_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,10 +59,10 @@ def test_unknown_key_in_env_file_is_rejected(
 
 
 def test_safe_defaults() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     assert settings.host == "127.0.0.1"
     assert settings.auth_users is None and not settings.log_questions
-    secret = Settings(_env_file=None, auth_users="anna:hemligt", llm_api_key="sk-x")  # type: ignore[call-arg]
+    secret = Settings(_env_file=None, auth_users="anna:hemligt", llm_api_key="sk-x")
     assert "hemligt" not in repr(secret) and "sk-x" not in str(secret.model_dump())
 
 

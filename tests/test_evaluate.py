@@ -91,7 +91,7 @@ def test_gold_quote_must_be_verbatim() -> None:
 
 
 def test_question_set_schema_errors_name_the_line(tmp_path: Path) -> None:
-    good = {
+    good: dict[str, object] = {
         "id": "a", "question": "?", "answer": "-", "must_contain": [],
         "gold_file": None, "gold_quotes": [], "kind": "unanswerable",
     }  # fmt: skip

@@ -4,7 +4,7 @@ import pytest
 
 from rag.pipeline import Pipeline
 from rag.retrieve.followup import needs_context, rule_query
-from rag.types import Searched, Turn
+from rag.types import Answer, Searched, Turn
 
 HUSET = "003_7b0b9db67c0573bb.txt"
 
@@ -42,6 +42,7 @@ def test_follow_up_without_llm_retrieves_the_right_article(seeded_pipeline: Pipe
     history = [Turn("Vad är Huset i Nordmalings kommun?")]
     searched, *_, answer = list(seeded_pipeline.ask_stream(question, history))
     assert isinstance(searched, Searched) and "Nordmalings" in searched.query
+    assert isinstance(answer, Answer)
     assert searched.passages[0].chunk.source == HUSET
     assert answer.searched_query == searched.query and answer.question == question
     assert answer.mode == "extractive"

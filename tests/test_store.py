@@ -70,7 +70,7 @@ def _chunk(i: int, source: str = "a.txt") -> Chunk:
 def _vectors(n: int, dim: int = 8) -> np.ndarray:
     rng = np.random.default_rng(7)
     v = rng.normal(size=(n, dim)).astype(np.float32)
-    return v / np.linalg.norm(v, axis=1, keepdims=True)
+    return np.asarray(v / np.linalg.norm(v, axis=1, keepdims=True))
 
 
 def test_upsert_search_roundtrip(client) -> None:  # type: ignore[no-untyped-def]

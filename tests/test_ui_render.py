@@ -61,7 +61,7 @@ class _FakePipeline:
         self.result = answer
         self.deltas = deltas
         self.history: list[Turn] = []
-        self.settings = Settings(_env_file=None)  # type: ignore[call-arg]
+        self.settings = Settings(_env_file=None)
 
     def ask_stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[AskEvent]:
         self.history = list(history)

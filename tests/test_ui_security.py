@@ -6,7 +6,7 @@ import json
 import logging
 import random
 import string
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,7 +18,7 @@ from rag.index.embed import RagEmbeddings
 from rag.pipeline import Pipeline
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Dialog, Page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -67,7 +67,7 @@ def test_script_in_an_article_or_question_runs_nothing(
     from playwright.sync_api import expect
 
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.on("dialog", _recorder(dialogs))
     expected = hostile_pipeline.ask(QUESTION)
     assert expected.citations, "precondition: the hostile article is cited"
     bot = _ask(page, QUESTION)
@@ -130,9 +130,19 @@ CRAFTED_HISTORY = [
 ]
 
 
+def _recorder(dialogs: list[str]) -> Callable[[Dialog], None]:
+    """A dialog handler that records each dialog's message and dismisses it."""
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    return on_dialog
+
+
 def _fraga_index(client: httpx.Client) -> int:
     config = client.get("config").json()
-    return next(d["id"] for d in config["dependencies"] if d.get("api_name") == "fraga")
+    return int(next(d["id"] for d in config["dependencies"] if d.get("api_name") == "fraga"))
 
 
 def _plant(client: httpx.Client, session: str) -> list[Any]:
@@ -178,7 +188,7 @@ def test_a_crafted_history_and_a_deep_link_show_nothing_live(
             assert link.status_code == 404
         dialogs: list[str] = []
         for page in _open(browser, f"{url}?deep_link=angripare1", 1200, 900):
-            page.on("dialog", lambda d, seen=dialogs: (seen.append(d.message), d.dismiss()))
+            page.on("dialog", _recorder(dialogs))
             page.wait_for_timeout(1000)
             expect(page.locator("#chatt [data-testid='bot']")).to_have_count(0)
             expect(page.get_by_role("tab", name="Utvärdering")).to_have_count(0)  # maintainers'

@@ -75,7 +75,7 @@ def make_chat_model(settings: Settings) -> ChatBackend | None:
             api_key=s.llm_api_key or NO_KEY,
             timeout=s.llm_timeout_s,
             max_retries=s.llm_max_retries,
-            max_tokens=s.llm_max_tokens,  # type: ignore[call-arg]
+            max_tokens=s.llm_max_tokens,
             temperature=s.llm_temperature,
             use_responses_api=False,  # OpenAI-compatible servers speak chat completions
         )
