@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from rag.answer.roles import span_roles
 from rag.ingest.dates import date_label
+from rag.ingest.sentences import sentence_spans
 from rag.types import Answer, Citation
 
 
@@ -36,6 +38,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
                 "start": p.chunk.start,
                 "end": p.chunk.end,
                 "score": round(p.score, 4),
+                "roles": passage_roles(p.chunk.text, p.chunk.start),
             }
             for p in answer.passages
         ],
@@ -71,3 +74,16 @@ def source_line(answer: Answer, citation: Citation) -> str:
     dated = next((a for a in answer.articles if citation.n in a.citations), None)
     when = date_label(dated.date) if dated is not None else "utan datum"
     return f"[{citation.n}] {chunk.title}{section} ({chunk.source}, {when})"
+
+
+def passage_roles(text: str, offset: int) -> list[dict[str, Any]]:
+    """The passage's sentences that are not body text (headings, bylines, captions …).
+
+    Each as {start, end, role} with file offsets; body sentences are left out.
+    """
+    spans = list(sentence_spans(text))
+    return [
+        {"start": start + offset, "end": end + offset, "role": role}
+        for (start, end), role in zip(spans, span_roles(text, spans), strict=True)
+        if role != "body"
+    ]

@@ -42,7 +42,7 @@ def test_ask_json_has_the_documented_shape(seeded_pipeline: Pipeline, tmp_path: 
     citation = record["citations"][0]
     assert set(citation) == {"n", "source", "title", "section", "quote", "start", "end"}
     assert set(record["passages"][0]) == {
-        "rank", "source", "title", "section", "text", "start", "end", "score",
+        "rank", "source", "title", "section", "text", "start", "end", "score", "roles",
     }  # fmt: skip
     assert any("Karlstad" in c["quote"] for c in record["citations"])
     assert set(record["articles"][0]) == {

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rag.answer.roles import span_roles
 from rag.ingest.sentences import sentence_spans
+from rag.records import passage_roles
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,3 +59,12 @@ def test_the_seeds_credits_and_sign_offs_are_not_body() -> None:
     assert len(body) > 0.7 * len(roles)  # most of the text is body
     # a credit inside a long sentence leaves it body text
     assert any(s.startswith("Malin Ekman Aldén") and "(foto:" in s for s in body)
+
+
+def test_json_passages_name_the_roles_of_their_non_body_sentences() -> None:
+    offset = 1000
+    roles = passage_roles(ARTICLE, offset)
+    by_role = {r["role"]: ARTICLE[r["start"] - offset : r["end"] - offset] for r in roles}
+    assert by_role["byline"] == "Text: Maria Berg, kommunikatör"
+    assert by_role["caption"].endswith("(foto: Kalle Ek)")
+    assert "body" not in by_role
