@@ -107,6 +107,26 @@ class Results:
     figures: dict[str, float | None]
 
 
+@dataclass(frozen=True)
+class Bench:
+    """What every stage measures with: our settings and embedder, the baseline, the questions."""
+
+    settings: Settings  # ours, on the seeds, in the work folder
+    embedder: RagEmbeddings
+    peer: TutorialBaseline
+    items: list[EvalItem]  # timed and scored
+    warm: list[str]  # asked once before timing
+    options: BenchOptions
+    work: Path
+    results: Results
+    deployed_cache_size: int  # `rag serve`'s query cache, for the serving stage
+
+    @property
+    def questions(self) -> list[str]:
+        """The timed questions' text."""
+        return [item.question for item in self.items]
+
+
 def ingest_and_model(
     settings: Settings, embedder: RagEmbeddings, rounds: int = 2
 ) -> tuple[Pipeline, IngestRun, float, np.ndarray]:
@@ -131,16 +151,11 @@ def ingest_and_model(
     return runs[0][0], best, max(speeds), runs[0][2]
 
 
-def seeds_stage(
-    settings: Settings,
-    embedder: RagEmbeddings,
-    peer: TutorialBaseline,
-    items: list[EvalItem],
-    warm: list[str],
-    results: Results,
-    passes: int,
-) -> tuple[Pipeline, SeedIndex]:
+def seeds_stage(bench: Bench) -> tuple[Pipeline, SeedIndex]:
     """Ingest, re-ingest, bare model, latency and Hit@5 on the seeds, ours and the baseline's."""
+    settings, embedder, peer, items, warm, results = (
+        bench.settings, bench.embedder, bench.peer, bench.items, bench.warm, bench.results
+    )  # fmt: skip
     pipeline, ours, model_tps, vectors = ingest_and_model(settings, embedder)
     again = pipeline.ingest()
     chunks = pipeline.indexed_chunks
@@ -158,9 +173,10 @@ def seeds_stage(
         for system in ("ours", "peer")
     }
     pipeline.warm_up()
-    questions = [item.question for item in items]
     time_queries(pipeline, warm), time_queries(peer, warm)
-    latency, peer_latency = time_paired([pipeline, peer], questions, passes=passes)
+    latency, peer_latency = time_paired(
+        [pipeline, peer], bench.questions, passes=bench.options.passes
+    )
     hit5, peer_hit5 = (
         hit_at_5(pipeline, items, settings.seeds_dir),
         hit_at_5(peer, items, settings.seeds_dir),
@@ -180,7 +196,7 @@ def seeds_stage(
         *latency_rows("seeds", latency, peer_latency),
         Row("Hit@5 seeds (eval set)", "share", hit5, peer_hit5),
     ]
-    lexical_stage(settings, embedder, peer, items, warm, results, passes)
+    lexical_stage(bench)
     results.figures.update(
         answer_p95_ms_seeds=latency.answer.p95_ms,
         # The median: the baseline's p95 swings with torch's threads and the host's minute.
@@ -194,26 +210,21 @@ def seeds_stage(
     return pipeline, SeedIndex(chunks, vectors, seed_sentences(chunks))
 
 
-def lexical_stage(
-    settings: Settings,
-    embedder: RagEmbeddings,
-    peer: TutorialBaseline,
-    items: list[EvalItem],
-    warm: list[str],
-    results: Results,
-    passes: int,
-) -> None:
+def lexical_stage(bench: Bench) -> None:
     """The same index in lexical mode (`RAG_RETRIEVAL_MODE=lexical`): no question embedded.
 
     The default hybrid mode embeds every question, which costs more than the baseline's
     whole query; lexical mode shows what the speed costs in Hit@5.
     """
-    pipeline = Pipeline(settings.model_copy(update={"retrieval_mode": "lexical"}), embedder)
+    lexical = bench.settings.model_copy(update={"retrieval_mode": "lexical"})
+    pipeline = Pipeline(lexical, bench.embedder)
     pipeline.warm_up()
-    time_queries(pipeline, warm)
-    questions = [item.question for item in items]
-    latency, peer_latency = time_paired([pipeline, peer], questions, passes=passes)
-    hit5 = hit_at_5(pipeline, items, settings.seeds_dir)
+    time_queries(pipeline, bench.warm)
+    latency, peer_latency = time_paired(
+        [pipeline, bench.peer], bench.questions, passes=bench.options.passes
+    )
+    hit5 = hit_at_5(pipeline, bench.items, lexical.seeds_dir)
+    results = bench.results
     results.rows += [
         *latency_rows("seeds, lexical mode", latency, peer_latency),
         Row("Hit@5 seeds (eval set), lexical mode", "share", hit5, None),
@@ -225,19 +236,14 @@ def lexical_stage(
     )
 
 
-def synthetic_ingest_stage(
-    settings: Settings,
-    seed: SeedIndex,
-    peer_model: Path,
-    options: BenchOptions,
-    work: Path,
-    results: Results,
-) -> None:
+def synthetic_ingest_stage(bench: Bench, seed: SeedIndex) -> None:
     """Ingest throughput and memory on a synthetic corpus of seed sentences, both systems.
 
     Each ingest runs alone in a fresh process: by this stage the bench holds the large
     indexes, which an in-process peak would count.
     """
+    settings, options, work, results = bench.settings, bench.options, bench.work, bench.results
+    peer_model = bench.peer.model
     folder = write_articles(seed.sentences, work / "synthetic", options.ingest_chunks, options.seed)
     ours = ingest_in_fresh_process("ours", settings, folder, work / "ours-synthetic", peer_model)
     theirs = ingest_in_fresh_process("peer", settings, folder, work / "peer-synthetic", peer_model)
@@ -251,22 +257,13 @@ def synthetic_ingest_stage(
     results.figures["ingest_synthetic_tokens_per_s"] = ours.tokens_per_s
 
 
-def scale_stage(
-    settings: Settings,
-    embedder: RagEmbeddings,
-    peer: TutorialBaseline,
-    seed: SeedIndex,
-    items: list[EvalItem],
-    options: BenchOptions,
-    work: Path,
-    results: Results,
-    on_stage: Callable[[Results], object],
-) -> None:
+def scale_stage(bench: Bench, seed: SeedIndex, on_stage: Callable[[Results], object]) -> None:
     """Latency and Hit@5 at each large size; the HNSW search breadth sweep at the first one.
 
     Hit@5 there is a floor: synthetic chunks repeat the gold sentences but never count as hits.
     """
-    questions = [item.question for item in items]
+    settings, embedder, peer, items = bench.settings, bench.embedder, bench.peer, bench.items
+    options, work, results = bench.options, bench.work, bench.results
     for number, size in enumerate(options.sizes):
         label = f"{size // 1000}k" if size % 1000 == 0 else str(size)
         local = settings.model_copy(update={"data_dir": work / f"ours-{label}"})
@@ -283,7 +280,7 @@ def scale_stage(
         results.figures[f"restart_load_s_{label}"] = ours.reload_s
         results.figures[f"hit5_ours_{label}"] = ours.hit5
         if number == 0:
-            grid = sweep_hnsw(local, embedder, chunks, vectors, questions, HNSW_GRID)
+            grid = sweep_hnsw(local, embedder, chunks, vectors, bench.questions, HNSW_GRID)
             for point in grid:
                 name = f"HNSW {label} ef_construction={point.construction_ef} ef={point.search_ef}"
                 results.rows += [
@@ -294,19 +291,15 @@ def scale_stage(
         on_stage(results)
 
 
-def serving_stage(
-    settings: Settings,
-    embedder: RagEmbeddings,
-    seed: SeedIndex,
-    peer_model: Path,
-    items: list[EvalItem],
-    options: BenchOptions,
-    work: Path,
-    results: Results,
-) -> None:
-    """Cold starts, the load test on one UI, and Chroma server mode with two UIs."""
-    questions = [item.question for item in items]
-    starts = cold_starts(settings, work / "peer-seeds", peer_model, questions[0])
+def serving_stage(bench: Bench, seed: SeedIndex) -> None:
+    """Cold starts, the load test on one UI, and Chroma server mode with two UIs, as deployed.
+
+    The query cache is on here, as in `rag serve`.
+    """
+    settings = bench.settings.model_copy(update={"query_cache_size": bench.deployed_cache_size})
+    embedder, options, work, results = bench.embedder, bench.options, bench.work, bench.results
+    questions = bench.questions
+    starts = cold_starts(settings, work / "peer-seeds", bench.peer.model, questions[0])
     plan = LoadPlan(options.users, options.load_seconds, options.think_s, questions, options.seed)
     load = serve_and_load(settings, 1, plan) if options.users else None
     server, server_load = server_mode(
@@ -360,20 +353,20 @@ def run_bench(
         peer = TutorialBaseline(
             work / "peer-seeds", peer_model(options.peer_model, settings.model_cache_dir)
         )
+        bench = Bench(
+            local, embedder, peer, items, warm, options, work, results, settings.query_cache_size
+        )
         log("seeds: ingest, re-ingest, bare models, latency, Hit@5 (ours and baseline)")
-        _, seed = seeds_stage(local, embedder, peer, items, warm, results, options.passes)
+        _, seed = seeds_stage(bench)
         on_stage(results)
         log("serving: cold starts, load test, Chroma server mode")
-        served = local.model_copy(update={"query_cache_size": settings.query_cache_size})
-        serving_stage(
-            served, embedder, seed, peer.model, items, options, work, results
-        )  # as deployed
+        serving_stage(bench, seed)
         on_stage(results)
         if options.sizes:
             log(f"large sizes {options.sizes}: build, latency, Hit@5, HNSW sweep")
-            scale_stage(local, embedder, peer, seed, items, options, work, results, on_stage)
+            scale_stage(bench, seed, on_stage)
         if options.ingest_chunks:
             log(f"synthetic ingest: about {options.ingest_chunks} chunks, both systems")
-            synthetic_ingest_stage(local, seed, peer.model, options, work, results)
+            synthetic_ingest_stage(bench, seed)
             on_stage(results)
     return results
