@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.answer.about import ArticleKey, LeadFirst, article_leads
 from rag.answer.features import SentenceIndex
-from rag.answer.generate import LlmAnswerer, final_answer
+from rag.answer.generate import LlmAnswerer, final_answer, relay
 from rag.answer.llm import ChatBackend, make_chat_model
 from rag.answer.selector import AnswerModel, LearnedAnswerer
 from rag.answer.verify import Verifier
@@ -381,13 +381,7 @@ class Pipeline:
             )
         else:
             events = self.answer_stream(question, passages, searched)
-        answer = None
-        for event in events:
-            if isinstance(event, Answer):
-                answer = event
-            else:
-                yield event
-        assert answer is not None  # answer_stream always ends with one
+        answer = yield from relay(events)
         done = time.perf_counter()
         timings = {
             "retrieve": (retrieved - began) * 1000,

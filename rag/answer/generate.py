@@ -8,15 +8,17 @@ saying the sources do not cover the question counts as abstaining.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from rag.answer.llm import ChatBackend
 from rag.answer.prompts import answer_messages
 from rag.answer.verify import Verifier
 from rag.errors import LlmError
 from rag.types import Answer, Passage, TextDelta
+
+T = TypeVar("T")
 
 FALLBACK_NOTICE = "Språkmodellen {reason}, så svaret nedan citerar källorna direkt i stället."
 
@@ -84,12 +86,25 @@ class LlmAnswerer:
         return replace(answer, notice=FALLBACK_NOTICE.format(reason=failure)) if failure else answer
 
 
-def final_answer(events: Iterable[object]) -> Answer:
-    """The Answer that ends a stream of events."""
+def relay(events: Iterable[T]) -> Generator[T, None, Answer]:
+    """Yield every event of a stream but the Answer that ends it, and return that Answer."""
     answer = None
     for event in events:
         if isinstance(event, Answer):
             answer = event
+        else:
+            yield event
     if answer is None:
         raise RuntimeError("the answer stream ended without an Answer")
     return answer
+
+
+def final_answer(events: Iterable[object]) -> Answer:
+    """The Answer that ends a stream of events."""
+    stream = relay(events)
+    while True:
+        try:
+            next(stream)
+        except StopIteration as end:
+            answer: Answer = end.value
+            return answer
