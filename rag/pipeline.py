@@ -414,7 +414,8 @@ class Pipeline:
         """Whether the dense search read only the start of `query` (the model's window)."""
         if self.settings.retrieval_mode == "lexical" or len(query) < 500:
             return False
-        return self.embedder.fit_query(searched_text(query)) != searched_text(query)
+        searched = searched_text(query)
+        return self.embedder.fit_query(searched) != searched
 
     def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
         """Retrieve passages for `question` (after `history`) and answer from them, with timings."""

@@ -20,7 +20,7 @@ from itertools import pairwise
 import numpy as np
 
 from rag.answer.evidence import Asked, asked_value, holds_value
-from rag.answer.roles import ROLES, Role, span_roles
+from rag.answer.roles import CREDIT_ROLES, ROLES, Role, span_roles
 from rag.ingest.sentences import sentence_spans
 from rag.retrieve.glossary import searched_text
 from rag.retrieve.lexical import TermWeights, looks_english, matches, terms
@@ -121,6 +121,8 @@ SENTENCE_FEATURES = (
     "mix_gap",
 )
 FEATURES: tuple[str, ...] = QUESTION_FEATURES + SENTENCE_FEATURES
+FEATURE_COLUMN = {name: i for i, name in enumerate(FEATURES)}
+_SENTENCE_COLUMN = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
 
 
 @dataclass(frozen=True)
@@ -165,11 +167,8 @@ class SentenceIndex:
         self._by_chunk: dict[str, list[Sentence]] = {}
         articles: dict[ArticleKey, dict[tuple[int, int], tuple[Role, Chunk]]] = {}
         for chunk in chunks:
-            spans = list(sentence_spans(chunk.text, chunk.start))
-            local = [(s - chunk.start, e - chunk.start) for s, e in spans]
-            roles = span_roles(chunk.text, local)
             found = articles.setdefault((chunk.source, chunk.title), {})
-            for (start, end), role in zip(spans, roles, strict=True):
+            for start, end, role in _chunk_sentences(chunk):
                 found.setdefault((start, end), (role, chunk))
         self.sentences: dict[SentenceKey, Sentence] = {}
         self._order: dict[ArticleKey, list[Sentence]] = {}
@@ -232,13 +231,6 @@ class SentenceIndex:
         """The indexed chunks of one file, in order."""
         return self._chunks_of.get(source, [])
 
-    def text(self, source: str, start: int, end: int) -> str | None:
-        """file_text[start:end] of an indexed file, when one chunk holds all of it."""
-        for chunk in self._chunks_of.get(source, []):
-            if chunk.start <= start and end <= chunk.end:
-                return chunk.text[start - chunk.start : end - chunk.start]
-        return None
-
     def paragraph_terms(self, sentence: Sentence) -> list[str]:
         """The content stems of the paragraph holding the sentence."""
         return self._paragraph_terms.get((sentence.article, sentence.paragraph), [])
@@ -273,16 +265,21 @@ class SentenceIndex:
 
     def _unindexed(self, chunk: Chunk) -> list[Sentence]:
         """Sentences of a chunk the index does not hold (a test's hand-made passage)."""
-        spans = list(sentence_spans(chunk.text, chunk.start))
-        local = [(s - chunk.start, e - chunk.start) for s, e in spans]
-        roles = span_roles(chunk.text, local)
         key = (chunk.source, chunk.title)
         return [
             Sentence(
                 chunk.source, s, e, chunk.text[s - chunk.start : e - chunk.start], r, key, i, 0
             )
-            for i, ((s, e), r) in enumerate(zip(spans, roles, strict=True))
+            for i, (s, e, r) in enumerate(_chunk_sentences(chunk))
         ]
+
+
+def _chunk_sentences(chunk: Chunk) -> list[tuple[int, int, Role]]:
+    """Each sentence of a chunk as (start, end, role), with file offsets."""
+    spans = list(sentence_spans(chunk.text, chunk.start))
+    local = [(s - chunk.start, e - chunk.start) for s, e in spans]
+    roles = span_roles(chunk.text, local)
+    return [(s, e, role) for (s, e), role in zip(spans, roles, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -341,13 +338,18 @@ def view_question(question: str, weights: TermWeights, vector: np.ndarray | None
 
 def coverage(question: QuestionView, text_terms: Sequence[str]) -> float:
     """Share of the question's idf weight whose stems `text_terms` hold (1.0 for none)."""
-    total = sum(question.idf)
+    return weighted_coverage(question.terms, question.idf, text_terms)
+
+
+def weighted_coverage(
+    question_terms: Sequence[str], weights: Sequence[float], text_terms: Sequence[str]
+) -> float:
+    """Share of the weights of `question_terms` whose stems `text_terms` hold (1.0 for none)."""
+    total = sum(weights)
     if total == 0:
         return 1.0
-    found = sum(
-        w for t, w in zip(question.terms, question.idf, strict=True) if matches(t, text_terms)
-    )
-    return found / total
+    weighted = zip(question_terms, weights, strict=True)
+    return sum(w for t, w in weighted if matches(t, text_terms)) / total
 
 
 def _rare_share(question: QuestionView, text_terms: Sequence[str]) -> float:
@@ -374,6 +376,16 @@ def candidate_features(
         article_rank[c.sentence.article] = min(
             article_rank.get(c.sentence.article, 99), c.passage.rank
         )
+    own = set(question.terms)
+    credits = asks_credits(question.text)
+    names = _question_names(question.text)
+    # Stems of what many candidates share, worked out once per question.
+    title_terms = {key: terms(key[1]) for key in article_rank}
+    chunk_terms: dict[str, tuple[list[str], list[str]]] = {}  # id -> (text, title › section)
+    for c in candidates:
+        chunk = c.passage.chunk
+        if chunk.id not in chunk_terms:
+            chunk_terms[chunk.id] = (terms(chunk.text), terms(f"{chunk.title} {chunk.section}"))
     rows = []
     for c in candidates:
         s = c.sentence
@@ -386,9 +398,8 @@ def candidate_features(
         )
         next_terms = index.terms_of(nxt) if nxt is not None else []
         chunk_vector = index.chunk_vectors.get(c.passage.chunk.id)
-        context_terms = terms(f"{c.passage.chunk.title} {c.passage.chunk.section}")
+        whole_chunk_terms, context_terms = chunk_terms[c.passage.chunk.id]
         words = _WORD.findall(s.text)
-        own = set(question.terms)
         new_words = [t for t in s_terms if t not in own]
         holds = holds_value(question.asked, s.text, question.text) if question.asked else False
         holds_next = (
@@ -409,18 +420,18 @@ def candidate_features(
                 _cos(question.vector, chunk_vector),
                 _cos(index.vector(s), index.centroid(s.article)),
                 _cos(question.vector, index.centroid(s.article)),
-                coverage(question, terms(s.article[1])),
+                coverage(question, title_terms[s.article]),
                 coverage(question, s_terms),
                 0.0,  # cov_gap, filled below
                 coverage(question, [*s_terms, *next_terms]),
                 coverage(question, [*s_terms, *context_terms]),
                 coverage(question, index.terms_of(prev)) if prev is not None else float("nan"),
                 coverage(question, index.paragraph_terms(s)) if s.count else float("nan"),
-                coverage(question, terms(c.passage.chunk.text)),
+                coverage(question, whole_chunk_terms),
                 float(prev is None or prev.paragraph != s.paragraph),
-                float(asks_credits(question.text) and s.role in ("byline", "caption", "signature")),
+                float(credits and s.role in CREDIT_ROLES),
                 _bigram_share(question, s_terms),
-                _names_share(question, s.text),
+                _names_share(names, s.text),
                 _rare_share(question, s_terms),
                 len(new_words) / max(1, len(s_terms)),
                 float(len(words)),
@@ -429,7 +440,7 @@ def candidate_features(
                 s.index / max(1, s.count - 1) if s.count else float("nan"),
                 float(s.index == 0),
                 float(c.passage.chunk.section == ""),
-                float(bool(_PRONOUN_START.search(s.text))),
+                float(opens_with_pronoun(s.text)),
                 float(holds),
                 float(holds_next),
                 float(bool(_NUMBER.search(s.text))),
@@ -446,7 +457,7 @@ def candidate_features(
             ]
         )
     matrix = np.asarray(rows, dtype=np.float32)
-    column = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    column = _SENTENCE_COLUMN
     cos = np.nan_to_num(matrix[:, column["cos"]], nan=0.7)
     cov = matrix[:, column["cov"]]
     mix = 2 * cos + cov
@@ -491,10 +502,13 @@ def _bigram_share(question: QuestionView, text_terms: Sequence[str]) -> float:
     return len(pairs & held) / len(pairs)
 
 
-def _names_share(question: QuestionView, text: str) -> float:
-    """Share of the capitalised words inside the question that the text holds."""
-    words = _WORD.findall(question.text)
-    names = {w.lower() for w in words[1:] if w[:1].isupper()}
+def _question_names(question: str) -> set[str]:
+    """The question's capitalised words after its first, lowercased."""
+    return {w.lower() for w in _WORD.findall(question)[1:] if w[:1].isupper()}
+
+
+def _names_share(names: set[str], text: str) -> float:
+    """Share of the question's capitalised words that the text holds."""
     if not names:
         return float("nan")
     lowered = text.lower()

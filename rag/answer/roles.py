@@ -17,6 +17,8 @@ from typing import Literal
 
 Role = Literal["body", "heading", "byline", "caption", "signature", "contact", "aside"]
 ROLES: tuple[Role, ...] = ("body", "heading", "byline", "caption", "signature", "contact", "aside")
+# Roles that credit people rather than say anything: quoted only when a question asks who.
+CREDIT_ROLES: frozenset[Role] = frozenset({"byline", "caption", "signature"})
 
 _CAPTION = re.compile(r"\((?:foto|bild|photo|ill)\w*[:.]|\b(?:foto|bild|photo)\s*:|©", re.I)
 _CONTACT = re.compile(

@@ -31,16 +31,18 @@ import numpy as np
 
 from rag.answer.about import ABOUT
 from rag.answer.features import (
+    FEATURE_COLUMN,
     FEATURES,
     Candidate,
     QuestionView,
     SentenceIndex,
     asks_credits,
     candidate_features,
-    coverage,
     opens_with_pronoun,
     view_question,
+    weighted_coverage,
 )
+from rag.answer.roles import CREDIT_ROLES
 from rag.config import DEFAULT_ANSWER_MODEL
 from rag.errors import RagError
 from rag.types import Answer, Citation, Passage
@@ -51,7 +53,6 @@ NO_ANSWER = (
     "Jag hittar inget i källorna som besvarar frågan. Formulera gärna om frågan, "
     "eller fråga om något som artiklarna tar upp."
 )
-NON_BODY = frozenset({"byline", "caption", "signature"})
 # The abstainer's features, each with its monotone direction: +1 where more evidence can
 # only make an answer more likely (so a question far from the training data, with weak
 # evidence everywhere, is not answered by extrapolation), 0 where no direction holds.
@@ -144,12 +145,11 @@ def item_features(question: QuestionView, matrix: np.ndarray, probs: np.ndarray)
     """The abstainer's features for one question, from its candidates' matrix and probabilities."""
     if not len(probs):
         return np.zeros(len(ITEM_FEATURES), dtype=np.float32)
-    column = {name: i for i, name in enumerate(FEATURES)}
     order = np.argsort(-probs, kind="stable")
     top = order[:5]
 
     def best(name: str, rows: np.ndarray | None = None, missing: float = 0.0) -> float:
-        values = matrix[rows if rows is not None else slice(None), column[name]]
+        values = matrix[rows if rows is not None else slice(None), FEATURE_COLUMN[name]]
         finite = values[np.isfinite(values)]
         return float(finite.max()) if len(finite) else missing
 
@@ -186,7 +186,7 @@ def candidates_for(
     candidates = index.candidates(passages)
     if asks_credits(question.text) or question.who:
         return candidates
-    return [c for c in candidates if c.sentence.role not in NON_BODY]
+    return [c for c in candidates if c.sentence.role not in CREDIT_ROLES]
 
 
 class LearnedAnswerer:
@@ -204,17 +204,8 @@ class LearnedAnswerer:
 
     def coverage(self, question_terms: Sequence[str], text_terms: Sequence[str]) -> float:
         """Share of the question's word weight that `text_terms` hold (for the LLM check)."""
-        view = QuestionView(
-            "",
-            list(question_terms),
-            [self.index.weights.idf(t) for t in question_terms],
-            None,
-            False,
-            False,
-            False,
-            None,
-        )
-        return coverage(view, text_terms)
+        weights = [self.index.weights.idf(t) for t in question_terms]
+        return weighted_coverage(question_terms, weights, text_terms)
 
     def score(self, question: str, passages: Sequence[Passage]) -> Scored:
         """The candidates with their probabilities, and the probability of any answer."""

@@ -33,7 +33,14 @@ from rag.answer.selector import (
     compose,
     item_features,
 )
-from rag.evaluation.metrics import EvalItem, GoldSpan, gold_spans, load_questions
+from rag.evaluation.metrics import (
+    EvalItem,
+    GoldSpan,
+    gold_spans,
+    load_questions,
+    overlaps,
+    span_overlaps,
+)
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -144,36 +151,31 @@ def _with_probs(example: Example, selector: Any) -> Example:
     return replace(example, scored=replace(s, probs=probs))
 
 
-def cross_validate(examples: Sequence[Example]) -> list[Example]:
-    """Out-of-fold probabilities, leaving one article out at a time.
+def cross_validate(probed: Sequence[Example], fold: dict[int, int]) -> list[Example]:
+    """Out-of-fold chances of an answer, leaving one article out at a time.
 
-    The selector's probabilities of each article come from a selector fitted without it;
-    the abstainer of each article is fitted on the other articles' out-of-fold rows, so
-    neither model is scored on questions it learned from.
+    `probed` holds out-of-fold selector probabilities (`out_of_fold_selector`); the
+    abstainer of each article is fitted on the other articles' rows, so neither model is
+    scored on questions it learned from.
     """
-    fold = _folds(examples)
-    probed = out_of_fold_selector(examples, fold)
     rows, answerable = _item_matrix(probed)
-    groups = np.asarray([fold[id(e)] for e in examples])
-    result = []
+    groups = np.asarray([fold[id(e.item)] for e in probed])
+    chances = np.zeros(len(probed))
     for g in sorted(set(groups)):
         abstainer = fit_abstainer(rows[groups != g], answerable[groups != g])
-        chances = abstainer.predict_proba(rows[groups == g])[:, 1]
-        inside = [e for e, k in zip(probed, groups, strict=True) if k == g]
-        result += [
-            replace(e, scored=replace(e.scored, answerable=float(p)))
-            for e, p in zip(inside, chances, strict=True)
-        ]
-    order = {id(e.item): n for n, e in enumerate(examples)}
-    return sorted(result, key=lambda e: order[id(e.item)])
+        chances[groups == g] = abstainer.predict_proba(rows[groups == g])[:, 1]
+    return [
+        replace(e, scored=replace(e.scored, answerable=float(p)))
+        for e, p in zip(probed, chances, strict=True)
+    ]
 
 
 def out_of_fold_selector(examples: Sequence[Example], fold: dict[int, int]) -> list[Example]:
     """Each example with probabilities from a selector fitted without its article."""
     result: dict[int, Example] = {}
     for g in sorted(set(fold.values())):
-        selector = fit_selector([e for e in examples if fold[id(e)] != g])
-        result |= {id(e): _with_probs(e, selector) for e in examples if fold[id(e)] == g}
+        selector = fit_selector([e for e in examples if fold[id(e.item)] != g])
+        result |= {id(e): _with_probs(e, selector) for e in examples if fold[id(e.item)] == g}
     return [result[id(e)] for e in examples]
 
 
@@ -202,27 +204,13 @@ def evaluate(
         text = answer.text.lower()
         facts.append(sum(f in text for f in e.item.must_contain) / max(1, len(e.item.must_contain)))
         if answer.citations:
+            cited = answer.citations
             quote_precision.append(
                 np.mean(
-                    [
-                        _hits(c.start, c.end, c.passage.chunk.source, e.spans)
-                        for c in answer.citations
-                    ]
+                    [span_overlaps(c.passage.chunk.source, c.start, c.end, e.spans) for c in cited]
                 )
             )
-            chunk_precision.append(
-                np.mean(
-                    [
-                        _hits(
-                            c.passage.chunk.start,
-                            c.passage.chunk.end,
-                            c.passage.chunk.source,
-                            e.spans,
-                        )
-                        for c in answer.citations
-                    ]
-                )
-            )
+            chunk_precision.append(np.mean([overlaps(c.passage.chunk, e.spans) for c in cited]))
     return {
         "items": float(len(examples)),
         "facts_in_answer": float(np.mean(facts)) if facts else 0.0,
@@ -231,10 +219,6 @@ def evaluate(
         "refusal_recall": float(np.mean(refused_unanswerable)) if refused_unanswerable else 0.0,
         "false_refusals": float(np.mean(refused_answerable)) if refused_answerable else 0.0,
     }
-
-
-def _hits(start: int, end: int, source: str, spans: Sequence[GoldSpan]) -> bool:
-    return any(s.source == source and s.start < end and start < s.end for s in spans)
 
 
 def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Composition:
@@ -274,13 +258,15 @@ def train(
     on_step(f"retrieving {len(items)} training questions")
     examples = build_examples(pipeline, items, index, file_texts)
     on_step("cross-validating: one article left out at a time")
-    out_of_fold = cross_validate(examples)
+    fold = _folds(examples)
+    probed = out_of_fold_selector(examples, fold)
+    out_of_fold = cross_validate(probed, fold)
     how = choose_composition(out_of_fold, index)
     cv = evaluate(out_of_fold, how, index)
     on_step(f"leave-one-article-out: {json.dumps({k: round(v, 3) for k, v in cv.items()})}")
     on_step("fitting on every question")
     selector = fit_selector(examples)
-    abstainer = fit_abstainer(*_item_matrix(out_of_fold_selector(examples, _folds(examples))))
+    abstainer = fit_abstainer(*_item_matrix(probed))  # on selector probabilities it never fit
     digest = hashlib.sha256(questions.read_bytes()).hexdigest()[:16]
     model = AnswerModel(
         selector,
@@ -295,8 +281,9 @@ def train(
 
 
 def _folds(examples: Sequence[Example]) -> dict[int, int]:
+    """Each example's fold (by `id` of its item): the index of its article."""
     groups = sorted({e.article for e in examples if e.article is not None})
-    return {id(e): groups.index(e.article) if e.article in groups else -1 for e in examples}
+    return {id(e.item): groups.index(e.article) if e.article in groups else -1 for e in examples}
 
 
 def _write_card(path: Path, model: AnswerModel, questions: Path) -> None:

@@ -163,9 +163,12 @@ def gold_spans(item: EvalItem, file_texts: dict[str, str]) -> list[list[GoldSpan
 
 def overlaps(chunk: Chunk, spans: Iterable[GoldSpan]) -> bool:
     """Whether a chunk's span overlaps any gold span."""
-    return any(
-        s.source == chunk.source and s.start < chunk.end and chunk.start < s.end for s in spans
-    )
+    return span_overlaps(chunk.source, chunk.start, chunk.end, spans)
+
+
+def span_overlaps(source: str, start: int, end: int, spans: Iterable[GoldSpan]) -> bool:
+    """Whether `source[start:end]` overlaps any gold span."""
+    return any(s.source == source and s.start < end and start < s.end for s in spans)
 
 
 def relevant_in_index(chunks: Iterable[Chunk], quote_spans: Sequence[Sequence[GoldSpan]]) -> int:
