@@ -175,7 +175,7 @@ def serve(
         run_ingest(pipeline)
     with err.status("Loading the index and models (a first run builds the question encoder)"):
         pipeline.warm_up()  # the first question is then as fast as the others
-    os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio").resolve())
+    os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)  # before Gradio loads
     from ui.app import build_app, start
 
     chat = pipeline.chat

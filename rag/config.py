@@ -207,6 +207,11 @@ class Settings(BaseSettings):
         return self.llm_provider == "ollama"
 
     @property
+    def gradio_temp_dir(self) -> Path:
+        """Gradio's own files of this instance (GRADIO_TEMP_DIR), never shared with another."""
+        return (self.data_dir / "gradio").resolve()
+
+    @property
     def chroma_path(self) -> Path:
         """Folder of the embedded Chroma database."""
         return self.data_dir / "chroma"

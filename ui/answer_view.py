@@ -31,11 +31,20 @@ def searched_html(query: str) -> str:
     return f'<p class="sokfraga">Sökte efter: <q>{html.escape(query)}</q></p>' if query else ""
 
 
-def _plain(content: Any) -> str:
-    """Text of a chat message's content (a string, or Gradio's list of text parts), unescaped."""
+def content_text(content: Any) -> str:
+    """The text of a chat message's content: a string, or Gradio's list of text parts.
+
+    Anything else (components, files, other parts) gives no text.
+    """
     if isinstance(content, list):
-        content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return _ESCAPED.sub(r"\1", _SOURCE_LINK.sub(r"[\1]", str(content)))
+        parts = [p for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        return " ".join(str(p.get("text", "")) for p in parts)
+    return content if isinstance(content, str) else ""
+
+
+def _plain(content: Any) -> str:
+    """Text of a chat message's content, unescaped."""
+    return _ESCAPED.sub(r"\1", _SOURCE_LINK.sub(r"[\1]", content_text(content)))
 
 
 def conversation_turns(history: list[Message]) -> list[Turn]:

@@ -38,7 +38,13 @@ from rag.pipeline import Pipeline
 from rag.records import answer_record
 from rag.types import Answer, Searched, TextDelta
 from rag.validate import clean_question
-from ui.answer_view import VIEW_CSS, conversation_turns, notice_markdown, searched_html
+from ui.answer_view import (
+    VIEW_CSS,
+    content_text,
+    conversation_turns,
+    notice_markdown,
+    searched_html,
+)
 from ui.eval_tab import eval_tab
 from ui.guard import HttpGuard
 from ui.render import (
@@ -159,11 +165,8 @@ def text_history(history: Any) -> list[Message]:
     for message in history[-MAX_HISTORY_MESSAGES:]:
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             continue
-        content = message.get("content")
-        if isinstance(content, list):
-            parts = [p for p in content if isinstance(p, dict) and p.get("type") == "text"]
-            content = " ".join(str(p.get("text", "")) for p in parts)
-        if isinstance(content, str) and content.strip():
+        content = content_text(message.get("content"))
+        if content.strip():
             text = mask_identity_numbers(content[:MAX_HISTORY_CHARS]).text
             turns.append({"role": message["role"], "content": escape_markdown(text)})
     return turns
@@ -383,7 +386,7 @@ def start(
         block: Wait until the server stops (False returns once it listens, for tests).
 
     """
-    os.environ["GRADIO_TEMP_DIR"] = str((settings.data_dir / "gradio").resolve())
+    os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
     quiet_gradio_tracebacks()
     guard = Middleware(HttpGuard, max_body_bytes=settings.max_request_bytes)
     app.queue(default_concurrency_limit=settings.ui_concurrency).launch(

@@ -47,7 +47,6 @@ from rag.config import DEFAULT_ANSWER_MODEL
 from rag.errors import RagError
 from rag.types import Answer, Citation, Passage
 
-MODEL_PATH = DEFAULT_ANSWER_MODEL
 MODEL_FORMAT = 1
 NO_ANSWER = (
     "Jag hittar inget i källorna som besvarar frågan. Formulera gärna om frågan, "
@@ -104,7 +103,7 @@ class AnswerModel:
     trained_on: str = ""  # digest of the training set
     card: dict[str, Any] = field(default_factory=dict)  # CV figures for the model card
 
-    def save(self, path: Path = MODEL_PATH) -> None:
+    def save(self, path: Path = DEFAULT_ANSWER_MODEL) -> None:
         """Write the model (pickle) atomically."""
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".partial")
@@ -112,7 +111,7 @@ class AnswerModel:
         partial.replace(path)
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> AnswerModel:
+    def load(cls, path: Path = DEFAULT_ANSWER_MODEL) -> AnswerModel:
         """Read the model, checking it was trained for these features and this scikit-learn.
 
         Raises:

@@ -25,7 +25,6 @@ from rag.answer.features import ArticleKey, SentenceIndex, candidate_features, v
 from rag.answer.selector import (
     ITEM_FEATURE_DIRECTIONS,
     ITEM_FEATURES,
-    MODEL_PATH,
     AnswerModel,
     Composition,
     Scored,
@@ -33,6 +32,7 @@ from rag.answer.selector import (
     compose,
     item_features,
 )
+from rag.config import DEFAULT_ANSWER_MODEL
 from rag.evaluation.metrics import (
     EvalItem,
     GoldSpan,
@@ -244,7 +244,7 @@ def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Com
 def train(
     pipeline: Pipeline,
     questions: Path = TRAINING_SET,
-    out: Path = MODEL_PATH,
+    out: Path = DEFAULT_ANSWER_MODEL,
     on_step: Callable[[str], None] = lambda _: None,
 ) -> AnswerModel:
     """Build the answer model from the training set; write it and its card to `out`'s folder."""
