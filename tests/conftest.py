@@ -24,7 +24,10 @@ from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
-MINI = Path(__file__).resolve().parent / "data" / "mini"
+TESTS = Path(__file__).resolve().parent
+DATA = TESTS / "data"
+MINI = DATA / "mini"
+GOLDEN = TESTS / "golden"
 LLM_TIMEOUT_S = 2.0  # short, so fallback tests are quick; bounds derive from it
 
 
@@ -117,12 +120,12 @@ def llm_pipeline(
 MODEL_FIXTURES = frozenset({"e5", "minilm", "minilm_path", "seeded_pipeline", "indexed_mini"})
 HEAVY_MODULES = frozenset(  # start processes or load models outside the fixtures above
     {
-        "test_atomic",
+        "test_generations",
         "test_cli",
         "test_feedback",
         "test_logs",
         "test_store",
-        "test_ui_startup",
+        "test_startup",
         "test_e5_onnx",
         "test_bench",
         "test_embed",

@@ -5,10 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from rag.config import Settings, load_settings
 from rag.errors import ConfigError
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _example_keys() -> list[str]:

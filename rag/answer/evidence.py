@@ -26,6 +26,7 @@ from enum import Enum
 from functools import lru_cache
 from itertools import pairwise
 
+from rag.ingest.dates import MONTHS
 from rag.retrieve.glossary import has_swedish_word
 from rag.retrieve.lexical import STOPWORDS, looks_english, matches, terms
 from rag.types import Chunk
@@ -80,13 +81,13 @@ _NUMBER_WORDS = (
 )
 _QUANTITY = re.compile(rf"\d+(?:[.,]\d+)?|\b(?:{_NUMBER_WORDS})\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-_MONTH = r"jan\w*|feb\w*|mars|apr\w*|maj|jun\w*|jul\w*|aug\w*|sep\w*|okt\w*|nov\w*|dec\w*"
+# A month written out or cut to three letters ("3 okt", "12–14 mars").
+_MONTH = "|".join(sorted({*MONTHS, *(m[:3] for m in MONTHS)}, key=len, reverse=True))
 _DATE_OR_TIME = re.compile(
     rf"\b\d{{1,2}}\s*(?:–\s*\d{{1,2}}\s*)?(?:{_MONTH})\b|\b\d{{1,2}}[.:]\d\d\b", re.IGNORECASE
 )
 _WHEN = re.compile(
-    r"\b(januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|"
-    r"december|måndag\w*|tisdag\w*|onsdag\w*|torsdag\w*|fredag\w*|lördag\w*|söndag\w*|"
+    rf"\b({'|'.join(MONTHS)}|måndag\w*|tisdag\w*|onsdag\w*|torsdag\w*|fredag\w*|lördag\w*|söndag\w*|"
     r"vår(en|as)?|höst(en|as)?|sommar(en)?|vinter(n)?|idag|igår|imorgon|nyss|förra|nästa)\b",
     re.IGNORECASE,
 )

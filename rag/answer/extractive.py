@@ -29,10 +29,11 @@ from rag.answer.evidence import (
     name_after,
     only_pending,
 )
+from rag.answer.features import opens_with_pronoun
 from rag.ingest.documents import CREDIT
 from rag.ingest.sentences import MIN_SENTENCE_WORDS, sentence_spans
 from rag.retrieve.glossary import swedish_words
-from rag.retrieve.lexical import TermWeights, looks_english, matches, terms
+from rag.retrieve.lexical import QUESTION_WORDS, TermWeights, looks_english, matches, terms
 from rag.retrieve.parts import question_parts
 from rag.types import Answer, Chunk, Citation, Passage
 
@@ -41,17 +42,10 @@ LEAD_MIN_WORDS = 8  # shorter opening lines are bylines and datelines, not the l
 _BYLINE = re.compile(r"^\W*\w+( \w+)?:", re.I)
 # Words that join two subjects: the question may draw on several articles.
 _ACROSS_ARTICLES = re.compile(r"\b(och|samt|respektive|både|båda|två|olika|and|both|two)\b", re.I)
-_QUESTION_WORD = (
-    r"(vad|vem|vilka|vilken|vilket|hur|när|var|varför|vart|what|who|which|how|when|where|why)"
-)
+_QUESTION_WORD = f"({'|'.join(QUESTION_WORDS)})"
 # "När och hur …", "when and where …": one subject asked two ways, not two subjects.
 _JOINED_QUESTION_WORDS = re.compile(
     rf"\b{_QUESTION_WORD}\s*(,|och|samt|and|&)\s*{_QUESTION_WORD}\b", re.I
-)
-# A sentence opening with a pronoun needs the sentence before it to say who or what.
-_ANAPHOR = re.compile(
-    r"^\W*(den|denna|detta|dessa|han|hon|hen|de|deras|hans|hennes|dess|this|these|he|she|they)\b",
-    re.I,
 )
 
 # Words naming the kind of text ("i blogginlägget om …"), which the text rarely uses itself.
@@ -439,7 +433,7 @@ class ExtractiveAnswerer:
         start, end = spans[index]
         if not self.policy.antecedent or index == 0:
             return start
-        if not _ANAPHOR.match(_slice(passage, start, end)):
+        if not opens_with_pronoun(_slice(passage, start, end)):
             return start
         previous_start, _ = spans[index - 1]
         return (

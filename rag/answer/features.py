@@ -23,7 +23,7 @@ from rag.answer.evidence import Asked, asked_value, holds_value
 from rag.answer.roles import CREDIT_ROLES, ROLES, Role, span_roles
 from rag.ingest.sentences import sentence_spans
 from rag.retrieve.glossary import searched_text
-from rag.retrieve.lexical import TermWeights, looks_english, matches, terms
+from rag.retrieve.lexical import PRONOUNS, TermWeights, looks_english, matches, terms
 from rag.types import Chunk, Passage
 
 ArticleKey = tuple[str, str]  # (source, title)
@@ -52,11 +52,7 @@ _CREDITS = re.compile(
     r"kontakt\w*|wrote|written|author\w*|photo\w*|contact\w*|credits?)\b",
     re.I,
 )
-_PRONOUN_START = re.compile(
-    r"^\W*(den|denna|detta|dessa|det|han|hon|hen|de|dem|deras|hans|hennes|dess|där|"
-    r"this|these|it|he|she|they|their|there)\b",
-    re.I,
-)
+_PRONOUN_START = re.compile(rf"^\W*({'|'.join(sorted(PRONOUNS))})\b", re.I)
 _NUMBER = re.compile(r"\d")
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-ZÅÄÖ][a-zåäöé]+(?:\s[A-ZÅÄÖ][a-zåäöé]+)+")

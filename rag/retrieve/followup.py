@@ -17,14 +17,12 @@ from collections.abc import Sequence
 from rag.answer.llm import ChatBackend
 from rag.answer.prompts import rewrite_messages
 from rag.errors import LlmError
-from rag.retrieve.lexical import STOPWORDS, looks_english, terms
+from rag.retrieve.lexical import PRONOUNS, STOPWORDS, looks_english, terms
 from rag.types import Turn
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-_PRONOUNS = frozenset(
-    "den det denna detta dessa de dem han hon hen hans hennes dess deras där dit då sådan "
-    "sådant samma it its they them their he she his her this that these those there".split()
-)
+# Pronouns, and the words that point back the way they do in a follow-up ("då", "samma").
+_REFERRING = PRONOUNS | frozenset("dit då sådan sådant samma its them his her that those".split())
 _CONTINUES = frozenset("och men än också även samt and but what how about".split())
 MAX_CONTEXT_WORDS = 8  # content words carried over from earlier questions
 MAX_QUERY_CHARS = 300
@@ -39,7 +37,7 @@ def needs_context(question: str) -> bool:
         return True
     if words[0] in _CONTINUES and len(content) <= 3:
         return True
-    return any(w in _PRONOUNS for w in words) and len(content) <= 3
+    return any(w in _REFERRING for w in words) and len(content) <= 3
 
 
 def rule_query(question: str, history: Sequence[Turn]) -> str:

@@ -12,9 +12,19 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SWEDISH
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+# The interrogatives, Swedish then English.
+QUESTION_WORDS = (
+    "vad", "vem", "vilka", "vilken", "vilket", "hur", "när", "var", "varför", "vart",
+    "what", "who", "which", "how", "when", "where", "why",
+)  # fmt: skip
+# Words that point back to something named before ("hon", "detta", "they", "där").
+PRONOUNS = frozenset(
+    "den det denna detta dessa de dem han hon hen hans hennes dess deras där "
+    "it they their he she this these there".split()
+)
 # Words that ask rather than say what is asked about: never content words.
 _SWEDISH_QUESTION_WORDS = {
-    "vad", "vem", "vilka", "vilken", "vilket", "hur", "när", "var", "varför", "vart",
+    *QUESTION_WORDS[:10],
     "finns", "ska", "kan", "många", "mycket", "berätta", "beskriv", "enligt", "sammanfatta",
     "artikeln", "artikel", "inlägget", "inlägg", "texten", "säger", "sa", "skriver", "skrev",
     "respektive", "handlar", "nämns", "nämner", "tar", "upp", "beskriver", "beskrivs",
@@ -24,7 +34,8 @@ _SWEDISH_QUESTION_WORDS = {
     "ordet", "termen", "formuleringen",
 }  # fmt: skip
 _ENGLISH_QUESTION_WORDS = {
-    "what", "who", "which", "how", "when", "where", "why", "does", "did", "tell", "according",
+    *QUESTION_WORDS[10:],
+    "does", "did", "tell", "according",
     "summarize", "summarise", "describe", "article", "post", "text", "say", "says", "said",
     "write", "writes", "wrote", "mention", "mentioned", "mentions", "about", "were", "was",
     "context", "contexts", "expression", "phrase", "term", "word", "wording",

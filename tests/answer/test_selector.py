@@ -7,12 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import ROOT
 from rag.answer.roles import span_roles
 from rag.answer.selector import AnswerModel, AnswerModelError
 from rag.ingest.sentences import sentence_spans
 from rag.pipeline import Pipeline
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_shipped_model_loads_for_these_features() -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from test_ui import CHROMIUM, CHROMIUM_ARGS, _ask, _open, serve
+from browser import ask, chromium, open_page, serve
 
 from conftest import make_settings
 from rag.index.embed import RagEmbeddings
@@ -45,12 +45,8 @@ def hostile_pipeline(tmp_path_factory: pytest.TempPathFactory, e5: RagEmbeddings
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
@@ -58,7 +54,7 @@ def page(browser: Browser, hostile_pipeline: Pipeline) -> Iterator[Page]:
     from ui.app import build_app
 
     for url in serve(build_app(hostile_pipeline)):
-        yield from _open(browser, url, 1400, 1000)
+        yield from open_page(browser, url, 1400, 1000)
 
 
 def test_script_in_an_article_or_question_runs_nothing(
@@ -70,7 +66,7 @@ def test_script_in_an_article_or_question_runs_nothing(
     page.on("dialog", _recorder(dialogs))
     expected = hostile_pipeline.ask(QUESTION)
     assert expected.citations, "precondition: the hostile article is cited"
-    bot = _ask(page, QUESTION)
+    bot = ask(page, QUESTION)
     bot.locator("a", has_text="[1]").first.click()
     article = page.locator("#kallor article.artikel:visible .artikeltext")
     expect(article).to_contain_text('<script>window.pwned = 1; alert("xss")</script>')
@@ -78,7 +74,7 @@ def test_script_in_an_article_or_question_runs_nothing(
     expect(page.locator("#kallor")).to_contain_text("<script>")  # the passage list too
 
     typed = '<img src=y onerror="window.pwned = 3; alert(3)"> <script>alert(4)</script>Hej?'
-    _ask(page, typed)
+    ask(page, typed)
     expect(page.locator("#chatt [data-testid='user']").last).to_contain_text("<script>alert(4)")
     page.wait_for_timeout(500)  # give any injected handler the chance to fire before checking
     assert page.evaluate("window.pwned") is None
@@ -187,7 +183,7 @@ def test_a_crafted_history_and_a_deep_link_show_nothing_live(
             link = attacker.get("gradio_api/deep_link", params={"session_hash": "angripare1"})
             assert link.status_code == 404
         dialogs: list[str] = []
-        for page in _open(browser, f"{url}?deep_link=angripare1", 1200, 900):
+        for page in open_page(browser, f"{url}?deep_link=angripare1", 1200, 900):
             page.on("dialog", _recorder(dialogs))
             page.wait_for_timeout(1000)
             expect(page.locator("#chatt [data-testid='bot']")).to_have_count(0)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LLM_TIMEOUT_S
+from conftest import LLM_TIMEOUT_S, ROOT
 from fake_llm import FakeChatServer, Reply
 from rag.answer.prompts import NOT_COVERED
 from rag.evaluation.metrics import aggregate, load_questions
@@ -20,7 +20,6 @@ from rag.types import Answer, Passage, Searched, TextDelta, Turn
 
 QUESTION = "Var hölls Socialchefsdagarna 2023?"
 HUSET = "003_7b0b9db67c0573bb.txt"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _number_of(passages: Sequence[Passage], needle: str) -> int:

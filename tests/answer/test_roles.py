@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from conftest import ROOT
 from rag.answer.roles import span_roles
 from rag.ingest.sentences import sentence_spans
 from rag.records import passage_roles
-
-ROOT = Path(__file__).resolve().parents[1]
 
 ARTICLE = """Nytt boendestöd i Tallbacka
 

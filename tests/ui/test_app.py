@@ -6,39 +6,24 @@ test-artifacts/.
 
 from __future__ import annotations
 
-import socket
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from browser import ANSWER_TIMEOUT_MS, ask, chromium, open_page, serve
 
-from rag.config import Settings
+from conftest import ROOT
 from rag.feedback import FeedbackStore
 from rag.ingest.dates import date_label
 
 if TYPE_CHECKING:
-    import gradio as gr
     from playwright.sync_api import Browser, Locator, Page
 
     from rag.pipeline import Pipeline
     from rag.types import Answer
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = ROOT / "test-artifacts"
-ANSWER_TIMEOUT_MS = 60_000  # the first question also builds the answerer's word weights
 QUESTION = "Var hölls Socialchefsdagarna 2023?"
 CITED = "Vad är Huset i Nordmaling?"  # two quotes, one article
 UNSUPPORTED = "Vad kostar ett pass på Liseberg?"
@@ -78,78 +63,20 @@ def ui_url(
     yield from serve(app)
 
 
-def serve(
-    app: gr.Blocks, auth: list[tuple[str, str]] | None = None, settings: Settings | None = None
-) -> Iterator[str]:
-    """Launch `app` as `rag serve` does on a free port of 127.0.0.1; yields its URL, closes it."""
-    from ui.app import start
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    settings = settings or Settings(data_dir=Path(tempfile.mkdtemp(prefix="ui-data-")))
-    start(app, settings, auth, host="127.0.0.1", port=port, block=False)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        app.close()
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: apt-get install -y chromium")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _open(browser: Browser, url: str, width: int, height: int) -> Iterator[Page]:
-    """A fresh page on the app; any request that leaves 127.0.0.1 is blocked and reported."""
-    context = browser.new_context(viewport={"width": width, "height": height}, locale="sv-SE")
-    outside: list[str] = []
-
-    def only_local(route):  # type: ignore[no-untyped-def]
-        if route.request.url.startswith("http://127.0.0.1:"):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", only_local)
-    page = context.new_page()
-    page.goto(url, wait_until="domcontentloaded")
-    page.locator("#fraga textarea").wait_for()
-    yield page
-    context.close()
-    assert outside == [], f"the UI tried to reach the network: {outside}"
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Browser, ui_url: str) -> Iterator[Page]:
-    yield from _open(browser, ui_url, 1400, 1000)
+    yield from open_page(browser, ui_url, 1400, 1000)
 
 
 @pytest.fixture
 def phone(browser: Browser, ui_url: str) -> Iterator[Page]:
-    yield from _open(browser, ui_url, 390, 844)
-
-
-def _ask(page: Page, question: str) -> Locator:
-    """Ask in the chat; returns the newest bot message once the answer is complete."""
-    from playwright.sync_api import expect
-
-    bots = page.locator("#chatt [data-testid='bot']")
-    before = bots.count()
-    box = page.locator("#fraga textarea")
-    box.fill(question)
-    box.press("Enter")
-    expect(bots).to_have_count(before + 1, timeout=ANSWER_TIMEOUT_MS)
-    expect(page.locator("#kallor")).not_to_contain_text("Söker", timeout=ANSWER_TIMEOUT_MS)
-    return bots.last
+    yield from open_page(browser, ui_url, 390, 844)
 
 
 def _check_highlight(page: Page, n: int, expected: Answer) -> Locator:
@@ -177,7 +104,7 @@ def test_clicking_a_citation_shows_the_quote_in_its_article(
     expected = seeded_pipeline.ask(CITED)
     assert len(expected.citations) >= 2, "precondition: the seeds answer with several citations"
     expect(page.get_by_text("Fråga socialtjänstartiklarna").first).to_be_visible()
-    bot = _ask(page, CITED)
+    bot = ask(page, CITED)
     expect(bot).to_contain_text(_normalize(expected.text.split("[1]")[0]))
     expect(bot).to_contain_text("Bygger på")
     expect(bot).to_contain_text("SFS 2025:400")  # the age warning: all articles predate the act
@@ -212,7 +139,7 @@ def test_unsupported_question_says_no_support(page: Page, seeded_pipeline: Pipel
 
     expected = seeded_pipeline.ask(UNSUPPORTED)
     assert expected.abstained, "precondition: the seeds do not cover this question"
-    bot = _ask(page, UNSUPPORTED)
+    bot = ask(page, UNSUPPORTED)
     expect(bot).to_have_text(f"Inget stöd i källorna. {_normalize(expected.text)}")
     panel = page.locator("#kallor")
     expect(panel.locator(".inget-stod")).to_contain_text("Inget stöd i källorna")
@@ -228,7 +155,7 @@ def test_thumbs_and_comment_are_stored(page: Page, seeded_pipeline: Pipeline) ->
     store = FeedbackStore(seeded_pipeline.settings.feedback_path)
     before = len(store.all())
     expected = seeded_pipeline.ask(QUESTION)
-    bot = _ask(page, QUESTION)
+    bot = ask(page, QUESTION)
     expect(bot).to_contain_text("Bygger på")
     page.locator("#chatt").get_by_role("button", name="Ogilla", exact=True).click()
     expect(page.locator("#omdome")).to_contain_text("Tack för ditt omdöme")
@@ -265,7 +192,7 @@ def test_phone_width(phone: Page, seeded_pipeline: Pipeline) -> None:
     from playwright.sync_api import expect
 
     expected = seeded_pipeline.ask(QUESTION)
-    bot = _ask(phone, QUESTION)
+    bot = ask(phone, QUESTION)
     expect(bot).to_contain_text("Bygger på")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     expect(phone.locator("#kallor")).to_be_visible()

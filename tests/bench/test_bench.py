@@ -15,7 +15,7 @@ from bench.ingests import embedded_texts
 from bench.measure import Latency, time_paired
 from bench.report import Row, write_report
 from bench.run import BenchOptions, parse_sizes, run_bench
-from conftest import MINI, make_settings
+from conftest import DATA, MINI, make_settings
 from rag.config import DEFAULT_CACHE_DIR
 from rag.index.embed import RagEmbeddings
 from rag.ingest.chunk import chunk_documents
@@ -23,7 +23,6 @@ from rag.ingest.documents import load_documents
 from rag.pipeline import Pipeline
 from rag.types import Answer, Chunk, Passage
 
-DATA = Path(__file__).resolve().parent / "data"
 REQUIRED = (
     "answer_p95_ms_seeds", "answer_p95_ms_100k", "query_speedup_vs_peer", "hit5_ours",
     "hit5_peer", "ingest_vs_model", "reingest_s", "cold_start_s", "load_p95_ms", "load_errors",

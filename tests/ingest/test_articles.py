@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import SEEDS
 from rag.ingest.articles import ArticleIndex, age_warning
 from rag.ingest.documents import load_documents
 from rag.pipeline import Pipeline
 from rag.records import answer_record
 from rag.types import ArticleDate, ArticleInfo, Chunk, Citation, Passage
 
-SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 KALAS = "004_69118e50f35d8edb.txt"  # its last article is dated "2 OKTOBER 2022"
 
 
