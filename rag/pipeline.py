@@ -17,7 +17,7 @@ from rag.answer.llm import ChatBackend, make_chat_model
 from rag.answer.selector import AnswerModel, LearnedAnswerer
 from rag.answer.verify import Verifier
 from rag.config import RetrievalMode, Settings
-from rag.errors import RagError
+from rag.errors import LlmError, RagError
 from rag.index.embed import RagEmbeddings, make_embedder
 from rag.index.generations import Generation, Pointer, ProgressCallback, build_generation
 from rag.index.lexical_cache import LexicalCache, LexicalData
@@ -28,7 +28,7 @@ from rag.ingest.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.ingest.documents import load_documents
 from rag.logs import log_event, question_fields
 from rag.pii import MASK, mask_identity_numbers
-from rag.retrieve.followup import MAX_TURNS, standalone_query
+from rag.retrieve.followup import MAX_TURNS, missing_referent, standalone_query
 from rag.retrieve.glossary import searched_text
 from rag.retrieve.retrievers import DenseRetriever, HybridRetriever, Retriever
 from rag.types import (
@@ -48,6 +48,10 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
 
 
+NO_REFERENT_NOTICE = (
+    "Frågan syftar på någon (”{word}”) som inget tidigare i samtalet nämner: skriv vem du "
+    "menar, eller ställ frågan efter den fråga den bygger på."
+)
 TRUNCATED_NOTICE = (
     "Frågan var lång: sökningen på betydelse läste bara dess början. Korta frågan om svaret "
     "inte träffar."
@@ -334,14 +338,25 @@ class Pipeline:
         `searched` is the standalone query of a follow-up; the quoting answerer matches it.
         """
         if self.generator is None:
-            answer = self.answerer.answer(searched or question, passages)
+            answer = self.answerer.answer(question, passages, searched)
             yield replace(answer, question=question)
         else:
             yield from self.generator.stream(question, passages, searched)
 
-    def answer_from(self, question: str, passages: Sequence[Passage]) -> Answer:
+    def answer_from(self, question: str, passages: Sequence[Passage], searched: str = "") -> Answer:
         """Answer `question` from already retrieved passages, with the cited articles' dates."""
-        return self._with_articles(final_answer(self.answer_stream(question, passages)))
+        answer = final_answer(self.answer_stream(question, passages, searched))
+        return self._with_articles(replace(answer, searched_query=searched or question))
+
+    def retrieve(
+        self, question: str, history: Sequence[Turn] = (), k: int | None = None
+    ) -> tuple[str, list[Passage], LlmError | None]:
+        """The standalone query of `question` after `history` and its k best passages.
+
+        Third comes the LLM's failure when its rewrite fell back to the rule.
+        """
+        query, failure = standalone_query(question, history[-MAX_TURNS:], self.chat)
+        return query, self.search(query, k), failure
 
     def _with_articles(self, answer: Answer) -> Answer:
         """`answer` with the articles it cites, their dates and the age warning."""
@@ -365,13 +380,16 @@ class Pipeline:
         masked = mask_identity_numbers(clean_question(question, self.settings.max_question_chars))
         question = masked.text
         history = [
-            replace(t, question=mask_identity_numbers(t.question).text)
+            replace(
+                t,
+                question=mask_identity_numbers(t.question).text,
+                searched=mask_identity_numbers(t.searched).text,
+            )
             for t in history[-MAX_TURNS:]  # a follow-up leans on the last few turns only
         ]
         # The mask is our insertion, not the user's words: it is not searched for.
         asked = " ".join(question.replace(MASK, " ").split()) or question
-        query, failure = standalone_query(asked, history, self.chat)
-        passages = self.search(query, top_k)
+        query, passages, failure = self.retrieve(asked, history, top_k)
         yield Searched(query, tuple(passages))
         retrieved = time.perf_counter()
         searched = query if query != question else ""  # a follow-up made standalone, or unmasked
@@ -390,7 +408,13 @@ class Pipeline:
         }
         timings_ms = {k: round(v, 2) for k, v in timings.items()}
         truncated = self._query_truncated(query)
-        notices = (masked.notice, TRUNCATED_NOTICE if truncated else "", answer.notice)
+        referent = "" if history else missing_referent(question)
+        notices = (
+            masked.notice,
+            NO_REFERENT_NOTICE.format(word=referent) if referent else "",
+            TRUNCATED_NOTICE if truncated else "",
+            answer.notice,
+        )
         answer = replace(
             answer,
             searched_query=query,

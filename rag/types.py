@@ -183,10 +183,26 @@ class Answer:
 
 @dataclass(frozen=True)
 class Turn:
-    """One earlier exchange of a conversation, for making follow-up questions standalone."""
+    """One earlier exchange of a conversation, for making follow-up questions standalone.
+
+    Besides the words, a turn carries what it was about: the query it searched (the
+    question made standalone) and the articles its answer cited, as (source, title).
+    """
 
     question: str
     answer: str = ""
+    searched: str = ""
+    articles: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def of(cls, answer: Answer) -> Turn:
+        """The turn an answer closes, with its searched query and cited articles."""
+        return cls(
+            answer.question,
+            answer.text,
+            answer.searched_query,
+            tuple((a.source, a.title) for a in answer.articles),
+        )
 
 
 @dataclass(frozen=True)

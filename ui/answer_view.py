@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from rag.types import Answer, Turn
@@ -47,13 +49,25 @@ def _plain(content: Any) -> str:
     return _ESCAPED.sub(r"\1", _SOURCE_LINK.sub(r"[\1]", content_text(content)))
 
 
-def conversation_turns(history: list[Message]) -> list[Turn]:
-    """Earlier questions with their answers, from Gradio's messages, for follow-up questions."""
+def conversation_turns(
+    history: list[Message], answers: Mapping[int, Answer] | None = None
+) -> list[Turn]:
+    """Earlier questions with their answers, for follow-up questions.
+
+    Where the chat still holds the Answer shown at a message (`answers`, by message
+    index), the turn also carries the query it searched and the articles it cited.
+    """
+    answers = answers or {}
     turns: list[Turn] = []
-    for message in history:
+    for index, message in enumerate(history):
         text = _plain(message.get("content", ""))
         if message.get("role") == "user":
             turns.append(Turn(text))
         elif turns and not turns[-1].answer:
-            turns[-1] = Turn(turns[-1].question, text)
+            shown = answers.get(index)
+            turns[-1] = (
+                replace(Turn.of(shown), question=turns[-1].question, answer=text)
+                if shown is not None
+                else Turn(turns[-1].question, text)
+            )
     return turns

@@ -118,7 +118,7 @@ def respond(
     except QuestionError as exc:  # shown in the chat; the question is not echoed
         yield Step("", None, [*history, _bot(str(exc))], EMPTY_PANEL, "", question, answers)
         return
-    turns = conversation_turns(history)
+    turns = conversation_turns(history, answers)
     shown_question = escape_markdown(mask_identity_numbers(question).text)
     history = [*history, {"role": "user", "content": shown_question}]
     turn = len(history)  # index of the answer's message
@@ -172,8 +172,10 @@ def text_history(history: Any) -> list[Message]:
     return turns
 
 
-def _chat_column(examples: list[str]) -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Textbox]:
-    """The chat, the question box, the copy box and the example questions."""
+def _chat_column(
+    examples: list[str],
+) -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button, gr.Textbox]:
+    """The chat, the question box, its buttons, the copy box and the example questions."""
     chatbot = gr.Chatbot(
         label="Samtal",
         height=520,
@@ -195,12 +197,13 @@ def _chat_column(examples: list[str]) -> tuple[gr.Chatbot, gr.Textbox, gr.Button
             elem_id="fraga",
         )
         ask = gr.Button("Fråga", variant="primary", scale=1, min_width=80, elem_id="fraga-knapp")
+    new_chat = gr.Button("Ny konversation", size="sm", elem_id="ny-konversation")
     with gr.Accordion("Kopiera svaret med källor", open=False, elem_id="kopiera-panel"):
         copy = gr.Textbox(
             show_label=False, lines=6, interactive=False, buttons=["copy"], elem_id="kopiera"
         )
     gr.Examples(examples=[[q] for q in examples], inputs=[question], label="Exempelfrågor")
-    return chatbot, question, ask, copy
+    return chatbot, question, ask, new_chat, copy
 
 
 def _feedback_events(chatbot: gr.Chatbot, answers: gr.State, store: FeedbackStore) -> None:
@@ -303,7 +306,9 @@ def build_app(
                 chat = gr.State([])  # the conversation as the server wrote it
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
-                        chatbot, question, ask, copy = _chat_column(examples or DEFAULT_EXAMPLES)
+                        chatbot, question, ask, new_chat, copy = _chat_column(
+                            examples or DEFAULT_EXAMPLES
+                        )
                         _feedback_events(chatbot, answers, FeedbackStore(settings.feedback_path))
                     with gr.Column(scale=2, min_width=300):
                         gr.Markdown("### Källor")
@@ -337,6 +342,12 @@ def build_app(
             outputs=[answer_text, record, chatbot, sources, copy, question, answers, chat],
             api_name="fraga",
             show_progress="hidden",
+        )
+        # A new conversation: nothing earlier is carried into the next question.
+        new_chat.click(
+            lambda: ([], {}, [], EMPTY_PANEL, "", ""),
+            outputs=[chat, answers, chatbot, sources, copy, question],
+            api_visibility="private",
         )
     return app
 

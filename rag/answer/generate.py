@@ -26,8 +26,8 @@ FALLBACK_NOTICE = "Språkmodellen {reason}, så svaret nedan citerar källorna d
 class Answerer(Protocol):
     """Anything that answers a question from passages without streaming (the extractive one)."""
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
-        """Answer `question` from `passages`."""
+    def answer(self, question: str, passages: Sequence[Passage], standalone: str = "") -> Answer:
+        """Answer `question` (made `standalone` when it is a follow-up) from `passages`."""
 
 
 class LlmAnswerer:
@@ -82,7 +82,7 @@ class LlmAnswerer:
         self, question: str, passages: Sequence[Passage], searched: str = "", failure: str = ""
     ) -> Answer:
         """The extractive answer, with a notice saying why the LLM's was not used (if it failed)."""
-        answer = replace(self._fallback.answer(searched or question, passages), question=question)
+        answer = self._fallback.answer(question, passages, searched)
         return replace(answer, notice=FALLBACK_NOTICE.format(reason=failure)) if failure else answer
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -216,9 +216,20 @@ class LearnedAnswerer:
         answerable = float(self.model.abstainer.predict_proba(item[None, :])[0, 1])
         return Scored(view, candidates, matrix, probs, answerable)
 
-    def answer(self, question: str, passages: Sequence[Passage]) -> Answer:
-        """Compose an answer from the best-scored sentences, or abstain."""
+    def answer(self, question: str, passages: Sequence[Passage], standalone: str = "") -> Answer:
+        """Compose an answer from the best-scored sentences, or abstain.
+
+        A follow-up has two readings: its own words, which say what is asked, and the
+        `standalone` query, which also names the subject. The sentences are ranked by the
+        mean of the two readings' probabilities; whether to answer at all is decided on the
+        standalone one, since the fragment alone rarely looks answerable.
+        """
         scored = self.score(question, passages)
+        if standalone and standalone != question:
+            full = self.score(standalone, passages)
+            if [c.sentence for c in full.candidates] == [c.sentence for c in scored.candidates]:
+                scored = replace(scored, probs=(scored.probs + full.probs) / 2)
+            scored = replace(scored, answerable=full.answerable)
         return compose(question, passages, scored, self.index, self.model.composition)
 
 

@@ -24,6 +24,7 @@ from rag.types import Answer, Chunk, Passage
 Kind = Literal["fact", "multi", "summary", "unanswerable"]
 KINDS: tuple[str, ...] = get_args(Kind)
 FIELDS = ("id", "question", "answer", "must_contain", "gold_file", "gold_quotes", "kind")
+MAX_HISTORY = 6  # earlier questions an item may carry (optional field "history")
 RANK_DEPTH = 10
 HIT_KS = (1, 3, 5, 10)
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
@@ -45,6 +46,7 @@ class EvalItem:
     gold_files: tuple[str, ...]
     gold_quotes: tuple[str, ...]
     kind: Kind
+    history: tuple[str, ...] = ()  # earlier user questions of a conversation, oldest first
 
     @property
     def answerable(self) -> bool:
@@ -124,6 +126,9 @@ def load_questions(path: Path) -> list[EvalItem]:
 def _item(raw: dict[str, Any]) -> EvalItem:
     if raw["kind"] not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    history = raw.get("history", [])
+    if not isinstance(history, list) or len(history) > MAX_HISTORY:
+        raise ValueError(f"history must be a list of at most {MAX_HISTORY} earlier questions")
     gold = raw["gold_file"]
     files = () if gold is None else (gold,) if isinstance(gold, str) else tuple(gold)
     return EvalItem(
@@ -134,6 +139,7 @@ def _item(raw: dict[str, Any]) -> EvalItem:
         gold_files=tuple(str(f) for f in files),
         gold_quotes=tuple(str(q) for q in raw["gold_quotes"]),
         kind=raw["kind"],
+        history=tuple(str(q) for q in history),
     )
 
 

@@ -29,6 +29,7 @@ from rag.evaluation.metrics import (
 )
 from rag.pipeline import Pipeline
 from rag.records import answer_record
+from rag.types import Turn
 
 FAILURES_HEADING = "## Failures"
 PLOTS = ("hit_at_k.png", "latency.png", "per_kind.png")
@@ -68,9 +69,14 @@ def run_eval(
     records: dict[str, dict[str, Any]] = {}  # id -> the answers.jsonl row, for the report
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as answers_file:
         for done, item in enumerate(items, start=1):
+            turns = conversation(pipeline, item.history)
             began = time.perf_counter()
-            ranking = pipeline.search(item.question, max(RANK_DEPTH, pipeline.settings.top_k))
-            answer = pipeline.answer_from(item.question, ranking[: pipeline.settings.top_k])
+            depth = max(RANK_DEPTH, pipeline.settings.top_k)
+            query, ranking, _ = pipeline.retrieve(item.question, turns, depth)
+            searched = query if query != item.question else ""
+            answer = pipeline.answer_from(
+                item.question, ranking[: pipeline.settings.top_k], searched
+            )
             latency = (time.perf_counter() - began) * 1000
             scores.append(
                 score_item(item, ranking, answer, spans[item.id], relevant[item.id], latency)
@@ -91,6 +97,14 @@ def run_eval(
     report = _report(items, scores, metrics, records, by_leg)
     (out_dir / "report.md").write_text(report, encoding="utf-8")
     return metrics
+
+
+def conversation(pipeline: Pipeline, questions: Sequence[str]) -> list[Turn]:
+    """The turns a chat holds after asking `questions` in order, as the chat answers them."""
+    turns: list[Turn] = []
+    for question in questions:
+        turns.append(Turn.of(pipeline.ask(question, history=turns)))
+    return turns
 
 
 def new_run_dir(runs_dir: Path) -> Path:
@@ -156,6 +170,7 @@ def _report(
         groups[key] = [s for s in scores if s.kind == key]
     for language in ("sv", "en"):
         groups[f"lang:{language}"] = [s for s in scores if s.language == language]
+    groups["follow-up"] = [s for s in scores if by_id[s.id].history]
     breakdown = {name: aggregate(group) for name, group in groups.items() if group}
     failures = [s for s in scores if _failed(s)]
     lines = [
@@ -188,7 +203,9 @@ def _report(
             for p in row["passages"][:3]
         )
         lines += [
+            *(f"- earlier: {q}" for q in by_id[s.id].history),
             f"- **{s.id}** ({s.kind}, {s.language}) {by_id[s.id].question}",
+            f"  - searched: {row['searched_query']}",
             f"  - expected: {by_id[s.id].answer}",
             f"  - answered{' (abstained)' if s.abstained else ''}: {row['answer'][:300]}",
             f"  - first relevant rank: {s.first_relevant_rank}; facts in answer: "

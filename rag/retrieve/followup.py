@@ -24,20 +24,38 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Pronouns, and the words that point back the way they do in a follow-up ("då", "samma").
 _REFERRING = PRONOUNS | frozenset("dit då sådan sådant samma its them his her that those".split())
 _CONTINUES = frozenset("och men än också även samt and but what how about".split())
+# Words that point back to what was said before; "det"/"it" are left out, as they also
+# stand in for nothing ("finns det", "is it true that").
+_POINTING = _REFERRING - {"det", "it"}
+# Personal pronouns: a first question using one names no one ("vad tyckte hon?").
+_PERSONAL = frozenset("han hon hen honom henne hans hennes he she him her his they them".split())
+MIN_STANDALONE_WORDS = 2  # a question of at most this many content words names no subject
+MAX_SWITCH_WORDS = 5  # a question in the other language with at most this many leans on the last
 MAX_CONTEXT_WORDS = 8  # content words carried over from earlier questions
 MAX_QUERY_CHARS = 300
 MAX_TURNS = 6  # earlier turns a follow-up may lean on
 
 
-def needs_context(question: str) -> bool:
-    """Whether `question` cannot be searched on its own words."""
+def needs_context(question: str, history: Sequence[Turn] = ()) -> bool:
+    """Whether `question` cannot be searched on its own words.
+
+    General cues of a follow-up: a word pointing back ("hon", "där", "their"), an opening
+    that continues ("och", "and"), too few content words to name a subject, or a switch of
+    language from the turn before with few content words.
+    """
     words = [w.lower() for w in _WORD.findall(question)]
     content = terms(question)
-    if not words or len(content) <= 1:
+    if not words or len(content) <= MIN_STANDALONE_WORDS:
         return True
-    if words[0] in _CONTINUES and len(content) <= 3:
+    if words[0] in _CONTINUES or any(w in _POINTING for w in words):
         return True
-    return any(w in _REFERRING for w in words) and len(content) <= 3
+    switched = bool(history) and looks_english(question) != looks_english(history[-1].question)
+    return switched and len(content) <= MAX_SWITCH_WORDS
+
+
+def missing_referent(question: str) -> str:
+    """The personal pronoun a conversation's first question uses without a referent, or ""."""
+    return next((w for w in _WORD.findall(question) if w.lower() in _PERSONAL), "")
 
 
 def rule_query(question: str, history: Sequence[Turn]) -> str:
@@ -45,16 +63,20 @@ def rule_query(question: str, history: Sequence[Turn]) -> str:
 
     Only the last MAX_TURNS turns count: a conversation of any length costs the same.
     """
-    query = ""
-    for asked in [*(t.question for t in history[-MAX_TURNS:]), question]:
-        query = _carry(query, asked) if query else asked
-    return query
+    history = history[-MAX_TURNS:]
+    if not history or not needs_context(question, history):
+        return question
+    return _carry(_standalone(history), question)
+
+
+def _standalone(history: Sequence[Turn]) -> str:
+    """The query the last turn searched: as recorded, or made again by the rule."""
+    last = history[-1]
+    return last.searched or rule_query(last.question, history[:-1])
 
 
 def _carry(previous: str, question: str) -> str:
-    """`question`, with `previous`'s content words in front when it leans on them."""
-    if not needs_context(question):
-        return question
+    """`question`, with `previous`'s content words in front."""
     own = {w.lower() for w in _WORD.findall(question)}
     carried = [
         w

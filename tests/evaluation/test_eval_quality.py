@@ -81,7 +81,10 @@ def test_compare_of_a_run_with_itself_shows_no_difference(
 def test_question_sets_follow_the_schema() -> None:
     seeds = ROOT / "seeds"
     texts = {p.name: p.read_text(encoding="utf-8") for p in seeds.glob("*.txt")}
-    sets = ("questions", "dev", "blind", "blind2", "blind3", "blind4", "../train/questions")
+    sets = (
+        *("questions", "dev", "blind", "blind2", "blind3", "blind4", "conversations"),
+        "../train/questions",
+    )
     for name in (f"{s}.jsonl" for s in sets):
         items = load_questions(ROOT / "eval" / name)
         unanswerable = [i for i in items if not i.answerable]
@@ -93,3 +96,24 @@ def test_question_sets_follow_the_schema() -> None:
                 assert fact == fact.lower()
                 assert any(fact in q.lower() for q in item.gold_quotes), (item.id, fact)
     assert len(load_questions(ROOT / "eval" / "questions.jsonl")) >= 60
+
+
+def test_a_conversation_is_answered_after_its_history(
+    seeded_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """The last turn is searched made standalone, as the chat does, and reported apart."""
+    item = {
+        "id": "c1", "history": ["Vad är Huset i Nordmalings kommun?"],
+        "question": "hur många jobbade på IFO då", "answer": "30", "must_contain": ["30"],
+        "gold_file": "003_7b0b9db67c0573bb.txt", "kind": "fact",
+        "gold_quotes": ["Det fanns 30 anställda på IFO som skulle genomföra allt arbete"],
+    }  # fmt: skip
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(item, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "run"
+    metrics = run_eval(seeded_pipeline, load_questions(path), out, legs=False)
+    row = json.loads((out / "answers.jsonl").read_text(encoding="utf-8"))
+    assert "Nordmaling" in row["searched_query"]
+    assert metrics["hit@5"] == 1.0 and metrics["fact_recall_answer"] == 1.0
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert " follow-up |" in report.split("## Failures")[0]

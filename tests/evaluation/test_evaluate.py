@@ -109,3 +109,16 @@ def test_sign_flip_test_separates_signal_from_noise() -> None:
     assert _sign_flip_p([0.0] * 20, 1000, rng) == 1.0
     assert _sign_flip_p([1.0] * 20, 2000, rng) < 0.01
     assert _sign_flip_p([1.0, -1.0] * 10, 2000, rng) > 0.5
+
+
+def test_an_item_may_carry_the_earlier_questions_of_its_conversation(tmp_path: Path) -> None:
+    base: dict[str, object] = {
+        "id": "a", "question": "och förra året?", "answer": "-", "must_contain": [],
+        "gold_file": None, "gold_quotes": [], "kind": "unanswerable",
+    }  # fmt: skip
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps(base | {"history": ["Vem leder FSS?"]}) + "\n")
+    assert load_questions(path)[0].history == ("Vem leder FSS?",)
+    path.write_text(json.dumps(base | {"history": "Vem leder FSS?"}) + "\n")
+    with pytest.raises(EvalSetError, match=r"q.jsonl:1: history must be a list"):
+        load_questions(path)

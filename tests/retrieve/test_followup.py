@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rag.pipeline import Pipeline
-from rag.retrieve.followup import needs_context, rule_query
+from rag.retrieve.followup import missing_referent, needs_context, rule_query
 from rag.types import Answer, Searched, Turn
 
 HUSET = "003_7b0b9db67c0573bb.txt"
@@ -16,6 +16,9 @@ HUSET = "003_7b0b9db67c0573bb.txt"
         ("Och i Umeå?", True),
         ("Vem är hon?", True),
         ("What about them?", True),
+        ("gav hon nåt konkret exempel på vad verksamheter gör", True),  # pronoun, many words
+        ("och vad menar kommunen med sin vision om barns rättigheter", True),  # continues
+        ("finns det någon forskning om tidiga insatser i kommunerna", False),  # "det" is dummy
         ("Var hölls Socialchefsdagarna 2023?", False),
         ("Vad är Huset i Nordmalings kommun?", False),
         ("Hur många medlemmar deltog i FSS workshop om äldreomsorgslag?", False),
@@ -23,6 +26,29 @@ HUSET = "003_7b0b9db67c0573bb.txt"
 )
 def test_needs_context(question: str, expected: bool) -> None:
     assert needs_context(question) is expected
+
+
+def test_a_switch_of_language_with_few_words_leans_on_the_last_turn() -> None:
+    history = [Turn("Vad är Rådet för styrning med kunskap?")]
+    assert needs_context("who is going to review how the council works?", history)
+    assert not needs_context("who is going to review how the council works?")
+    long_switch = "Which agencies sent their director generals to the panel in Östersund 2017?"
+    assert not needs_context(long_switch.replace("their ", ""), history)
+
+
+def test_rule_builds_on_the_query_the_last_turn_searched() -> None:
+    history = [Turn("Vem ledde det?", searched="Huset Nordmalings kommun Vem ledde det?")]
+    query = rule_query("och när började de?", history)
+    assert query.startswith("Huset Nordmalings kommun ledde")
+    assert query.endswith("och när började de?")
+
+
+@pytest.mark.parametrize(
+    ("question", "word"),
+    [("vad tyckte hon om tillit?", "hon"), ("What did he say?", "he"), ("Vem är Anna?", "")],
+)
+def test_a_first_question_naming_no_one_is_noticed(question: str, word: str) -> None:
+    assert missing_referent(question) == word
 
 
 def test_rule_carries_content_words_through_a_chain_of_follow_ups() -> None:
@@ -46,3 +72,22 @@ def test_follow_up_without_llm_retrieves_the_right_article(seeded_pipeline: Pipe
     assert searched.passages[0].chunk.source == HUSET
     assert answer.searched_query == searched.query and answer.question == question
     assert answer.mode == "extractive"
+
+
+def test_a_first_question_with_a_pronoun_gets_a_notice(seeded_pipeline: Pipeline) -> None:
+    answer = seeded_pipeline.ask("vad tyckte hon om tillit?")
+    assert "”hon”" in answer.notice
+    followed = seeded_pipeline.ask(
+        "vad tyckte hon om tillit?", history=[Turn("Vem är Anna Burston?")]
+    )
+    assert "”hon”" not in followed.notice
+
+
+def test_a_follow_up_is_answered_on_both_readings(seeded_pipeline: Pipeline) -> None:
+    """The answer quotes the article the conversation is about and asks for the question's
+    own point: the quote names the 30 employees, not the title the context words match."""
+    first = seeded_pipeline.ask("Vad är Huset i Nordmalings kommun?")
+    answer = seeded_pipeline.ask("hur många jobbade på IFO då", history=[Turn.of(first)])
+    assert "Nordmaling" in answer.searched_query
+    assert not answer.abstained
+    assert "30 anställda" in answer.text

@@ -218,3 +218,20 @@ def test_gradio_client_gets_the_answer_and_its_citations(
     refusal, record, *_ = client.predict(UNSUPPORTED, [], api_name="/fraga")
     assert refusal == record["answer"] and record["abstained"] is True
     assert record["citations"] == []
+
+
+def test_a_follow_up_shows_its_standalone_query_and_a_new_conversation_forgets(
+    page: Page,
+) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, "Vad är Huset i Nordmalings kommun?")
+    ask(page, "hur många jobbade på IFO då")
+    searched = page.locator("#kallor .sokfraga q")
+    expect(searched).to_contain_text("Nordmaling")
+    page.locator("#ny-konversation").click()
+    expect(page.locator("#chatt [data-testid='bot']")).to_have_count(0)
+    expect(page.locator("#kallor")).not_to_contain_text("Nordmaling")
+    bot = ask(page, "vad tyckte hon om tillit?")
+    expect(bot).to_contain_text("”hon”")  # nothing earlier names her: the chat says so
+    expect(searched).to_have_text("vad tyckte hon om tillit?")  # nothing carried over

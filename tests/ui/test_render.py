@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from itertools import pairwise
+from typing import Any
 
 from rag.config import Settings
 from rag.errors import RagError
@@ -24,6 +25,7 @@ from rag.types import (
     TextDelta,
     Turn,
 )
+from ui.answer_view import conversation_turns
 from ui.app import STREAM_WORDS, respond
 from ui.render import answer_footer, copy_text, sources_html
 
@@ -179,3 +181,24 @@ def test_respond_shows_the_fallback_notice_above_the_quotes() -> None:
     answer = replace(_answer(f"{_QUOTE} [1]"), notice=notice)
     *_, last = respond(_FakePipeline(answer, deltas=("Dag",)), "Var?", [], {})  # type: ignore[arg-type]
     assert last.chat[-1]["content"].startswith(f"> ⚠️ {notice}\n\n{_QUOTE} [\\[1\\]](#k1-1)")
+
+
+def test_turns_carry_what_the_shown_answers_searched_and_cited() -> None:
+    chunk = Chunk("c1", "003.txt", "Huset", "", 0, 40, "Huset är en modell.", "Huset är en modell.")
+    passage = Passage(chunk, 1, 0.9)
+    citation = Citation(1, passage, "Huset är en modell.", 0, 19)
+    article = ArticleInfo("003.txt", "Huset", 0, 40, None, (1,))
+    shown = Answer(
+        "Vad är Huset?", "Huset är en modell. [1]", False, (citation,), (passage,),
+        articles=(article,), searched_query="Vad är Huset?",
+    )  # fmt: skip
+    history: list[dict[str, Any]] = [
+        {"role": "user", "content": "Vad är Huset?"},
+        {"role": "assistant", "content": "Huset är en modell. [1]"},
+        {"role": "user", "content": "Och vem ledde det?"},
+        {"role": "assistant", "content": "Det står inte."},
+    ]
+    first, second = conversation_turns(history, {1: shown})
+    assert first.searched == "Vad är Huset?" and first.articles == (("003.txt", "Huset"),)
+    assert first.question == "Vad är Huset?" and first.answer.startswith("Huset är en modell.")
+    assert second.searched == "" and second.articles == () and second.answer == "Det står inte."
