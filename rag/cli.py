@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -221,10 +222,66 @@ def evaluate(
 
 
 @app.command()
+def verification(
+    benchmark: Annotated[
+        Path, typer.Option("--benchmark", help="Verification benchmark, JSONL.")
+    ] = Path("eval/verification/benchmark.jsonl"),
+    part: Annotated[
+        str, typer.Option("--part", help="train, held or all (the held part is the final figure).")
+    ] = "train",
+    build_from: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(
+            "--build",
+            help="Write the benchmark first from recorded prompts and their answers: "
+            "--build PROMPTS.jsonl ANSWERS.json.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Each answer's outcome, JSONL.")] = False,
+    data: DataOption = None,
+) -> None:
+    """Score the LLM answers' citation check on faithful answers and planted errors."""
+    from rag.evaluation.verification import (
+        build_benchmark,
+        item_record,
+        judge,
+        load_benchmark,
+        rates,
+    )
+
+    pipeline = Pipeline(_settings(data=data))
+    if build_from is not None:
+        built = build_benchmark(*build_from, pipeline.search, pipeline.indexed_chunks)
+        benchmark.write_text(
+            "".join(json.dumps(item_record(i), ensure_ascii=False) + "\n" for i in built),
+            encoding="utf-8",
+        )
+        err.print(f"Wrote {len(built)} answers to {benchmark}")
+    items = [i for i in load_benchmark(benchmark) if part == "all" or i.part == part]
+    outcomes = [judge(item, pipeline.verifier.verify) for item in items]
+    if as_json:
+        for outcome in outcomes:
+            sys.stdout.write(json.dumps(asdict(outcome), ensure_ascii=False) + "\n")
+        return
+    columns = {"all": rates(outcomes)}
+    for language in ("sv", "en"):
+        of_language = [o for o in outcomes if o.language == language]
+        if of_language:
+            columns[language] = rates(of_language)
+    from rag.evaluation.report import metrics_table
+
+    sys.stdout.write(metrics_table(columns) + "\n")
+
+
+@app.command()
 def train(
     questions: Annotated[
         Path, typer.Option("--questions", help="Training questions, JSONL (eval schema).")
     ] = Path("train/questions.jsonl"),
+    conversations: Annotated[
+        Path,
+        typer.Option("--conversations", help="Training follow-ups with their history, JSONL."),
+    ] = Path("train/conversations.jsonl"),
     out: Annotated[
         Path | None, typer.Option("--out", help="Model file (RAG_ANSWER_MODEL by default).")
     ] = None,
@@ -238,7 +295,13 @@ def train(
     pipeline = Pipeline(settings)
     run_ingest(pipeline)  # the model is trained on what users' questions retrieve
     target = out or settings.answer_model
-    fit(pipeline, questions, target, lambda line: err.print(f"[bold]train:[/] {line}"))
+    fit(
+        pipeline,
+        questions,
+        target,
+        lambda line: err.print(f"[bold]train:[/] {line}"),
+        conversations,
+    )
     err.print(f"Wrote {target} and {target.parent / 'MODEL_CARD.md'}")
 
 

@@ -163,13 +163,23 @@ class LiveIndex:
         return ArticleIndex(self.settings.seeds_dir, self.lexical.chunks)
 
     @cached_property
+    def verifier(self) -> Verifier:
+        """The check of an LLM answer's sentences against the passages they cite."""
+        index = self.sentence_index
+        return Verifier(
+            self.answerer.coverage,
+            self._pipeline.embedder,
+            known=index.weights.known,
+            stored=index.sentence_vectors,
+        )
+
+    @cached_property
     def generator(self) -> LlmAnswerer | None:
         """The LLM answerer (verifying, with the extractive one as fallback), if an LLM is set."""
         chat = self._pipeline.chat
         if chat is None:
             return None
-        verifier = Verifier(self.answerer.coverage, self._pipeline.embedder)
-        return LlmAnswerer(chat, verifier, self.answerer)
+        return LlmAnswerer(chat, self.verifier, self.answerer)
 
 
 class Pipeline:
@@ -324,6 +334,11 @@ class Pipeline:
     def chat(self) -> ChatBackend | None:
         """The configured chat model, or None when answers are extractive."""
         return make_chat_model(self.settings)
+
+    @property
+    def verifier(self) -> Verifier:
+        """The citation check of LLM answers, over this generation's word weights."""
+        return self.live.verifier
 
     @property
     def generator(self) -> LlmAnswerer | None:

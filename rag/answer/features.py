@@ -235,6 +235,16 @@ class SentenceIndex:
         """The sentences of an indexed chunk, in order."""
         return self._by_chunk.get(chunk.id, [])
 
+    def sentence_vectors(self, chunk: Chunk) -> tuple[list[tuple[int, int]], np.ndarray] | None:
+        """An indexed chunk's sentence spans and e5 passage vectors (None if it has none).
+
+        Sentences the index holds no vector for (the shortest) are left out.
+        """
+        held = [(s, v) for s in self.in_chunk(chunk) if (v := self.vector(s)) is not None]
+        if not held:
+            return None
+        return [(s.start, s.end) for s, _ in held], np.vstack([v for _, v in held])
+
     def article(self, key: ArticleKey) -> list[Sentence]:
         """The article's sentences, in order."""
         return self._order.get(key, [])

@@ -41,11 +41,14 @@ from rag.evaluation.metrics import (
     overlaps,
     span_overlaps,
 )
+from rag.retrieve.followup import rule_query
+from rag.types import Turn
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
 TRAINING_SET = Path("train/questions.jsonl")
+TRAINING_CONVERSATIONS = Path("train/conversations.jsonl")  # follow-ups, read made standalone
 LABEL_OVERLAP = 0.5  # a sentence is an answer when this share of it (or of the quote) is gold
 FALSE_REFUSALS = 0.05  # the abstention threshold keeps cross-validated false refusals below
 _SELECTOR = {
@@ -89,8 +92,9 @@ def build_examples(
     """Retrieve each question and label its candidate sentences."""
     examples = []
     for n, item in enumerate(items, start=1):
-        passages = pipeline.search(item.question)
-        view = view_question(item.question, index.weights, pipeline.question_vector(item.question))
+        query = standalone(item)
+        passages = pipeline.search(query)
+        view = view_question(query, index.weights, pipeline.question_vector(query))
         candidates = candidates_for(index, view, passages)
         matrix = candidate_features(view, candidates, index)
         spans = [s for group in gold_spans(item, file_texts) for s in group]
@@ -104,6 +108,18 @@ def build_examples(
         if on_progress is not None:
             on_progress(n, len(items))
     return examples
+
+
+def standalone(item: EvalItem) -> str:
+    """The query a training question is searched and read as: a follow-up made standalone.
+
+    The earlier turns carry the queries the rule made of them, as the chat's turns do; the
+    rule needs nothing of their answers, so training does not depend on any earlier model.
+    """
+    turns: list[Turn] = []
+    for question in item.history:
+        turns.append(Turn(question, searched=rule_query(question, turns)))
+    return rule_query(item.question, turns)
 
 
 def _overlap(sentence: Any, spans: Sequence[GoldSpan]) -> float:
@@ -246,9 +262,17 @@ def train(
     questions: Path = TRAINING_SET,
     out: Path = DEFAULT_ANSWER_MODEL,
     on_step: Callable[[str], None] = lambda _: None,
+    conversations: Path | None = TRAINING_CONVERSATIONS,
 ) -> AnswerModel:
-    """Build the answer model from the training set; write it and its card to `out`'s folder."""
+    """Build the answer model from the training set; write it and its card to `out`'s folder.
+
+    `conversations` (if the file exists) adds follow-up questions, each with its history.
+    """
     items = load_questions(questions)
+    sources = [questions]
+    if conversations is not None and conversations.is_file():
+        items += load_questions(conversations)
+        sources.append(conversations)
     index = pipeline.sentence_index
     file_texts = {
         p.name: p.read_text(encoding="utf-8")
@@ -267,7 +291,7 @@ def train(
     on_step("fitting on every question")
     selector = fit_selector(examples)
     abstainer = fit_abstainer(*_item_matrix(probed))  # on selector probabilities it never fit
-    digest = hashlib.sha256(questions.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
     model = AnswerModel(
         selector,
         abstainer,
@@ -276,7 +300,7 @@ def train(
         card={"cross_validation": cv, "questions": len(items), "composition": asdict(how)},
     )
     model.save(out)
-    _write_card(out.parent / "MODEL_CARD.md", model, questions)
+    _write_card(out.parent / "MODEL_CARD.md", model, sources)
     return model
 
 
@@ -286,11 +310,12 @@ def _folds(examples: Sequence[Example]) -> dict[int, int]:
     return {id(e.item): groups.index(e.article) if e.article in groups else -1 for e in examples}
 
 
-def _write_card(path: Path, model: AnswerModel, questions: Path) -> None:
+def _write_card(path: Path, model: AnswerModel, sources: Sequence[Path]) -> None:
     """Rewrite the figures block of the model card between its markers."""
+    files = " and ".join(f"`{p}`" for p in sources)
     block = (
         "<!-- figures -->\n"
-        f"Trained on `{questions}` ({model.card['questions']} questions, digest "
+        f"Trained on {files} ({model.card['questions']} questions, digest "
         f"`{model.trained_on}`), scikit-learn {model.sklearn}.\n\n"
         "| leave-one-article-out | value |\n| --- | ---: |\n"
         + "".join(

@@ -19,8 +19,10 @@ import numpy as np
 from rag.index.embed import RagEmbeddings
 from rag.ingest.sentences import sentence_spans
 from rag.retrieve.lexical import looks_english, terms
-from rag.types import Citation, FlaggedSentence, Passage
+from rag.types import Chunk, Citation, FlaggedSentence, Passage
 
+# An indexed chunk's sentence spans and their stored passage vectors (None: not indexed).
+StoredVectors = Callable[[Chunk], tuple[list[tuple[int, int]], np.ndarray] | None]
 # Weighted share of `claim_terms` found in `text_terms`: ExtractiveAnswerer.coverage.
 CoverageFn = Callable[[Sequence[str], Sequence[str]], float]
 
@@ -29,9 +31,39 @@ _MARKER_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _DIGIT_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")  # "7 500" -> "7500"
 NOT_COVERED = re.compile(
-    r"(källorna|utdragen|artiklarna)\s+(besvarar|täcker|nämner|tar)\s+inte|"
-    r"inget (i|om det i) källorna|sources do not|do not (answer|cover|mention)",
+    r"(källorna|utdragen|artiklarna|texten|artikeln)\s+(besvarar|täcker|nämner|tar|anger|säger)"
+    r"\s+inte|inget (i|om det i) källorna|"
+    r"(framgår|anges|nämns|står|sägs|redovisas|preciseras)\s+(dock\s+|däremot\s+)?inte|"
+    r"sources do not|do not (answer|cover|mention)|(is|are) not (stated|mentioned|given|specified)|"
+    r"(does|do) not (say|state|specify)",
     re.IGNORECASE,
+)
+# Number words as digits: "tre myndigheter" and "3 myndigheter" make the same claim.
+_NUMBER_WORDS = {
+    w: str(n)
+    for n, words in enumerate(
+        [
+            "", "", "två two", "tre three", "fyra four", "fem five", "sex six", "sju seven",
+            "åtta eight", "nio nine", "tio ten", "elva eleven", "tolv twelve", "tretton thirteen",
+            "fjorton fourteen", "femton fifteen", "sexton sixteen", "sjutton seventeen",
+            "arton eighteen", "nitton nineteen", "tjugo twenty",
+        ]
+    )
+    for w in words.split()
+}  # fmt: skip
+_NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
+# A capitalised word inside a sentence (not its first): a name, place or organisation.
+_NAME = re.compile(r"(?<=[\w,)] )[A-ZÅÄÖ][\wåäöéü-]{2,}")
+MIN_NAME_PREFIX = 5  # a name may end differently in a compound or inflection,
+MAX_NAME_ENDING = 4  # by at most this many letters, keeping at least MIN_NAME_PREFIX
+NEGATION_SCOPE = 3  # words after a negation that it bears on
+NEGATION_SENTENCES = 2  # else a negation must be among this many closest source sentences
+_NEGATION = re.compile(r"\b(inte|ej|aldrig|icke|not|never)\b", re.I)
+# What a source may say a negation with ("utan", "saknas", "ingen").
+_NEGATIVE = re.compile(
+    r"\b(inte|ej|aldrig|icke|ingen|inget|inga|varken|knappast|sakna\w*|"
+    r"not|never|no|without|neither|lack\w*)\b",
+    re.I,
 )
 
 
@@ -39,10 +71,11 @@ NOT_COVERED = re.compile(
 class VerifyPolicy:
     """Thresholds of the support check."""
 
-    min_coverage: float = 0.5  # word weight of a sentence its cited passages must hold
+    min_coverage: float = 0.45  # word weight of a sentence its cited passages must hold
     min_marker_coverage: float = 0.25  # below this (and no shared number) a marker is dropped
-    min_similarity: float = 0.92  # e5 cosine that supports a sentence lexically unsupported
-    min_similarity_translated: float = 0.88  # the same for an English sentence
+    min_similarity: float = 0.88  # e5 cosine (claim to source sentence) that supports a claim
+    min_similarity_translated: float = 0.78  # the same for an English sentence
+    max_similarity_gap: float = 0.03  # how much closer another passage of the answer may be
     min_claim_terms: int = 3  # uncited sentences with fewer content words are connective text
 
 
@@ -70,15 +103,30 @@ class Verifier:
     """Checks cited sentences against their passages; see the module docstring."""
 
     def __init__(
-        self, coverage: CoverageFn, embedder: RagEmbeddings, policy: VerifyPolicy = VerifyPolicy()
+        self,
+        coverage: CoverageFn,
+        embedder: RagEmbeddings,
+        policy: VerifyPolicy = VerifyPolicy(),
+        known: Callable[[str], bool] | None = None,
+        stored: StoredVectors | None = None,
     ) -> None:
+        """A verifier over the corpus' word weights and the e5 embedder.
+
+        `known` says whether the corpus holds a word stem (names in English claims);
+        `stored` gives an indexed chunk's sentence spans and e5 vectors from the index, so
+        only the claims are embedded at question time.
+        """
         self._coverage = coverage
+        self._known = known
+        self._stored = stored
         self._embedder = embedder
         self.policy = policy
         self._sentence_vectors: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
+        self._claim_vectors: dict[str, np.ndarray] = {}
 
     def verify(self, text: str, passages: Sequence[Passage]) -> Verified:
         """Verify `text`, whose marker [n] refers to `passages[n - 1]`."""
+        self._claim_vectors = {}
         text = _MARKER_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text.strip())
         parts: list[str] = []
         flagged: list[FlaggedSentence] = []
@@ -126,21 +174,76 @@ class Verifier:
         pooled = [t for n in backing for t in _terms(passages[n - 1])]
         if not backing or self._coverage(claim_terms, pooled) < p.min_coverage:
             backing = self._similar(sentence.text, cited, passages)
+        refs = ", ".join(f"[{n}]" for n in (backing or cited))
+        source = "källa" if len(backing or cited) == 1 else "källorna"
         missing = [x for x in numbers if not any(_has_number(passages[n - 1], x) for n in backing)]
+        names = [x for x in _names(sentence.text) if self._checks_name(x, sentence.text)]
+        # A name is taken from any passage of the prompt: a speaker is often named in one
+        # passage and quoted in the next ("Olivia:").
+        absent = [x for x in names if not any(_name_in(x, _text(p)) for p in passages)]
         if not backing:
-            sentence.reason = "stöds inte av de citerade källorna"
+            sentence.reason = f"stöds inte av {source} {refs}"
         elif missing:
-            sentence.reason = f"talet {missing[0]} finns inte i de citerade källorna"
+            sentence.reason = f"talet {missing[0]} finns inte i {source} {refs}"
+        elif absent:
+            sentence.reason = f"”{absent[0]}” finns inte i {source} {refs}"
+        elif self._negation_missing(sentence.text, [passages[n - 1] for n in backing]):
+            sentence.reason = f"{source} {refs} säger inte att det inte är så"
         else:
             sentence.kept = backing
         return sentence
 
+    def _checks_name(self, name: str, claim: str) -> bool:
+        """Whether a name in the claim must be found in its sources.
+
+        Always in Swedish; in another language only names the corpus knows, since the
+        others may be translations ("the National Board of Health").
+        """
+        if not looks_english(claim):
+            return True
+        return self._known is not None and all(self._known(t) for t in terms(name))
+
+    def _negation_missing(self, claim: str, backing: Sequence[Passage]) -> bool:
+        """Whether the claim negates what its sources state without a negation.
+
+        The words the negation bears on (the few after it) are looked up in the sources:
+        when sentences hold them and none of those negates, the claim turns the source
+        around. When none holds them, the closest sentences must negate somewhere.
+        """
+        negation = _NEGATION.search(claim)
+        if not negation or NOT_COVERED.search(claim):
+            return False
+        sentences = [
+            _slice(p, a, b) for p in backing for a, b in sentence_spans(p.chunk.text, p.chunk.start)
+        ]
+        scope = set(_words(" ".join(claim[negation.end() :].split()[:NEGATION_SCOPE])))
+        bearing = [text for text in sentences if scope & set(terms(text))]
+        if bearing:
+            return not any(_NEGATIVE.search(text) for text in bearing)
+        claim_terms = _words(claim)
+        closest = sorted(sentences, key=lambda t: -self._coverage(claim_terms, terms(t)))
+        return not any(_NEGATIVE.search(t) for t in closest[:NEGATION_SENTENCES])
+
     def _similar(self, claim: str, cited: list[int], passages: Sequence[Passage]) -> list[int]:
-        """The cited passage numbers with a sentence close enough in meaning to `claim`."""
+        """The cited passage numbers with a sentence close enough in meaning to `claim`.
+
+        Close enough is above the policy's threshold and not clearly farther than the
+        closest passage of the answer: a claim nearer another passage is cited wrongly.
+        """
         p = self.policy
         threshold = p.min_similarity_translated if looks_english(claim) else p.min_similarity
-        vector = self._embedder.encode([claim], query=True)[0]
-        return [n for n in cited if self._similarity(passages[n - 1], vector) >= threshold]
+        vector = self._claim_vector(claim)
+        similarity = [self._similarity(passage, vector) for passage in passages]
+        closest = max(similarity)
+        return [
+            n for n in cited if similarity[n - 1] >= max(threshold, closest - p.max_similarity_gap)
+        ]
+
+    def _claim_vector(self, claim: str) -> np.ndarray:
+        """The claim's e5 query vector, embedded once per answer."""
+        if claim not in self._claim_vectors:
+            self._claim_vectors[claim] = self._embedder.encode([claim], query=True)[0]
+        return self._claim_vectors[claim]
 
     def _similarity(self, passage: Passage, vector: np.ndarray) -> float:
         """Highest cosine between `vector` and a sentence of the passage."""
@@ -150,6 +253,10 @@ class Verifier:
     def _vectors(self, passage: Passage) -> tuple[list[tuple[int, int]], np.ndarray]:
         """The passage's sentence spans and their embeddings (cached per chunk)."""
         chunk = passage.chunk
+        if chunk.id not in self._sentence_vectors and self._stored is not None:
+            found = self._stored(chunk)
+            if found is not None:
+                self._sentence_vectors[chunk.id] = found
         if chunk.id not in self._sentence_vectors:
             spans = list(sentence_spans(chunk.text, chunk.start))
             texts = [_slice(passage, a, b) for a, b in spans]
@@ -180,7 +287,7 @@ class Verifier:
         embedded_spans, vectors = self._vectors(passage)
         if not len(vectors):
             return best
-        vector = self._embedder.encode([claim], query=True)[0]
+        vector = self._claim_vector(claim)
         return embedded_spans[int(np.argmax(vectors @ vector))]
 
 
@@ -209,6 +316,11 @@ def _render(sentence: _Sentence) -> str:
     return (out + sentence.raw[cursor:]).strip()
 
 
+def _text(passage: Passage) -> str:
+    """The passage with its title and section."""
+    return f"{passage.chunk.embed_text}\n{passage.chunk.text}"
+
+
 def _terms(passage: Passage) -> list[str]:
     return terms(passage.chunk.embed_text)
 
@@ -224,8 +336,28 @@ def _words(text: str) -> list[str]:
 
 
 def _numbers(text: str) -> list[str]:
-    """Numbers in `text`, digit groups joined ("7 500" -> "7500"), decimal comma as point."""
+    """Numbers in `text`: digit groups joined ("7 500" -> "7500"), decimal comma as point.
+
+    Number words count as their digits ("tre" -> "3").
+    """
+    text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group().lower()], text)
     return [n.replace(",", ".") for n in _NUMBER.findall(_DIGIT_GROUP_SPACE.sub("", text))]
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised words inside `text`'s sentences: names, places, organisations."""
+    return list(dict.fromkeys(m.group() for m in _NAME.finditer(text)))
+
+
+def _name_in(name: str, text: str) -> bool:
+    """Whether `name` occurs in `text`, inflected or in a compound.
+
+    "Lunds" is found in "i Lund", "Sarah-ärenden" in "lex Sarah", "Teamsmötena" in "Teams".
+    """
+    first = name.split("-")[0]
+    stem = first[:-1] if first.endswith("s") and len(first) > 4 else first
+    forms = {stem, stem[: max(MIN_NAME_PREFIX, len(stem) - MAX_NAME_ENDING)]}
+    return any(re.search(rf"\b{re.escape(form)}", text, re.IGNORECASE) for form in forms)
 
 
 def _number_in(number: str, text: str) -> bool:

@@ -122,6 +122,10 @@ class TermWeights:
         self._df = document_frequency
         self._n = count
 
+    def known(self, term: str) -> bool:
+        """Whether any document holds the stem."""
+        return term in self._df
+
     def idf(self, term: str) -> float:
         """Smoothed inverse document frequency (BM25's, floored at a small positive value)."""
         df = self._df.get(term, 0)

@@ -57,8 +57,8 @@ def test_unsupported_and_uncited_sentences_are_flagged(verifier: Verifier) -> No
     result = verifier.verify(text, PASSAGES)
     reasons = {result.text[f.start : f.end]: f.reason for f in result.flagged}
     assert reasons == {
-        "Boendet har 40 platser.": "talet 40 finns inte i de citerade källorna",
-        "Kommunens socialchef heter Anna Andersson.": "stöds inte av de citerade källorna",
+        "Boendet har 40 platser.": "talet 40 finns inte i källa [2]",
+        "Kommunens socialchef heter Anna Andersson.": "stöds inte av källa [1]",
         "Huset infördes av regeringen i hela landet.": "saknar källhänvisning",
     }
     assert "[" not in result.text and result.citations == ()
@@ -87,3 +87,22 @@ def test_a_marker_to_a_passage_that_does_not_back_the_sentence_is_dropped(
 def test_not_covered_reply_is_recognised(verifier: Verifier) -> None:
     result = verifier.verify("Källorna besvarar inte frågan.", PASSAGES)
     assert result.says_not_covered and result.flagged == () and result.citations == ()
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        ("Boendet i Exempelby har tio platser [2].", "talet 10 finns inte i källa [2]"),
+        ("Boendet i Exempelby har 12 platser [2].", ""),  # "tolv" in the source
+        ("Nordmaling är en kommun i Norrbotten med cirka 7500 invånare [1].", "”Norrbotten”"),
+        ("Nordmalings kommun har cirka 7500 invånare [1].", ""),  # inflected name
+        ("Boendet i Exempelby har inte tolv platser [2].", "säger inte att det inte är så"),
+        ("Hur många som bor på boendet framgår inte av källorna.", ""),  # says what is unsaid
+    ],
+)
+def test_numbers_names_negations_and_unsaid_things(
+    verifier: Verifier, sentence: str, reason: str
+) -> None:
+    result = verifier.verify(sentence, PASSAGES)
+    found = " ".join(f.reason for f in result.flagged)
+    assert (reason in found) if reason else found == ""

@@ -1,0 +1,340 @@
+"""Verification benchmark: LLM answers, faithful and with planted errors, against the verifier.
+
+A benchmark item is one answer a capable model wrote for a recorded prompt, with the
+passages of that prompt (numbered from 1) stored in the item, so the benchmark does not
+depend on the index. `plant_errors` makes copies of a faithful answer with one sentence
+changed the ways that mislead a reader most: a number, a number word, a name or place, a
+negation, a claim from outside the passages, a right fact cited to the wrong passage.
+
+`score_verifier` runs each answer through the verifier as the LLM answerer does and
+reports how often faithful answers get any flag (false alarms) and how often a planted
+error is flagged or makes the answer fall back to quotes (caught).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from rag.evaluation.metrics import EvalSetError
+from rag.ingest.sentences import sentence_spans
+from rag.retrieve.lexical import looks_english, terms
+from rag.types import Chunk, Passage
+
+FAITHFUL = "faithful"
+PLANTED_KINDS = ("number", "number_word", "name", "negation", "outside", "wrong_passage")
+_MARKERS = re.compile(r"\s*\[\d+(?:\s*[,;]\s*\d+)*\]")
+_NUMBER = re.compile(r"(?<![\[\d.,])\b\d+\b(?![\]\d])")
+_NUMBER_WORDS_SV = ("två", "tre", "fyra", "fem", "sex", "sju", "åtta", "nio", "tio", "elva", "tolv")
+_NUMBER_WORDS_EN = ("two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_NAME = re.compile(r"(?<=[a-zåäöé,] )[A-ZÅÄÖ][a-zåäöé]+(?:s)?\b")
+_NEGATABLE = re.compile(r"\b(är|var|har|hade|kan|ska|måste|blev|finns|fick|is|was|has|had)\b")
+_OUTSIDE = (
+    "Arbetet finansierades med 4,5 miljoner kronor från Vinnova",
+    "Beslutet fattades enhälligt av kommunfullmäktige i Uppsala 2016",
+    "Enligt Socialstyrelsen deltog 312 kommuner i kartläggningen",
+    "Projektet leddes av Karin Ödmark från Region Jämtland Härjedalen",
+    "The work was funded with 4.5 million kronor from Vinnova",
+    "According to the report, 312 municipalities took part in the survey",
+)
+
+
+@dataclass(frozen=True)
+class VerifyItem:
+    """One LLM answer over the passages of its prompt; `planted` is the changed sentence."""
+
+    id: str
+    question: str
+    answer: str  # with [n] markers; passage n is passages[n - 1]
+    passages: tuple[Passage, ...]
+    kind: str = FAITHFUL  # FAITHFUL or one of PLANTED_KINDS
+    planted: str = ""  # the changed sentence as it stands in `answer` (markers included)
+    part: str = "train"  # "train" (used to tune the verifier) or "held" (the final figure only)
+
+    @property
+    def language(self) -> str:
+        """'en' or 'sv', from the answer's function words."""
+        return "en" if looks_english(self.answer) else "sv"
+
+
+def load_benchmark(path: Path) -> list[VerifyItem]:
+    """Read a benchmark JSONL file (see `item_record` for the shape).
+
+    Raises:
+        EvalSetError: the file is missing or a line does not follow the shape.
+
+    """
+    if not path.is_file():
+        raise EvalSetError(f"Verification benchmark {path} not found.")
+    items = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            passages = tuple(
+                Passage(Chunk(**p), n, 0.0) for n, p in enumerate(raw["passages"], start=1)
+            )
+            items.append(
+                VerifyItem(
+                    str(raw["id"]),
+                    str(raw["question"]),
+                    str(raw["answer"]),
+                    passages,
+                    str(raw.get("kind", FAITHFUL)),
+                    str(raw.get("planted", "")),
+                    str(raw.get("part", "train")),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise EvalSetError(f"{path}:{number}: {exc}") from exc
+    return items
+
+
+def item_record(item: VerifyItem) -> dict[str, Any]:
+    """The JSON shape of a benchmark item."""
+    return {
+        "id": item.id,
+        "part": item.part,
+        "kind": item.kind,
+        "question": item.question,
+        "answer": item.answer,
+        "planted": item.planted,
+        "passages": [asdict(p.chunk) for p in item.passages],
+    }
+
+
+def plant_errors(item: VerifyItem, names: Sequence[str], seed: int = 0) -> list[VerifyItem]:
+    """Copies of a faithful answer, each with one sentence changed in one of PLANTED_KINDS.
+
+    `names` are capitalised words of the corpus to swap a name or place for. A kind
+    that finds nothing to change in this answer gives no copy.
+    """
+    rng = random.Random(f"{item.id}:{seed}")
+    spans = list(sentence_spans(item.answer))
+    sentences = [item.answer[a:b] for a, b in spans]
+    cited = [i for i, s in enumerate(sentences) if _MARKERS.search(s)]
+    passage_text = " ".join(p.chunk.text for p in item.passages)
+    copies = []
+    for kind in PLANTED_KINDS:
+        order = rng.sample(cited, len(cited))
+        for i in order:
+            changed = _PLANTERS[kind](sentences[i], item, passage_text, names, rng)
+            if changed and changed != sentences[i]:
+                a, b = spans[i]
+                if kind == "outside":  # a sentence of its own, after sentence i
+                    answer = item.answer[:b] + " " + changed + item.answer[b:]
+                else:
+                    answer = item.answer[:a] + changed + item.answer[b:]
+                copies.append(
+                    replace(item, id=f"{item.id}~{kind}", answer=answer, kind=kind, planted=changed)
+                )
+                break
+    return copies
+
+
+def _change_number(
+    s: str, item: VerifyItem, text: str, _: Sequence[str], rng: random.Random
+) -> str:
+    found = [m for m in _NUMBER.finditer(_MARKERS.sub(lambda m: " " * len(m.group()), s))]
+    if not found:
+        return ""
+    m = rng.choice(found)
+    value = int(m.group())
+    for step in rng.sample([1, 2, 3, -1, -2], 5):
+        new = value + step if 1900 <= value <= 2099 else value + step * max(1, value // 10)
+        if new > 0 and not re.search(rf"\b{new}\b", text):
+            return s[: m.start()] + str(new) + s[m.end() :]
+    return ""
+
+
+def _change_number_word(
+    s: str, item: VerifyItem, text: str, _: Sequence[str], rng: random.Random
+) -> str:
+    for words in (_NUMBER_WORDS_SV, _NUMBER_WORDS_EN):
+        m = re.search(rf"\b({'|'.join(words)})\b", s, re.IGNORECASE)
+        if m:
+            others = [w for w in words if w != m.group().lower() and w not in text.lower().split()]
+            if others:
+                return s[: m.start()] + rng.choice(others) + s[m.end() :]
+    return ""
+
+
+def _change_name(
+    s: str, item: VerifyItem, text: str, names: Sequence[str], rng: random.Random
+) -> str:
+    found = [m for m in _NAME.finditer(s) if m.group().rstrip("s") in text]
+    if not found:
+        return ""
+    m = rng.choice(found)
+    genitive = m.group().endswith("s") and m.group()[:-1] in text
+    pool = [n for n in names if n not in text and n != m.group()]
+    if not pool:
+        return ""
+    new = rng.choice(pool) + ("s" if genitive else "")
+    return s[: m.start()] + new + s[m.end() :]
+
+
+def _negate(s: str, item: VerifyItem, text: str, _: Sequence[str], rng: random.Random) -> str:
+    if re.search(r"\b(inte|not|ej|aldrig|never)\b", s, re.IGNORECASE):
+        return ""
+    m = _NEGATABLE.search(s)
+    if not m:
+        return ""
+    word = "not" if m.group() in ("is", "was", "has", "had") else "inte"
+    return s[: m.end()] + f" {word}" + s[m.end() :]
+
+
+def _outside(s: str, item: VerifyItem, text: str, _: Sequence[str], rng: random.Random) -> str:
+    english = looks_english(item.answer)
+    claims = [c for c in _OUTSIDE if looks_english(c) == english]
+    n = rng.randint(1, len(item.passages))
+    return f"{rng.choice(claims)} [{n}]."
+
+
+def _wrong_passage(
+    s: str, item: VerifyItem, text: str, _: Sequence[str], rng: random.Random
+) -> str:
+    markers = list(re.finditer(r"\[(\d+)\]", s))
+    if not markers or len(item.passages) < 2:
+        return ""
+    claim = set(terms(_MARKERS.sub("", s)))
+    cited = {int(m.group(1)) for m in markers}
+    unrelated = [
+        n
+        for n, p in enumerate(item.passages, start=1)
+        if n not in cited and len(claim & set(terms(p.chunk.text))) <= len(claim) // 4
+    ]
+    if not unrelated:
+        return ""
+    wrong = rng.choice(unrelated)
+    return re.sub(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]", f"[{wrong}]", s)
+
+
+_PLANTERS: dict[str, Callable[[str, VerifyItem, str, Sequence[str], random.Random], str]] = {
+    "number": _change_number,
+    "number_word": _change_number_word,
+    "name": _change_name,
+    "negation": _negate,
+    "outside": _outside,
+    "wrong_passage": _wrong_passage,
+}
+
+
+@dataclass(frozen=True)
+class VerifyOutcome:
+    """What the verifier made of one benchmark answer."""
+
+    id: str
+    kind: str
+    part: str
+    language: str
+    flagged: int  # sentences flagged
+    fell_back: bool  # no sentence supported: the user sees the quotes instead
+    caught: bool  # planted: the changed sentence flagged, or the answer fell back
+    reasons: tuple[str, ...]
+
+
+Verify = Callable[[str, Sequence[Passage]], Any]  # Verifier.verify
+
+
+def judge(item: VerifyItem, verify: Verify) -> VerifyOutcome:
+    """Run one answer through `verify` and say whether its planted error was caught."""
+    verified = verify(item.answer, item.passages)
+    fell_back = verified.supported_sentences == 0 and not verified.says_not_covered
+    planted_words = set(terms(_MARKERS.sub("", item.planted)))
+    caught = fell_back
+    for flag in verified.flagged:
+        flagged_words = set(terms(_MARKERS.sub("", verified.text[flag.start : flag.end])))
+        if planted_words and len(planted_words & flagged_words) >= 0.6 * len(planted_words):
+            caught = True
+    return VerifyOutcome(
+        item.id,
+        item.kind,
+        item.part,
+        item.language,
+        len(verified.flagged),
+        fell_back,
+        caught and item.kind != FAITHFUL,
+        tuple(f.reason for f in verified.flagged),
+    )
+
+
+def rates(outcomes: Iterable[VerifyOutcome]) -> dict[str, float]:
+    """False alarms on faithful answers, errors caught on planted ones, overall and by kind."""
+    outcomes = list(outcomes)
+    faithful = [o for o in outcomes if o.kind == FAITHFUL]
+    planted = [o for o in outcomes if o.kind != FAITHFUL]
+    figures = {
+        "faithful_answers": float(len(faithful)),
+        "faithful_with_a_flag": _share(o.flagged > 0 for o in faithful),
+        "faithful_fell_back": _share(o.fell_back for o in faithful),
+        "planted_answers": float(len(planted)),
+        "planted_caught": _share(o.caught for o in planted),
+    }
+    for kind in PLANTED_KINDS:
+        of_kind = [o.caught for o in planted if o.kind == kind]
+        if of_kind:
+            figures[f"caught:{kind}"] = _share(of_kind)
+    return figures
+
+
+def _share(flags: Iterable[bool]) -> float:
+    values = list(flags)
+    return sum(values) / len(values) if values else 0.0
+
+
+_QUESTION = re.compile(r"<fraga>(.*?)</fraga>", re.DOTALL)
+HELD_EVERY = 3  # every third recorded answer (and its planted copies) is held apart
+
+
+def build_benchmark(
+    prompts: Path,
+    answers: Path,
+    search: Callable[[str], Sequence[Passage]],
+    corpus: Iterable[Chunk],
+) -> list[VerifyItem]:
+    """Benchmark items from recorded answer prompts and the answers written for them.
+
+    `prompts` is what `scripted_llm.py record` wrote, `answers` the {key: answer} file
+    written for it. Each prompt's passages are found again with `search` and checked
+    against the recorded prompt (the key is the hash of its last message), so a prompt
+    recorded before the retrieval changed is refused rather than stored with other
+    passages. Every HELD_EVERY-th answer goes to the held-apart part.
+
+    Raises:
+        EvalSetError: a prompt's passages can no longer be found.
+
+    """
+    import hashlib
+
+    from rag.answer.prompts import answer_messages
+
+    written = json.loads(answers.read_text(encoding="utf-8"))
+    names = sorted({m.group().rstrip("s") for c in corpus for m in _NAME.finditer(c.text)} - {""})
+    items: list[VerifyItem] = []
+    lines = prompts.read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines if line.strip()]
+    answer_prompts = [r for r in records if r["key"] in written and _is_answer_prompt(r)]
+    for n, record in enumerate(answer_prompts):
+        last = record["messages"][-1]["content"]
+        asked = _QUESTION.findall(last)
+        question = asked[0] if asked else ""
+        searched = asked[1] if len(asked) > 1 else ""
+        passages = tuple(search(searched or question))
+        rebuilt = answer_messages(question, passages, searched)[-1].content
+        if hashlib.sha1(str(rebuilt).encode()).hexdigest() != record["key"]:
+            raise EvalSetError(f"prompt {record['key']}: its passages are no longer retrieved")
+        part = "held" if n % HELD_EVERY == HELD_EVERY - 1 else "train"
+        faithful = VerifyItem(f"v{n:03d}", question, written[record["key"]], passages, part=part)
+        items += [faithful, *plant_errors(faithful, names)]
+    return items
+
+
+def _is_answer_prompt(record: dict[str, Any]) -> bool:
+    return str(record["messages"][0]["content"]).startswith("Du svarar")
