@@ -55,9 +55,9 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|~$&!])")
 esc = html.escape
 
 
-def flag_markdown(reason: str) -> str:
-    """The mark put after a sentence its sources do not support."""
-    return f" ⚠️ *{escape_markdown(f'(ej belagt: {reason})')}*"
+def flag_markdown(reason: str, turn: int = 0, cited: set[int] | None = None) -> str:
+    """The mark put after a sentence its sources do not support; a source it names links."""
+    return f" ⚠️ *{_markdown_piece(f'(ej belagt: {reason})', turn, cited or set())}*"
 
 
 def escape_markdown(text: str) -> str:
@@ -100,7 +100,7 @@ def answer_pieces(answer: Answer, turn: int) -> list[str]:
 
     """
     cited = {c.n for c in answer.citations} if not answer.abstained else set()
-    flags = {f.end: flag_markdown(f.reason) for f in answer.flagged}
+    flags = {f.end: flag_markdown(f.reason, turn, cited) for f in answer.flagged}
     pieces = []
     for match in re.finditer(r"\s*\S+\s*", answer.text):
         # Quotes keep the source's line breaks; the chat shows them as plain spaces.

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 ARTIFACTS = ROOT / "test-artifacts"
 QUESTION = "Var hölls Socialchefsdagarna 2023?"
-CITED = "Vad är Huset i Nordmaling?"  # two quotes, one article
+CITED = "Vad handlar Huset om?"  # two quotes, one article
 UNSUPPORTED = "Vad kostar ett pass på Liseberg?"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
