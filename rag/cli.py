@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -21,9 +21,11 @@ from rag.auth import parse_users
 from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.logs import log_event, setup_logging
-from rag.pipeline import Pipeline
-from rag.records import answer_record, source_line
+from rag.records import NO_SUPPORT_TITLE, answer_record, source_line
 from rag.types import Answer, AskEvent, IngestReport, Searched, TextDelta, Turn
+
+if TYPE_CHECKING:  # the pipeline loads Chroma and the models: only commands that need it
+    from rag.pipeline import Pipeline
 
 # No telemetry or analytics from any library we load.
 for _name in ("ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED", "HF_HUB_DISABLE_TELEMETRY"):
@@ -39,6 +41,13 @@ out = Console()
 
 SeedsOption = Annotated[Path | None, typer.Option("--seeds", help="Corpus folder (RAG_SEEDS_DIR).")]
 DataOption = Annotated[Path | None, typer.Option("--data", help="Index folder (RAG_DATA_DIR).")]
+
+
+def _pipeline(settings: Settings) -> Pipeline:
+    """The pipeline, imported on first use so `rag --help` starts at once."""
+    from rag.pipeline import Pipeline
+
+    return Pipeline(settings)
 
 
 def _settings(seeds: Path | None = None, data: Path | None = None, **values: object) -> Settings:
@@ -92,14 +101,17 @@ def run_ingest(pipeline: Pipeline) -> IngestReport:
 @app.command()
 def ingest(seeds: SeedsOption = None, data: DataOption = None) -> None:
     """Index the seeds folder; only new or changed text is embedded."""
-    run_ingest(Pipeline(_settings(seeds, data)))
+    run_ingest(_pipeline(_settings(seeds, data)))
 
 
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in Swedish or English.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
-    top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=50)] = None,
+    top_k: Annotated[
+        int | None,
+        typer.Option("--top-k", min=1, max=50, help="Passages to answer from (RAG_TOP_K)."),
+    ] = None,
     previous: Annotated[
         list[str] | None,
         typer.Option("--previous", help="An earlier question of the conversation (repeatable)."),
@@ -107,7 +119,7 @@ def ask(
     data: DataOption = None,
 ) -> None:
     """Answer a question from the index, with numbered citations (streamed with an LLM)."""
-    pipeline = Pipeline(_settings(data=data))
+    pipeline = _pipeline(_settings(data=data))
     history = [Turn(q) for q in previous or []]
     if as_json:
         answer = pipeline.ask(question, top_k, history)
@@ -138,6 +150,8 @@ def _print_answer(answer: Answer, streamed: str = "") -> None:
         out.print()
     if answer.notice:
         out.print(answer.notice, style="yellow", markup=False, highlight=False, soft_wrap=True)
+    if answer.abstained:
+        out.print(f"{NO_SUPPORT_TITLE}.", style="bold")
     if streamed.strip() != answer.text:
         if streamed:
             out.print("\nKontrollerat svar:", style="bold")
@@ -171,7 +185,7 @@ def serve(
     """Start the chat UI (ingesting new or changed seeds first)."""
     settings = _settings(seeds, data, host=host, port=port)
     users = parse_users(settings.auth_users)  # before the slow ingest: fail fast
-    pipeline = Pipeline(settings)
+    pipeline = _pipeline(settings)
     if not skip_ingest:
         run_ingest(pipeline)
     with err.status("Loading the index and models (a first run builds the question encoder)"):
@@ -214,7 +228,7 @@ def evaluate(
     settings = load_settings(data_dir=data, eval_questions=questions)
     items = load_questions(settings.eval_questions)
     target = out or new_run_dir(settings.eval_runs_dir)
-    pipeline = Pipeline(settings)
+    pipeline = _pipeline(settings)
     with _progress_bar(f"Utvärderar {settings.eval_questions.name}") as on_progress:
         metrics = run_eval(pipeline, items, target, on_progress, legs)
     sys.stdout.write(metrics_table({"value": metrics}) + "\n")
@@ -249,7 +263,7 @@ def verification(
         rates,
     )
 
-    pipeline = Pipeline(_settings(data=data))
+    pipeline = _pipeline(_settings(data=data))
     if build_from is not None:
         built = build_benchmark(*build_from, pipeline.search, pipeline.indexed_chunks)
         benchmark.write_text(
@@ -292,7 +306,7 @@ def train(
     from rag.answer.train import train as fit
 
     settings = _settings(seeds, data)
-    pipeline = Pipeline(settings)
+    pipeline = _pipeline(settings)
     run_ingest(pipeline)  # the model is trained on what users' questions retrieve
     target = out or settings.answer_model
     fit(
@@ -339,5 +353,5 @@ def main() -> None:
         app()
     except RagError as exc:
         log_event("error", logging.ERROR, error=type(exc).__name__, message=str(exc))
-        err.print(f"[red]Error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err.print(f"[red]Fel:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -30,6 +30,7 @@ from rag.logs import log_event, question_fields
 from rag.pii import MASK, mask_identity_numbers
 from rag.retrieve.followup import MAX_TURNS, missing_referent, standalone_query
 from rag.retrieve.glossary import searched_text
+from rag.retrieve.lexical import looks_english
 from rag.retrieve.retrievers import DenseRetriever, HybridRetriever, Retriever
 from rag.types import (
     Answer,
@@ -49,9 +50,10 @@ if TYPE_CHECKING:
 
 
 NO_REFERENT_NOTICE = (
-    "Frågan syftar på någon (”{word}”) som inget tidigare i samtalet nämner: skriv vem du "
-    "menar, eller ställ frågan efter den fråga den bygger på."
+    "Frågan syftar med ”{word}” på något som inget tidigare i samtalet nämner: skriv vem "
+    "eller vad du menar, eller ställ frågan efter den fråga den bygger på."
 )
+SWEDISH_SOURCES_NOTICE = "The sources are in Swedish: the answer quotes them as written."
 TRUNCATED_NOTICE = (
     "Frågan var lång: sökningen på betydelse läste bara dess början. Korta frågan om svaret "
     "inte träffar."
@@ -424,9 +426,13 @@ class Pipeline:
         timings_ms = {k: round(v, 2) for k, v in timings.items()}
         truncated = self._query_truncated(query)
         referent = "" if history else missing_referent(question)
+        quoted_swedish = (
+            answer.mode == "extractive" and answer.citations and looks_english(question)
+        )
         notices = (
             masked.notice,
             NO_REFERENT_NOTICE.format(word=referent) if referent else "",
+            SWEDISH_SOURCES_NOTICE if quoted_swedish else "",
             TRUNCATED_NOTICE if truncated else "",
             answer.notice,
         )

@@ -9,6 +9,8 @@ from rag.ingest.dates import date_label
 from rag.ingest.sentences import sentence_spans
 from rag.types import Answer, Citation
 
+NO_SUPPORT_TITLE = "Inget stöd i källorna"  # heads an abstaining answer, in the chat and CLI
+
 
 def answer_record(answer: Answer) -> dict[str, Any]:
     """The public JSON shape of an answer."""

@@ -61,7 +61,10 @@ def test_ask_prints_answer_and_numbered_sources(seeded_pipeline: Pipeline, tmp_p
     }
     result = _run("ask", "Vad kostar ett pass på Liseberg?", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Inget stöd i källorna.")  # headed as in the chat
     assert "inget i källorna" in result.stdout
+    result = _run("ask", "Vilka samarbetar där?", env=env, cwd=tmp_path)
+    assert "”där”" in result.stdout  # points to nothing: the notice asks what is meant
     result = _run("ask", "Var hölls Socialchefsdagarna 2023?", env=env, cwd=tmp_path)
     assert "Källor:" in result.stdout
     assert "[1] " in result.stdout
@@ -95,6 +98,7 @@ def test_errors_are_one_clear_line(
 ) -> None:
     result = _run(*args, env={"RAG_DATA_DIR": str(tmp_path / "d")} | env, cwd=tmp_path)
     assert result.returncode == 1
+    assert result.stderr.strip().startswith("Fel: ")
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr and "hemligt" not in result.stderr

@@ -406,7 +406,8 @@ def start(
         show_error=False,
         share=False,
         auth=auth,
-        quiet=not block,
+        quiet=True,  # `rag serve` prints the address; no "share=True" hint
+        footer_links=[],  # no API, Gradio or settings links a user cannot use
         prevent_thread_lock=not block,
         max_file_size=1,  # the app takes no uploads; the guard refuses the route too
         enable_monitoring=False,

@@ -13,14 +13,13 @@ import re
 from collections.abc import Callable
 
 from rag.ingest.dates import date_label
-from rag.records import source_line
+from rag.records import NO_SUPPORT_TITLE, source_line
 from rag.types import Answer, Article, Citation, Passage
 
 ArticleLookup = Callable[[str, int], Article | None]  # (source, file offset) -> article
 
 EMPTY_PANEL = '<p class="tom">Källorna till svaret visas här.</p>'
 SEARCHING_PANEL = '<p class="tom">Söker i källorna …</p>'
-NO_SUPPORT_TITLE = "Inget stöd i källorna"
 PANEL_CSS = """
 .tom, .tips, .meta { color: var(--body-text-color); }
 h3, h4 { margin: 0.6em 0 0.3em 0; font-size: 1em; }

@@ -281,8 +281,9 @@ def compose(
     for n, (candidate, start, end) in enumerate(quotes, start=1):
         text = _file_text(candidate, start, end)
         citations.append(Citation(n, candidate.passage, text, start, end))
-    listed = {p.chunk.id for p in passages}  # a quote's holder chunk is listed once
-    shown = [*passages, *{c.passage: None for c in citations if c.passage.chunk.id not in listed}]
+    listed = {p.chunk.id: p for p in passages}  # a quote's holder chunk is listed once
+    citations = [replace(c, passage=listed.get(c.passage.chunk.id, c.passage)) for c in citations]
+    shown = [*passages, *{c.passage: None for c in citations if c.passage not in passages}]
     body = " ".join(f"{c.quote} [{c.n}]" for c in citations)
     return Answer(question, body, False, tuple(citations), tuple(shown))
 

@@ -29,6 +29,7 @@ _CONTINUES = frozenset("och men än också även samt and but what how about".sp
 _POINTING = _REFERRING - {"det", "it"}
 # Personal pronouns: a first question using one names no one ("vad tyckte hon?").
 _PERSONAL = frozenset("han hon hen honom henne hans hennes he she him her his they them".split())
+_PLACE_AT_END = re.compile(r"\b(där|dit|då|there|then)\W*$", re.IGNORECASE)
 MIN_STANDALONE_WORDS = 2  # a question of at most this many content words names no subject
 MAX_SWITCH_WORDS = 5  # a question in the other language with at most this many leans on the last
 MAX_CONTEXT_WORDS = 8  # content words carried over from earlier questions
@@ -54,8 +55,14 @@ def needs_context(question: str, history: Sequence[Turn] = ()) -> bool:
 
 
 def missing_referent(question: str) -> str:
-    """The personal pronoun a conversation's first question uses without a referent, or ""."""
-    return next((w for w in _WORD.findall(question) if w.lower() in _PERSONAL), "")
+    """The word by which a conversation's first question points to nothing, or "".
+
+    A personal pronoun ("vad tyckte hon?"), or "där"/"dit"/"there" ending the question
+    ("Vilka samarbetar där?"); elsewhere "där" often starts a clause ("kommunen där …").
+    """
+    personal = next((w for w in _WORD.findall(question) if w.lower() in _PERSONAL), "")
+    place = _PLACE_AT_END.search(question)
+    return personal or (place.group(1) if place else "")
 
 
 def rule_query(question: str, history: Sequence[Turn]) -> str:

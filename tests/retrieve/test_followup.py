@@ -45,7 +45,13 @@ def test_rule_builds_on_the_query_the_last_turn_searched() -> None:
 
 @pytest.mark.parametrize(
     ("question", "word"),
-    [("vad tyckte hon om tillit?", "hon"), ("What did he say?", "he"), ("Vem är Anna?", "")],
+    [
+        ("vad tyckte hon om tillit?", "hon"),
+        ("What did he say?", "he"),
+        ("Vilka samarbetar där?", "där"),
+        ("Vem är Anna?", ""),
+        ("Vad gör kommunen där jag bor för unga?", ""),
+    ],
 )
 def test_a_first_question_naming_no_one_is_noticed(question: str, word: str) -> None:
     assert missing_referent(question) == word

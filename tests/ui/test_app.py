@@ -225,6 +225,7 @@ def test_a_follow_up_shows_its_standalone_query_and_a_new_conversation_forgets(
 ) -> None:
     from playwright.sync_api import expect
 
+    expect(page.locator("footer a")).to_have_count(0)  # no API, Gradio or settings links
     ask(page, "Vad är Huset i Nordmalings kommun?")
     ask(page, "hur många jobbade på IFO då")
     searched = page.locator("#kallor .sokfraga q")
