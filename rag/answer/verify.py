@@ -182,7 +182,9 @@ class Verifier:
         # passage and quoted in the next ("Olivia:").
         absent = [x for x in names if not any(_name_in(x, _text(p)) for p in passages)]
         if not backing:
-            sentence.reason = f"stöds inte av {source} {refs}"
+            sentence.reason = f"stöds inte av {source} {refs}" + self._closest_other(
+                sentence.text, cited, passages
+            )
         elif missing:
             sentence.reason = f"talet {missing[0]} finns inte i {source} {refs}"
         elif absent:
@@ -238,6 +240,13 @@ class Verifier:
         return [
             n for n in cited if similarity[n - 1] >= max(threshold, closest - p.max_similarity_gap)
         ]
+
+    def _closest_other(self, claim: str, cited: list[int], passages: Sequence[Passage]) -> str:
+        """The note naming an uncited passage closer in meaning ("; närmast är källa [k]")."""
+        vector = self._claim_vector(claim)
+        similarity = [self._similarity(passage, vector) for passage in passages]
+        best = int(np.argmax(similarity)) + 1
+        return f"; närmast är källa [{best}]" if best not in cited else ""
 
     def _claim_vector(self, claim: str) -> np.ndarray:
         """The claim's e5 query vector, embedded once per answer."""

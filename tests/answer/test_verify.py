@@ -106,3 +106,9 @@ def test_numbers_names_negations_and_unsaid_things(
     result = verifier.verify(sentence, PASSAGES)
     found = " ".join(f.reason for f in result.flagged)
     assert (reason in found) if reason else found == ""
+
+
+def test_a_claim_cited_to_the_wrong_passage_names_the_closer_one(verifier: Verifier) -> None:
+    result = verifier.verify("Boendet i Exempelby har tolv platser [1].", PASSAGES)
+    (flag,) = result.flagged
+    assert flag.reason == "stöds inte av källa [1]; närmast är källa [2]"
