@@ -14,13 +14,18 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from browser import chromium
 
 from fake_llm import FakeChatServer
 from rag.config import Settings
 from rag.index.embed import E5Embeddings, RagEmbeddings
 from rag.pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -112,6 +117,13 @@ def llm_pipeline(
 ) -> Pipeline:
     """The seeded index, answered by the real LangChain OpenAI client via the fake server."""
     return Pipeline(llm_settings(_chat_server, seeded_pipeline.settings.data_dir), embedder=e5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium for a test module's pages."""
+    with chromium() as launched:
+        yield launched
 
 
 # Fixtures that load a model or index a corpus; tests using them (directly or through

@@ -12,15 +12,16 @@ import json
 import math
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
 
 from rag.errors import RagError
 from rag.retrieve.lexical import looks_english
 from rag.types import Answer, Chunk, Passage
 
+T = TypeVar("T")
 Kind = Literal["fact", "multi", "summary", "unanswerable"]
 KINDS: tuple[str, ...] = get_args(Kind)
 FIELDS = ("id", "question", "answer", "must_contain", "gold_file", "gold_quotes", "kind")
@@ -110,16 +111,27 @@ def load_questions(path: Path) -> list[EvalItem]:
     """
     if not path.is_file():
         raise EvalSetError(f"Question set {path} not found: pass --questions FILE.")
+    items = read_jsonl(path, _item, f"Fields: {', '.join(FIELDS)}.")
+    if len({item.id for item in items}) != len(items):
+        raise EvalSetError(f"{path}: ids must be unique.")
+    return items
+
+
+def read_jsonl(path: Path, parse: Callable[[dict[str, Any]], T], hint: str = "") -> list[T]:
+    """Each non-empty line of a JSONL file, parsed.
+
+    Raises:
+        EvalSetError: a line is not JSON or `parse` refuses it; the message names the line.
+
+    """
     items = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            items.append(_item(json.loads(line)))
+            items.append(parse(json.loads(line)))
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise EvalSetError(f"{path}:{number}: {exc}. Fields: {', '.join(FIELDS)}.") from exc
-    if len({item.id for item in items}) != len(items):
-        raise EvalSetError(f"{path}: ids must be unique.")
+            raise EvalSetError(f"{path}:{number}: {exc}. {hint}".rstrip()) from exc
     return items
 
 

@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rag.evaluation.metrics import EvalSetError
+from rag.evaluation.metrics import EvalSetError, read_jsonl
 from rag.ingest.sentences import sentence_spans
 from rag.retrieve.lexical import looks_english, terms
 from rag.types import Chunk, Passage
@@ -71,29 +71,20 @@ def load_benchmark(path: Path) -> list[VerifyItem]:
     """
     if not path.is_file():
         raise EvalSetError(f"Verification benchmark {path} not found.")
-    items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-            passages = tuple(
-                Passage(Chunk(**p), n, 0.0) for n, p in enumerate(raw["passages"], start=1)
-            )
-            items.append(
-                VerifyItem(
-                    str(raw["id"]),
-                    str(raw["question"]),
-                    str(raw["answer"]),
-                    passages,
-                    str(raw.get("kind", FAITHFUL)),
-                    str(raw.get("planted", "")),
-                    str(raw.get("part", "train")),
-                )
-            )
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise EvalSetError(f"{path}:{number}: {exc}") from exc
-    return items
+    return read_jsonl(path, _verify_item)
+
+
+def _verify_item(raw: dict[str, Any]) -> VerifyItem:
+    passages = tuple(Passage(Chunk(**p), n, 0.0) for n, p in enumerate(raw["passages"], start=1))
+    return VerifyItem(
+        str(raw["id"]),
+        str(raw["question"]),
+        str(raw["answer"]),
+        passages,
+        str(raw.get("kind", FAITHFUL)),
+        str(raw.get("planted", "")),
+        str(raw.get("part", "train")),
+    )
 
 
 def item_record(item: VerifyItem) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from browser import ANSWER_TIMEOUT_MS, ask, chromium, open_page, serve
+from browser import ANSWER_TIMEOUT_MS, ask, open_page, serve
 
 from conftest import ROOT
 from rag.feedback import FeedbackStore
@@ -61,12 +61,6 @@ def ui_url(
         seeded_pipeline, eval_questions=eval_questions, eval_runs_dir=runs, eval_open=True
     )
     yield from serve(app)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from browser import ask, chromium, open_page, serve
+from browser import ask, open_page, serve
 
 from conftest import make_settings
 from rag.index.embed import RagEmbeddings
@@ -41,12 +41,6 @@ def hostile_pipeline(tmp_path_factory: pytest.TempPathFactory, e5: RagEmbeddings
     pipeline = Pipeline(make_settings(seeds, data, min_score=0.0), embedder=e5)
     pipeline.ingest()
     return pipeline
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
