@@ -54,6 +54,7 @@ from ui.render import (
     answer_footer,
     answer_pieces,
     copy_text,
+    earlier_viewers,
     escape_markdown,
     sources_html,
 )
@@ -139,7 +140,11 @@ def respond(
         message = f"**Något gick fel:** {escape_markdown(str(exc))}"
         yield Step("", None, [*history, _bot(message)], EMPTY_PANEL, "", "", answers)
         return
-    panel = searched_html(answer.searched_query) + sources_html(answer, turn, pipeline.article_at)
+    panel = (
+        searched_html(answer.searched_query)
+        + sources_html(answer, turn, pipeline.article_at)
+        + earlier_viewers(answers, turn, pipeline.article_at)
+    )
     answers = {**answers, turn: answer}
     done = Step(answer.text, answer_record(answer), [], panel, copy_text(answer), "", answers)
     pieces = answer_pieces(answer, turn)

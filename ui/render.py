@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from rag.ingest.dates import date_label
 from rag.records import NO_SUPPORT_TITLE, source_line
@@ -49,6 +49,7 @@ mark:target { outline: 3px solid #9a4a00; background: #ffd43b; }
 .stycketext { white-space: pre-wrap; font-size: 0.9em; margin: 0.3em 0; }
 """
 
+MAX_EARLIER_ANSWERS = 10  # earlier answers whose citations the panel can still open
 _MARKER = re.compile(r"\[(\d+)\]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|~$&!])")
 esc = html.escape
@@ -149,8 +150,11 @@ def _marked(text: str, offset: int, citation: Citation, turn: int) -> str | None
     return f"{esc(text[:a])}{mark}{esc(text[b:])}"
 
 
-def _viewer_article(citation: Citation, turn: int, article: Article | None) -> str:
-    """The article of a citation, whole and escaped, with the quote marked, and its metadata."""
+def _viewer_article(citation: Citation, turn: int, article: Article | None, asked: str = "") -> str:
+    """The article of a citation, whole and escaped, with the quote marked, and its metadata.
+
+    `asked` is the question whose answer cites it, shown so the reader knows which one.
+    """
     chunk = citation.passage.chunk
     body = _marked(article.text, article.document.start, citation, turn) if article else None
     note = ""
@@ -161,7 +165,9 @@ def _viewer_article(citation: Citation, turn: int, article: Article | None) -> s
         )
     section = (article.section_at(citation.start) if article else chunk.section) or "Ingress"
     date = date_label(article.date) if article else "utan datum"
-    rows = (("Avsnitt", section), ("Fil", chunk.source), ("Datum", date))
+    rows = [("Avsnitt", section), ("Fil", chunk.source), ("Datum", date)]
+    if asked:
+        rows.insert(0, ("Svar på", asked))
     meta = "".join(f"<dt>{k}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     return (
         f'<article class="artikel" aria-label="Källa {citation.n}">'
@@ -192,6 +198,31 @@ def _passage_item(passage: Passage, best: float, cited: list[int], turn: int, da
     )
 
 
+def _viewers(answer: Answer, turn: int, article_at: ArticleLookup) -> str:
+    """The article viewer of each citation of an answer (each shown when targeted)."""
+    return "".join(
+        _viewer_article(c, turn, article_at(c.passage.chunk.source, c.start), answer.question)
+        for c in answer.citations
+    )
+
+
+def earlier_viewers(answers: Mapping[int, Answer], current: int, article_at: ArticleLookup) -> str:
+    """The cited articles of earlier answers, so a citation in any answer still opens.
+
+    Only the last MAX_EARLIER_ANSWERS answers with citations are kept in the panel.
+    """
+    earlier = [
+        (turn, a)
+        for turn, a in sorted(answers.items())
+        if turn != current and a.citations and not a.abstained
+    ][-MAX_EARLIER_ANSWERS:]
+    if not earlier:
+        return ""
+    viewers = "".join(_viewers(a, turn, article_at) for turn, a in earlier)
+    label = "Källor till tidigare svar"
+    return f'<section class="visare tidigare" aria-label="{label}">{viewers}</section>'
+
+
 def sources_html(answer: Answer, turn: int, article_at: ArticleLookup) -> str:
     """The sources panel: age note, article viewer, and every retrieved passage.
 
@@ -214,10 +245,7 @@ def sources_html(answer: Answer, turn: int, article_at: ArticleLookup) -> str:
     elif answer.age_warning:
         parts.append(f'<p class="alder" role="note">⚠️ {esc(answer.age_warning)}</p>')
     if answer.citations and not answer.abstained:
-        viewers = "".join(
-            _viewer_article(c, turn, article_at(c.passage.chunk.source, c.start))
-            for c in answer.citations
-        )
+        viewers = _viewers(answer, turn, article_at)
         parts.append(
             '<section class="visare" aria-label="Källartikel"><p class="tips">Klicka på en '
             "källhänvisning [n] för att läsa artikeln med det citerade stycket markerat.</p>"

@@ -230,3 +230,17 @@ def test_a_follow_up_shows_its_standalone_query_and_a_new_conversation_forgets(
     bot = ask(page, "vad tyckte hon om tillit?")
     expect(bot).to_contain_text("”hon”")  # nothing earlier names her: the chat says so
     expect(searched).to_have_text("vad tyckte hon om tillit?")  # nothing carried over
+
+
+def test_a_citation_in_an_earlier_answer_still_opens_its_article(page: Page) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, QUESTION)
+    ask(page, CITED)
+    first = page.locator("#chatt [data-testid='bot']").first
+    first.locator("a", has_text="[1]").first.click()
+    article = page.locator("#kallor article.artikel:visible")
+    expect(article).to_have_count(1)
+    expect(article).to_contain_text(f"Svar på{QUESTION}")  # says which question it serves
+    expect(article.locator("mark").first).to_be_visible()
+    _shot(page, "ui-earlier-citation.png")
