@@ -154,7 +154,9 @@ def respond(
     for start in range(0, len(pieces), size):
         shown += "".join(pieces[start : start + size])
         yield done._replace(chat=[*history, _bot(shown)])
-    yield done._replace(chat=[*history, _bot(shown + answer_footer(answer, turn))])
+    warned = any(a.age_warning and not a.abstained for t, a in answers.items() if t != turn)
+    footer = answer_footer(answer, turn, warned)  # the age note in full once per chat
+    yield done._replace(chat=[*history, _bot(shown + footer)])
 
 
 def text_history(history: Any) -> list[Message]:

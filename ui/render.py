@@ -24,9 +24,8 @@ PANEL_CSS = """
 .tom, .tips, .meta { color: var(--body-text-color); }
 h3, h4 { margin: 0.6em 0 0.3em 0; font-size: 1em; }
 a { color: var(--link-text-color); }
-.alder, .inget-stod { padding: 0.5em 0.7em; border-left: 4px solid #9a4a00;
-  background: #fff3e0; color: #3d2400; margin: 0 0 0.6em 0; }
-.inget-stod { border-left-color: #8a1c1c; background: #fdecec; color: #3b0d0d; }
+.inget-stod { padding: 0.5em 0.7em; border-left: 4px solid #8a1c1c; background: #fdecec;
+  color: #3b0d0d; margin: 0 0 0.6em 0; }
 .tips { margin: 0.2em 0; }
 .visare:has(:target) .tips { display: none; }
 .artikel { display: none; border: 1px solid var(--border-color-primary); padding: 0.5em; }
@@ -49,6 +48,7 @@ mark:target { outline: 3px solid #9a4a00; background: #ffd43b; }
 .stycketext { white-space: pre-wrap; font-size: 0.9em; margin: 0.3em 0; }
 """
 
+SHORT_AGE_WARNING = "Bygger på text från före SFS 2025:400: kontrollera mot gällande lag."
 MAX_EARLIER_ANSWERS = 10  # earlier answers whose citations the panel can still open
 _MARKER = re.compile(r"\[(\d+)\]")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#|~$&!])")
@@ -114,8 +114,11 @@ def answer_pieces(answer: Answer, turn: int) -> list[str]:
     return pieces
 
 
-def answer_footer(answer: Answer, turn: int) -> str:
-    """Markdown under a finished answer: the articles it rests on, their dates, the age note."""
+def answer_footer(answer: Answer, turn: int, warned: bool = False) -> str:
+    """Markdown under a finished answer: the articles it rests on, their dates, the age note.
+
+    Once the chat has `warned` in full, later answers get the note in one short line.
+    """
     if answer.abstained or not answer.articles:
         return ""
     rests_on = "; ".join(
@@ -125,7 +128,8 @@ def answer_footer(answer: Answer, turn: int) -> str:
     )
     footer = f"\n\n*Bygger på:* {rests_on}"
     if answer.age_warning:
-        footer += f"\n\n> ⚠️ {escape_markdown(answer.age_warning)}"
+        note = SHORT_AGE_WARNING if warned else answer.age_warning
+        footer += f"\n\n> ⚠️ {escape_markdown(note)}"
     return footer
 
 
@@ -242,8 +246,6 @@ def sources_html(answer: Answer, turn: int, article_at: ArticleLookup) -> str:
             "<p>Artiklarna besvarar inte frågan, så inget svar ges. De närmaste träffarna "
             "visas nedan; ingen av dem citeras.</p></div>"
         )
-    elif answer.age_warning:
-        parts.append(f'<p class="alder" role="note">⚠️ {esc(answer.age_warning)}</p>')
     if answer.citations and not answer.abstained:
         viewers = _viewers(answer, turn, article_at)
         parts.append(

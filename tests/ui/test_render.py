@@ -106,7 +106,7 @@ def test_panel_shows_the_whole_article_escaped_with_the_quote_marked() -> None:
     assert (
         "<dd>Del</dd><dt>Fil</dt><dd>000_a.txt</dd><dt>Datum</dt><dd>2 oktober 2022</dd>" in panel
     )
-    assert "före &lt;lagen&gt;" in panel
+    assert "före &lt;lagen&gt;" not in panel  # the age note is shown in the chat only
     # Every retrieved passage, ranked, with relevance; the cited one marked and linked.
     assert panel.count('<li class="stycke') == 2
     assert '<li class="stycke citerad">' in panel and 'href="#k3-1"' in panel
@@ -202,3 +202,12 @@ def test_turns_carry_what_the_shown_answers_searched_and_cited() -> None:
     assert first.searched == "Vad är Huset?" and first.articles == (("003.txt", "Huset"),)
     assert first.question == "Vad är Huset?" and first.answer.startswith("Huset är en modell.")
     assert second.searched == "" and second.articles == () and second.answer == "Det står inte."
+
+
+def test_the_age_note_is_shown_once_in_full_then_short() -> None:
+    dated = ArticleInfo("a.txt", "Titel", 0, 10, ArticleDate("2022", 2022), (1,))
+    answer = replace(_answer("Svar [1]."), articles=(dated,), age_warning="Lång varning.")
+    assert "Lång varning." in answer_footer(answer, 1)
+    later = answer_footer(answer, 3, warned=True)
+    assert "Lång varning." not in later and "SFS 2025:400" in later
+    assert "Lång varning." not in sources_html(answer, 1, lambda *_: None)  # chat only
