@@ -17,7 +17,7 @@ from ui.render import escape_markdown
 
 Message = dict[str, Any]
 VIEW_CSS = """
-.sokfraga { font-size: 0.9em; color: var(--body-text-color-subdued); margin: 0 0 0.5em 0; }
+.sokfraga { font-size: 0.9em; color: var(--body-text-color); margin: 0 0 0.5em 0; }
 """
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()<>#|~$&!])")
 _SOURCE_LINK = re.compile(r"\[\\\[(\d+)\\\]\]\(#k\d+-\d+\)")  # "[\[1\]](#k2-1)", see render._link

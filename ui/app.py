@@ -60,6 +60,12 @@ from ui.render import (
 )
 
 TITLE = "Fråga socialtjänstartiklarna"
+# Citation links in the chat: distinct, and targets of at least 24 x 24 px (WCAG 2.2).
+CHAT_CSS = """
+#chatt a[href^="#k"] { display: inline-block; min-width: 24px; min-height: 24px;
+  line-height: 24px; text-align: center; font-weight: 700; text-decoration: underline;
+  border-radius: 4px; background: rgba(31, 111, 63, 0.12); }
+"""
 DEFAULT_EXAMPLES = [
     "Var hölls Socialchefsdagarna 2023?",
     "Vad är Huset i Nordmalings kommun?",
@@ -418,5 +424,6 @@ def start(
         prevent_thread_lock=not block,
         max_file_size=1,  # the app takes no uploads; the guard refuses the route too
         enable_monitoring=False,
+        css=CHAT_CSS,
         app_kwargs={"middleware": [guard]},
     )

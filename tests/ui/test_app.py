@@ -244,3 +244,9 @@ def test_a_citation_in_an_earlier_answer_still_opens_its_article(page: Page) -> 
     expect(article).to_contain_text(f"Svar på{QUESTION}")  # says which question it serves
     expect(article.locator("mark").first).to_be_visible()
     _shot(page, "ui-earlier-citation.png")
+
+
+def test_citation_links_are_targets_of_at_least_24_px(page: Page) -> None:
+    bot = ask(page, QUESTION)
+    box = bot.locator("a", has_text="[1]").first.bounding_box()
+    assert box is not None and box["width"] >= 24 and box["height"] >= 24, box
