@@ -60,11 +60,13 @@ from ui.render import (
 )
 
 TITLE = "Fråga socialtjänstartiklarna"
-# Citation links in the chat: distinct, and targets of at least 24 x 24 px (WCAG 2.2).
+# Citation links in the chat: distinct, targets of at least 24 x 24 px (WCAG 2.2); the ask
+# button in colours of enough contrast.
 CHAT_CSS = """
 #chatt a[href^="#k"] { display: inline-block; min-width: 24px; min-height: 24px;
   line-height: 24px; text-align: center; font-weight: 700; text-decoration: underline;
   border-radius: 4px; background: rgba(31, 111, 63, 0.12); }
+button.primary { background: #1f5f3a; color: #ffffff; }  /* 4.5:1 or more */
 """
 DEFAULT_EXAMPLES = [
     "Var hölls Socialchefsdagarna 2023?",

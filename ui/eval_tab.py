@@ -41,6 +41,7 @@ def eval_tab(
         format="png",
         object_fit="contain",
         interactive=False,
+        visible=False,  # shown with a run's plots: an empty gallery is noise to a screen reader
         elem_id="utvardering-diagram",
     )
     failures = gr.Markdown(elem_id="utvardering-fel")
@@ -48,7 +49,7 @@ def eval_tab(
     def on_run(
         request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio injects it by default value)
-    ) -> tuple[str, list[Image.Image], str]:
+    ) -> tuple[str, gr.Gallery, str]:
         if not allowed(request):
             raise gr.Error("Utvärderingen får bara köras av förvaltare (RAG_MAINTAINERS).")
         try:
@@ -67,6 +68,6 @@ def eval_tab(
             {"värde": result}
         )
         images: list[Image.Image] = [Image.open(out / name) for name in PLOTS]
-        return summary, images, report_failures(out)
+        return summary, gr.Gallery(value=images, visible=True), report_failures(out)
 
     run.click(on_run, outputs=[metrics, plots, failures], api_visibility="private")

@@ -176,7 +176,7 @@ def _viewer_article(citation: Citation, turn: int, article: Article | None, aske
     return (
         f'<article class="artikel" aria-label="Källa {citation.n}">'
         f"<h4>[{citation.n}] {esc(chunk.title)}</h4><dl>{meta}</dl>{note}"
-        f'<div class="artikeltext">{body}</div></article>'
+        f'<div class="artikeltext" tabindex="0">{body}</div></article>'
     )
 
 

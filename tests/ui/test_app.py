@@ -250,3 +250,22 @@ def test_citation_links_are_targets_of_at_least_24_px(page: Page) -> None:
     bot = ask(page, QUESTION)
     box = bot.locator("a", has_text="[1]").first.bounding_box()
     assert box is not None and box["width"] >= 24 and box["height"] >= 24, box
+
+
+def test_no_serious_accessibility_violations(page: Page) -> None:
+    """axe-core over the chat with an answer and an opened citation: nothing serious."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    def serious() -> list[tuple[str, str, list[str]]]:
+        return [
+            (v["id"], v["impact"], [n["html"][:160] for n in v["nodes"]])
+            for v in Axe().run(page).response["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+
+    bot = ask(page, QUESTION)
+    bot.locator("a", has_text="[1]").first.click()
+    assert serious() == []
+    page.get_by_role("tab", name="Utvärdering").click()
+    page.locator("#kor-utvardering").wait_for()
+    assert serious() == []
