@@ -136,8 +136,14 @@ class Article:
     date: ArticleDate | None
 
     def section_at(self, offset: int) -> str:
-        """The title of the section holding file offset `offset` ("" for the lead)."""
-        return next((s.title for s in self.document.sections if s.start <= offset < s.end), "")
+        """The title of the section holding file offset `offset` ("" for the lead).
+
+        Past a section's end (a closing line after the last one) it is still the last
+        section begun, not the lead.
+        """
+        begun = [s for s in self.document.sections if s.start <= offset]
+        holding = [s for s in begun if offset < s.end]
+        return (holding or begun)[-1].title if begun else ""
 
 
 @dataclass(frozen=True)

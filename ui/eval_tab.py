@@ -13,8 +13,65 @@ from PIL import Image
 
 from rag.errors import RagError
 from rag.evaluation.metrics import load_questions
-from rag.evaluation.report import PLOTS, metrics_table, new_run_dir, report_failures, run_eval
+from rag.evaluation.report import (
+    FAILURES_HEADING,
+    PLOTS,
+    new_run_dir,
+    report_failures,
+    run_eval,
+)
 from rag.pipeline import Pipeline
+
+# Each metric in Swedish, with what it measures in one line.
+METRIC_LABELS = {
+    "items": ("Frågor", "antal frågor i samlingen"),
+    "hit@1": ("Träff@1", "andel besvarbara frågor där första stycket är relevant"),
+    "hit@3": ("Träff@3", "… där ett relevant stycke finns bland de 3 första"),
+    "hit@5": ("Träff@5", "… bland de 5 första (de som svaret bygger på)"),
+    "hit@10": ("Träff@10", "… bland de 10 första"),
+    "mrr@10": ("MRR@10", "hur högt det första relevanta stycket rankas (1 = först)"),
+    "ndcg@10": ("nDCG@10", "hur högt alla relevanta stycken rankas"),
+    "fact_recall_context": ("Fakta i styckena", "andel nyckelfakta som finns i de 10 styckena"),
+    "fact_recall_answer": ("Fakta i svaret", "andel nyckelfakta som svaret innehåller"),
+    "citation_precision": ("Källprecision", "andel citerade stycken som innehåller svaret"),
+    "citation_recall": ("Källtäckning", "andel facitcitat som något citerat stycke täcker"),
+    "answers_with_unsupported_numbers": ("Tal utan stöd", "svar med ett tal som källan saknar"),
+    "refusal_recall": ("Rätt avböjda", "andel obesvarbara frågor som avböjdes"),
+    "false_refusal_rate": ("Fel avböjda", "andel besvarbara frågor som avböjdes"),
+    "latency_p50_ms": ("Svarstid, median (ms)", "hälften av frågorna besvaras snabbare"),
+    "latency_p95_ms": ("Svarstid, p95 (ms)", "95 % av frågorna besvaras snabbare"),
+}
+
+
+# The report's failure list, in Swedish for the tab.
+_FAILURE_WORDS = (
+    (FAILURES_HEADING, "## Frågor som misslyckades"),
+    ("  - expected: ", "  - väntat svar: "),
+    ("  - answered (abstained): ", "  - svarade (avböjde): "),
+    ("  - answered: ", "  - svarade: "),
+    ("  - searched: ", "  - sökte efter: "),
+    ("- earlier: ", "- tidigare fråga: "),
+    ("  - first relevant rank: ", "  - första relevanta stycke på plats: "),
+    ("; facts in answer: ", "; fakta i svaret: "),
+    ("; retrieved: ", "; hämtade: "),
+)
+
+
+def swedish_failures(report: str) -> str:
+    """The failure list of a run's report, its labels in Swedish."""
+    for english, swedish in _FAILURE_WORDS:
+        report = report.replace(english, swedish)
+    return report
+
+
+def swedish_table(metrics: dict[str, float]) -> str:
+    """The run's metrics as a Markdown table in Swedish, each explained in one line."""
+    lines = ["| mått | värde | vad det mäter |", "| --- | ---: | --- |"]
+    for key, value in metrics.items():
+        label, meaning = METRIC_LABELS.get(key, (key, ""))
+        shown = f"{value:.0f}" if key == "items" else f"{value:.3f}"
+        lines.append(f"| {label} | {shown} | {meaning} |")
+    return "\n".join(lines)
 
 
 def eval_tab(
@@ -64,10 +121,12 @@ def eval_tab(
             )
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
-        summary = f"**{len(items)} frågor**, resultat i `{out}`\n\n" + metrics_table(
-            {"värde": result}
-        )
+        summary = f"**{len(items)} frågor**, resultat i `{out}`\n\n" + swedish_table(result)
         images: list[Image.Image] = [Image.open(out / name) for name in PLOTS]
-        return summary, gr.Gallery(value=images, visible=True), report_failures(out)
+        return (
+            summary,
+            gr.Gallery(value=images, visible=True),
+            swedish_failures(report_failures(out)),
+        )
 
     run.click(on_run, outputs=[metrics, plots, failures], api_visibility="private")

@@ -207,11 +207,16 @@ def _report(
             f"- **{s.id}** ({s.kind}, {s.language}) {by_id[s.id].question}",
             f"  - searched: {row['searched_query']}",
             f"  - expected: {by_id[s.id].answer}",
-            f"  - answered{' (abstained)' if s.abstained else ''}: {row['answer'][:300]}",
+            f"  - answered{' (abstained)' if s.abstained else ''}: {_line(row['answer'])[:300]}",
             f"  - first relevant rank: {s.first_relevant_rank}; facts in answer: "
             f"{s.fact_recall_answer:.2f}; retrieved: {top}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _line(text: str) -> str:
+    """Text on one line, so a quote's paragraph breaks do not break the Markdown list."""
+    return " ".join(text.split())
 
 
 def _failed(s: ItemScores) -> bool:

@@ -175,10 +175,10 @@ def test_eval_tab_runs_the_question_set(page: Page, eval_questions: Path) -> Non
     page.locator("#kor-utvardering").click()
     metrics = page.locator("#utvardering-matt")
     expect(metrics).to_contain_text("4 frågor", timeout=ANSWER_TIMEOUT_MS)
-    for name in ("hit@1", "mrr@10", "refusal_recall"):
+    for name in ("Träff@1", "MRR@10", "Rätt avböjda", "andel obesvarbara frågor som avböjdes"):
         expect(metrics).to_contain_text(name)
     expect(page.locator("#utvardering-diagram img")).to_have_count(3)
-    expect(page.locator("#utvardering-fel")).to_contain_text("Failures")
+    expect(page.locator("#utvardering-fel")).to_contain_text("Frågor som misslyckades")
     _shot(page, "ui-eval.png")
 
 
