@@ -14,6 +14,7 @@ from rag.answer.about import ArticleKey, LeadFirst, article_leads
 from rag.answer.features import SentenceIndex
 from rag.answer.generate import LlmAnswerer, final_answer, relay
 from rag.answer.llm import ChatBackend, make_chat_model
+from rag.answer.relevance import RELEVANCE_FILE, RelevanceCalibration
 from rag.answer.selector import AnswerModel, LearnedAnswerer
 from rag.answer.verify import Verifier
 from rag.config import RetrievalMode, Settings
@@ -203,6 +204,15 @@ class Pipeline:
     def answer_model(self) -> AnswerModel:
         """The trained answer model (`rag train` rebuilds it)."""
         return AnswerModel.load(self.settings.answer_model)
+
+    @cached_property
+    def relevance(self) -> RelevanceCalibration | None:
+        """How often a passage at a given e5 cosine holds the answer (written by `rag train`)."""
+        return RelevanceCalibration.load(self.settings.answer_model.parent / RELEVANCE_FILE)
+
+    def passage_chance(self, passage: Passage) -> float | None:
+        """The chance that `passage` holds the answer; None when it cannot be told."""
+        return self.relevance.chance(passage.dense_score) if self.relevance else None
 
     @cached_property
     def _pointer(self) -> Pointer:

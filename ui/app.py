@@ -150,7 +150,7 @@ def respond(
         return
     panel = (
         searched_html(answer.searched_query)
-        + sources_html(answer, turn, pipeline.article_at)
+        + sources_html(answer, turn, pipeline.article_at, pipeline.passage_chance)
         + earlier_viewers(answers, turn, pipeline.article_at)
     )
     answers = {**answers, turn: answer}

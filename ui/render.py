@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Callable, Mapping
 
+from rag.answer.relevance import WEAK_MATCH
 from rag.ingest.dates import date_label
 from rag.records import NO_SUPPORT_TITLE, source_line
 from rag.types import Answer, Article, Citation, Passage
@@ -24,6 +25,7 @@ PANEL_CSS = """
 .tom, .tips, .meta { color: var(--body-text-color); }
 h3, h4 { margin: 0.6em 0 0.3em 0; font-size: 1em; }
 a { color: var(--link-text-color); }
+.svag { margin: 0 0 0.4em 0; font-weight: 600; }
 .inget-stod { padding: 0.5em 0.7em; border-left: 4px solid #8a1c1c; background: #fdecec;
   color: #3b0d0d; margin: 0 0 0.6em 0; }
 .tips { margin: 0.2em 0; }
@@ -180,9 +182,11 @@ def _viewer_article(citation: Citation, turn: int, article: Article | None, aske
     )
 
 
-def _passage_item(passage: Passage, best: float, cited: list[int], turn: int, date: str) -> str:
+def _passage_item(
+    passage: Passage, share: float, label: str, cited: list[int], turn: int, date: str
+) -> str:
+    """One retrieved passage; `share` (0-1) is shown as `label` ("träffsäkerhet", "relevans")."""
     chunk = passage.chunk
-    share = passage.score / best if best > 0 else 0.0
     detail = f"poäng {passage.score:.4f}" + (
         f", cosinus {passage.dense_score:.3f}" if passage.dense_score is not None else ""
     )
@@ -193,8 +197,8 @@ def _passage_item(passage: Passage, best: float, cited: list[int], turn: int, da
         f'<li class="stycke{" citerad" if cited else ""}">'
         f'<div class="rad"><span class="rang">#{passage.rank}</span>'
         f'<meter min="0" max="1" value="{share:.2f}" title="{detail}" '
-        f'aria-label="Relevans">{share:.0%}</meter>'
-        f'<span class="relevans">relevans {share:.0%}</span>{tag}</div>'
+        f'aria-label="{label.capitalize()}">{share:.0%}</meter>'
+        f'<span class="relevans">{label} {share:.0%}</span>{tag}</div>'
         f"<div><strong>{esc(chunk.title)}</strong>{section}</div>"
         f'<div class="meta">{esc(chunk.source)} · {esc(date)}</div>'
         f"<details><summary>Visa stycket</summary>"
@@ -227,13 +231,20 @@ def earlier_viewers(answers: Mapping[int, Answer], current: int, article_at: Art
     return f'<section class="visare tidigare" aria-label="{label}">{viewers}</section>'
 
 
-def sources_html(answer: Answer, turn: int, article_at: ArticleLookup) -> str:
+def sources_html(
+    answer: Answer,
+    turn: int,
+    article_at: ArticleLookup,
+    chance: Callable[[Passage], float | None] | None = None,
+) -> str:
     """The sources panel: age note, article viewer, and every retrieved passage.
 
     Args:
         answer: The pipeline's answer.
         turn: Index of the answer's message in the chat (makes the ids unique).
         article_at: Finds the indexed article around a file offset.
+        chance: How often a passage like it holds the answer (calibrated in training);
+            without it, each passage's score relative to the best one is shown.
 
     Returns:
         Escaped HTML. A citation's article is shown when its id is the URL fragment.
@@ -254,12 +265,23 @@ def sources_html(answer: Answer, turn: int, article_at: ArticleLookup) -> str:
             f"{viewers}</section>"
         )
     best = max((p.score for p in answer.passages), default=0.0)
+    chances = [chance(p) if chance else None for p in answer.passages]
+    known = [c for c in chances if c is not None]
+    if known and max(known) < WEAK_MATCH:
+        parts.append(
+            '<p class="svag" role="note">Inget stycke matchar frågan väl: de bästa träffarna '
+            f"innehåller svaret bara i omkring {max(known):.0%} av fallen.</p>"
+        )
     items = []
-    for passage in answer.passages:
+    for passage, likely in zip(answer.passages, chances, strict=True):
         cited = [c.n for c in answer.citations if c.passage.chunk.id == passage.chunk.id]
         article = article_at(passage.chunk.source, passage.chunk.start)
         date = date_label(article.date) if article else "utan datum"
-        items.append(_passage_item(passage, best, [] if answer.abstained else cited, turn, date))
+        shown = likely if likely is not None else (passage.score / best if best > 0 else 0.0)
+        label = "träffsäkerhet" if likely is not None else "relevans"
+        items.append(
+            _passage_item(passage, shown, label, [] if answer.abstained else cited, turn, date)
+        )
     parts.append(
         f'<h3>Hämtade stycken ({len(items)})</h3><ol class="stycken">{"".join(items)}</ol>'
     )

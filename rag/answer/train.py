@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.answer.features import ArticleKey, SentenceIndex, candidate_features, view_question
+from rag.answer.relevance import RELEVANCE_FILE, RelevanceCalibration
 from rag.answer.selector import (
     ITEM_FEATURE_DIRECTIONS,
     ITEM_FEATURES,
@@ -300,8 +301,24 @@ def train(
         card={"cross_validation": cv, "questions": len(items), "composition": asdict(how)},
     )
     model.save(out)
+    relevance_table(examples).save(out.parent / RELEVANCE_FILE)
     _write_card(out.parent / "MODEL_CARD.md", model, sources)
     return model
+
+
+def relevance_table(examples: Sequence[Example]) -> RelevanceCalibration:
+    """The chance that a retrieved passage overlaps a gold quote, by its e5 cosine.
+
+    Passages of the answerable training questions, as users' questions retrieve them.
+    """
+    pairs = [
+        (p.dense_score, overlaps(p.chunk, e.spans))
+        for e in examples
+        if e.item.answerable
+        for p in e.passages
+        if p.dense_score is not None
+    ]
+    return RelevanceCalibration.fit([c for c, _ in pairs], [r for _, r in pairs])
 
 
 def _folds(examples: Sequence[Example]) -> dict[int, int]:

@@ -224,6 +224,7 @@ def test_a_follow_up_shows_its_standalone_query_and_a_new_conversation_forgets(
     ask(page, "hur många jobbade på IFO då")
     searched = page.locator("#kallor .sokfraga q")
     expect(searched).to_contain_text("Nordmaling")
+    expect(page.locator("#kallor")).to_contain_text("träffsäkerhet")  # calibrated in training
     page.locator("#ny-konversation").click()
     expect(page.locator("#chatt [data-testid='bot']")).to_have_count(0)
     expect(page.locator("#kallor")).not_to_contain_text("Nordmaling")

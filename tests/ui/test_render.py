@@ -7,6 +7,7 @@ from dataclasses import replace
 from itertools import pairwise
 from typing import Any
 
+from rag.answer.relevance import RelevanceCalibration
 from rag.config import Settings
 from rag.errors import RagError
 from rag.types import (
@@ -75,6 +76,9 @@ class _FakePipeline:
 
     def article_at(self, source: str, offset: int) -> Article | None:
         return _article(source, offset)
+
+    def passage_chance(self, passage: Passage) -> float | None:
+        return None
 
 
 def test_respond_streams_escaped_answer_with_linked_citations() -> None:
@@ -211,3 +215,19 @@ def test_the_age_note_is_shown_once_in_full_then_short() -> None:
     later = answer_footer(answer, 3, warned=True)
     assert "Lång varning." not in later and "SFS 2025:400" in later
     assert "Lång varning." not in sources_html(answer, 1, lambda *_: None)  # chat only
+
+
+def test_passages_show_their_calibrated_chance_and_a_weak_match_is_said() -> None:
+    calibration = RelevanceCalibration((0.80, 0.90), (0.1, 0.8))
+
+    def chance(passage: Passage) -> float | None:
+        return calibration.chance(passage.dense_score)
+
+    panel = sources_html(_answer("Svar [1]."), 3, _article, chance)
+    assert "träffsäkerhet 45%" in panel  # cosine 0.85 between the breakpoints
+    assert "relevans" in panel  # the passage without a cosine keeps its relative score
+    assert "Inget stycke matchar frågan väl" not in panel
+    low = RelevanceCalibration((0.80, 0.90), (0.05, 0.2))
+    weak = sources_html(_answer("Svar [1]."), 3, _article, lambda p: low.chance(p.dense_score))
+    assert "Inget stycke matchar frågan väl" in weak
+    assert RelevanceCalibration.fit([0.7, 0.8, 0.9], [False, False, True]).chance(0.95) == 1.0
