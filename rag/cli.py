@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -60,8 +61,12 @@ def _settings(seeds: Path | None = None, data: Path | None = None, **values: obj
 def _progress_bar(description: str, then: str = "") -> Iterator[Callable[[int, int], None]]:
     """A progress bar on stderr; yields the (done, total) callback that advances it.
 
-    `then` describes the work that follows once the bar is full.
+    `then` describes the work that follows once the bar is full. When stderr is not a
+    terminal (a log, `nohup`), a plain line is printed at every tenth of the work instead.
     """
+    if not err.is_terminal:
+        yield _progress_lines(description, then)
+        return
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -77,6 +82,28 @@ def _progress_bar(description: str, then: str = "") -> Iterator[Callable[[int, i
             progress.update(task, completed=done, total=total, description=full)
 
         yield advance
+
+
+def _progress_lines(description: str, then: str) -> Callable[[int, int], None]:
+    """The (done, total) callback that prints "description: done/total, rate, time left"."""
+    began = time.monotonic()
+    printed = -1
+
+    def advance(done: int, total: int) -> None:
+        nonlocal printed
+        tenth = done * 10 // max(1, total)
+        if tenth == printed:
+            return
+        printed = tenth
+        elapsed = max(time.monotonic() - began, 1e-6)
+        rate = done / elapsed
+        left = (total - done) / rate if rate > 0 else 0.0
+        line = f"{description}: {done}/{total}, {rate:.1f}/s, {left:.0f} s kvar"
+        if then and done >= total:
+            line += f". {then} …"
+        err.print(line, markup=False, highlight=False)
+
+    return advance
 
 
 def run_ingest(pipeline: Pipeline) -> IngestReport:

@@ -12,7 +12,10 @@ if [ ! -x .venv/bin/python ]; then
     echo "==> Creating virtual environment in .venv" >&2
     "$python" -m venv .venv
 fi
-stamp=".venv/.installed-$extras-$(cat pyproject.toml | sha256sum | cut -c1-16)"
+digest="$(sha256sum < pyproject.toml | cut -c1-16)"
+stamp=".venv/.installed-$extras-$digest"
+# A development install holds everything the run needs: it counts for `run` too.
+if [ "$extras" = "run" ] && [ -f ".venv/.installed-dev-$digest" ]; then stamp=".venv/.installed-dev-$digest"; fi
 if [ ! -f "$stamp" ]; then
     echo "==> Installing torch 2.13.0 (CPU), then the project ($extras)" >&2
     .venv/bin/pip install --disable-pip-version-check -q "torch==2.13.0"
