@@ -191,24 +191,18 @@ class Answer:
 class Turn:
     """One earlier exchange of a conversation, for making follow-up questions standalone.
 
-    Besides the words, a turn carries what it was about: the query it searched (the
-    question made standalone) and the articles its answer cited, as (source, title).
+    Besides the words, a turn carries the query it searched (the question made
+    standalone), which the next follow-up builds on.
     """
 
     question: str
     answer: str = ""
     searched: str = ""
-    articles: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, answer: Answer) -> Turn:
-        """The turn an answer closes, with its searched query and cited articles."""
-        return cls(
-            answer.question,
-            answer.text,
-            answer.searched_query,
-            tuple((a.source, a.title) for a in answer.articles),
-        )
+        """The turn an answer closes, with the query it searched."""
+        return cls(answer.question, answer.text, answer.searched_query)
 
 
 @dataclass(frozen=True)

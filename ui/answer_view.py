@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from rag.types import Answer, Turn
@@ -55,7 +54,7 @@ def conversation_turns(
     """Earlier questions with their answers, for follow-up questions.
 
     Where the chat still holds the Answer shown at a message (`answers`, by message
-    index), the turn also carries the query it searched and the articles it cited.
+    index), the turn also carries the query it searched.
     """
     answers = answers or {}
     turns: list[Turn] = []
@@ -65,9 +64,6 @@ def conversation_turns(
             turns.append(Turn(text))
         elif turns and not turns[-1].answer:
             shown = answers.get(index)
-            turns[-1] = (
-                replace(Turn.of(shown), question=turns[-1].question, answer=text)
-                if shown is not None
-                else Turn(turns[-1].question, text)
-            )
+            searched = shown.searched_query if shown is not None else ""
+            turns[-1] = Turn(turns[-1].question, text, searched)
     return turns

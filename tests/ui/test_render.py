@@ -187,14 +187,14 @@ def test_respond_shows_the_fallback_notice_above_the_quotes() -> None:
     assert last.chat[-1]["content"].startswith(f"> ⚠️ {notice}\n\n{_QUOTE} [\\[1\\]](#k1-1)")
 
 
-def test_turns_carry_what_the_shown_answers_searched_and_cited() -> None:
+def test_turns_carry_what_the_shown_answers_searched() -> None:
     chunk = Chunk("c1", "003.txt", "Huset", "", 0, 40, "Huset är en modell.", "Huset är en modell.")
     passage = Passage(chunk, 1, 0.9)
     citation = Citation(1, passage, "Huset är en modell.", 0, 19)
     article = ArticleInfo("003.txt", "Huset", 0, 40, None, (1,))
     shown = Answer(
         "Vad är Huset?", "Huset är en modell. [1]", False, (citation,), (passage,),
-        articles=(article,), searched_query="Vad är Huset?",
+        articles=(article,), searched_query="Nordmaling Vad är Huset?",
     )  # fmt: skip
     history: list[dict[str, Any]] = [
         {"role": "user", "content": "Vad är Huset?"},
@@ -203,9 +203,9 @@ def test_turns_carry_what_the_shown_answers_searched_and_cited() -> None:
         {"role": "assistant", "content": "Det står inte."},
     ]
     first, second = conversation_turns(history, {1: shown})
-    assert first.searched == "Vad är Huset?" and first.articles == (("003.txt", "Huset"),)
+    assert first.searched == "Nordmaling Vad är Huset?"
     assert first.question == "Vad är Huset?" and first.answer.startswith("Huset är en modell.")
-    assert second.searched == "" and second.articles == () and second.answer == "Det står inte."
+    assert second.searched == "" and second.answer == "Det står inte."
 
 
 def test_the_age_note_is_shown_once_in_full_then_short() -> None:
