@@ -371,7 +371,11 @@ class Pipeline:
             yield from self.generator.stream(question, passages, searched)
 
     def answer_from(self, question: str, passages: Sequence[Passage], searched: str = "") -> Answer:
-        """Answer `question` from already retrieved passages, with the cited articles' dates."""
+        """Answer `question` from already retrieved passages, with the cited articles' dates.
+
+        `searched` is the query the passages were found with; equal to the question (or
+        empty) when it was not a follow-up.
+        """
         answer = final_answer(self.answer_stream(question, passages, searched))
         return self._with_articles(replace(answer, searched_query=searched or question))
 

@@ -114,13 +114,10 @@ def build_examples(
 def standalone(item: EvalItem) -> str:
     """The query a training question is searched and read as: a follow-up made standalone.
 
-    The earlier turns carry the queries the rule made of them, as the chat's turns do; the
-    rule needs nothing of their answers, so training does not depend on any earlier model.
+    The rule makes each earlier turn standalone in turn and needs nothing of their answers,
+    so training does not depend on any earlier model.
     """
-    turns: list[Turn] = []
-    for question in item.history:
-        turns.append(Turn(question, searched=rule_query(question, turns)))
-    return rule_query(item.question, turns)
+    return rule_query(item.question, [Turn(q) for q in item.history])
 
 
 def _overlap(sentence: Any, spans: Sequence[GoldSpan]) -> float:

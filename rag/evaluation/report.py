@@ -73,10 +73,7 @@ def run_eval(
             began = time.perf_counter()
             depth = max(RANK_DEPTH, pipeline.settings.top_k)
             query, ranking, _ = pipeline.retrieve(item.question, turns, depth)
-            searched = query if query != item.question else ""
-            answer = pipeline.answer_from(
-                item.question, ranking[: pipeline.settings.top_k], searched
-            )
+            answer = pipeline.answer_from(item.question, ranking[: pipeline.settings.top_k], query)
             latency = (time.perf_counter() - began) * 1000
             scores.append(
                 score_item(item, ranking, answer, spans[item.id], relevant[item.id], latency)
