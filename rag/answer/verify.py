@@ -2,10 +2,12 @@
 
 Markers that point to no passage are removed, and so is a marker whose passage
 shares too little with its sentence. A sentence is supported when its remaining
-passages hold most of its content words (weighted by rarity) and every number in
-it; otherwise it loses its markers and is flagged. A sentence in another language
-than the passages (an English answer) is judged by embedding similarity instead.
-Each citation quotes the passage span that best supports the sentences citing it.
+passages hold most of its content words (weighted by rarity), or a sentence close in
+meaning (e5) with no other passage of the answer clearly closer; and when every
+number (number words too) is in them, every name is in the answer's passages, and a
+negation is found in the source sentences it bears on. Otherwise it loses its markers
+and is flagged with the reason. A sentence saying what the sources do not state needs
+no citation. Each citation quotes the passage span that best supports its sentences.
 """
 
 from __future__ import annotations
@@ -234,8 +236,7 @@ class Verifier:
         """
         p = self.policy
         threshold = p.min_similarity_translated if looks_english(claim) else p.min_similarity
-        vector = self._claim_vector(claim)
-        similarity = [self._similarity(passage, vector) for passage in passages]
+        similarity = self._similarities(claim, passages)
         closest = max(similarity)
         return [
             n for n in cited if similarity[n - 1] >= max(threshold, closest - p.max_similarity_gap)
@@ -243,10 +244,13 @@ class Verifier:
 
     def _closest_other(self, claim: str, cited: list[int], passages: Sequence[Passage]) -> str:
         """The note naming an uncited passage closer in meaning ("; närmast är källa [k]")."""
-        vector = self._claim_vector(claim)
-        similarity = [self._similarity(passage, vector) for passage in passages]
-        best = int(np.argmax(similarity)) + 1
+        best = int(np.argmax(self._similarities(claim, passages))) + 1
         return f"; närmast är källa [{best}]" if best not in cited else ""
+
+    def _similarities(self, claim: str, passages: Sequence[Passage]) -> list[float]:
+        """The claim's closeness in meaning to each passage (its closest sentence)."""
+        vector = self._claim_vector(claim)
+        return [self._similarity(passage, vector) for passage in passages]
 
     def _claim_vector(self, claim: str) -> np.ndarray:
         """The claim's e5 query vector, embedded once per answer."""

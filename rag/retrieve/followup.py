@@ -4,9 +4,10 @@ With an LLM the model rewrites the question, in Swedish: the sources are Swedish
 the bundled e5 ranks Swedish passages for an English question far worse (held-out MRR
 0.654 in English against 0.894 for the same questions asked in Swedish). An English
 question is therefore translated even when it opens a conversation. Without an LLM (or
-when it fails) a deterministic rule puts the previous question's content words in front
-of a question that leans on it: one with a pronoun and few content words, one that
-opens with "och"/"men"/"and", or one with at most one content word.
+when it fails) a deterministic rule puts the content words of the last turn's
+standalone query in front of a question that leans on it: one with a word pointing back,
+one that opens with "och"/"men"/"and", one with at most two content words, or one in
+the other language with few content words (`needs_context`).
 """
 
 from __future__ import annotations

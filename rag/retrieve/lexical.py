@@ -12,11 +12,12 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SWEDISH
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-# The interrogatives, Swedish then English.
-QUESTION_WORDS = (
+# The interrogatives.
+_SWEDISH_INTERROGATIVES = (
     "vad", "vem", "vilka", "vilken", "vilket", "hur", "när", "var", "varför", "vart",
-    "what", "who", "which", "how", "when", "where", "why",
 )  # fmt: skip
+_ENGLISH_INTERROGATIVES = ("what", "who", "which", "how", "when", "where", "why")
+QUESTION_WORDS = _SWEDISH_INTERROGATIVES + _ENGLISH_INTERROGATIVES
 # Words that point back to something named before ("hon", "detta", "they", "där").
 PRONOUNS = frozenset(
     "den det denna detta dessa de dem han hon hen hans hennes dess deras där "
@@ -24,7 +25,7 @@ PRONOUNS = frozenset(
 )
 # Words that ask rather than say what is asked about: never content words.
 _SWEDISH_QUESTION_WORDS = {
-    *QUESTION_WORDS[:10],
+    *_SWEDISH_INTERROGATIVES,
     "finns", "ska", "kan", "många", "mycket", "berätta", "beskriv", "enligt", "sammanfatta",
     "artikeln", "artikel", "inlägget", "inlägg", "texten", "säger", "sa", "skriver", "skrev",
     "respektive", "handlar", "nämns", "nämner", "tar", "upp", "beskriver", "beskrivs",
@@ -34,7 +35,7 @@ _SWEDISH_QUESTION_WORDS = {
     "ordet", "termen", "formuleringen",
 }  # fmt: skip
 _ENGLISH_QUESTION_WORDS = {
-    *QUESTION_WORDS[10:],
+    *_ENGLISH_INTERROGATIVES,
     "does", "did", "tell", "according",
     "summarize", "summarise", "describe", "article", "post", "text", "say", "says", "said",
     "write", "writes", "wrote", "mention", "mentioned", "mentions", "about", "were", "was",
