@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from bench.baseline import TEXT_SUFFIXES
 from rag.evaluation.metrics import (
     RANK_DEPTH,
     EvalItem,
@@ -19,7 +20,6 @@ from rag.evaluation.metrics import (
     relevant_in_index,
     score_item,
 )
-from rag.ingest.documents import SUPPORTED_SUFFIXES
 from rag.types import Answer, Chunk, Passage
 
 _STATUS = Path("/proc/self/status")
@@ -102,7 +102,7 @@ def hit_at_5(system: System, items: Sequence[EvalItem], seeds_dir: Path) -> floa
     file_texts = {
         p.name: p.read_bytes().decode("utf-8-sig")
         for p in seeds_dir.iterdir()
-        if p.suffix in SUPPORTED_SUFFIXES
+        if p.suffix in TEXT_SUFFIXES
     }
     chunks = system.indexed_chunks
     scores = []

@@ -111,7 +111,9 @@ def run_ingest(pipeline: Pipeline) -> IngestReport:
     with _progress_bar("Bäddar in avsnitt", then="Förbereder sökindexet") as on_progress:
         report = pipeline.ingest(on_progress)
     for line in report.skipped_files:
-        err.print(f"[yellow]Skipped[/] {line}")
+        err.print(f"[yellow]Skipped[/] {escape(line)}", highlight=False)
+    for line in report.notes:
+        err.print(f"[cyan]Note[/] {escape(line)}", highlight=False)
     if report.rebuilt:
         err.print("[yellow]The index was built with another embedder and has been rebuilt.[/]")
     sentences = ""
@@ -224,7 +226,7 @@ def serve(
     err.print(f"Answers: {chat.label if chat else 'extractive quotes (no LLM configured)'}")
     login = f", login for {len(users)} user(s)" if users else ", no login (RAG_AUTH_USERS)"
     err.print(f"Chat UI on http://{settings.host}:{settings.port}{login}")
-    start(build_app(pipeline), settings, users)
+    start(build_app(pipeline), settings, users, originals=pipeline.original_pdf)
 
 
 @app.command(name="eval")

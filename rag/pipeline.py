@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
@@ -24,9 +25,10 @@ from rag.index.generations import Generation, Pointer, ProgressCallback, build_g
 from rag.index.lexical_cache import LexicalCache, LexicalData
 from rag.index.nearest import NearestIds, searchable
 from rag.index.store import ChromaStore, HnswParams, make_client
+from rag.index.texts import TextStore
 from rag.ingest.articles import ArticleIndex, age_warning
 from rag.ingest.chunk import ChunkSizing, chunk_documents, sentence_units
-from rag.ingest.documents import load_documents
+from rag.ingest.documents import load_documents, seeds_lookup
 from rag.logs import log_event, question_fields
 from rag.pii import MASK, mask_identity_numbers
 from rag.retrieve.followup import MAX_TURNS, missing_referent, standalone_query
@@ -41,6 +43,7 @@ from rag.types import (
     IngestReport,
     Passage,
     Searched,
+    SourceFile,
     TextDelta,
     Turn,
 )
@@ -162,8 +165,12 @@ class LiveIndex:
 
     @cached_property
     def articles(self) -> ArticleIndex:
-        """The indexed articles, read from the seeds folder on demand."""
-        return ArticleIndex(self.settings.seeds_dir, self.lexical.chunks)
+        """The indexed articles, from the texts stored with this generation."""
+        s = self.settings
+        stored = TextStore(s.data_dir, s.collection).lookup(self.generation.chunks)
+        # an index from before texts were stored reads the seeds folder
+        source_of = stored or seeds_lookup(s.seeds_dir, s.max_file_bytes)
+        return ArticleIndex(source_of, self.lexical.chunks)
 
     @cached_property
     def verifier(self) -> Verifier:
@@ -248,7 +255,8 @@ class Pipeline:
         """
         began = time.perf_counter()
         s = self.settings
-        sources, documents, skipped = load_documents(s.seeds_dir, s.max_file_bytes)
+        corpus, documents = load_documents(s.seeds_dir, s.max_file_bytes)
+        sources = corpus.sources
         sizing = ChunkSizing(max_tokens=s.chunk_max_tokens, min_tokens=s.chunk_min_tokens)
         chunks = chunk_documents(sources, documents, self.embedder.count_tokens, sizing)
         units = sentence_units(chunks) if s.sentence_vectors else None
@@ -261,6 +269,7 @@ class Pipeline:
             s.embedding_batch_size,
             on_progress,
             HnswParams(s.hnsw_construction_ef, s.hnsw_search_ef, s.hnsw_m),
+            sources,
         )
         live = self.live
         if self.settings.lexical_cache:  # readers starting after this load it, not build it
@@ -273,11 +282,12 @@ class Pipeline:
             added=built.chunks.added,
             deleted=built.chunks.deleted,
             unchanged=built.chunks.unchanged,
-            skipped_files=tuple(skipped),
+            skipped_files=tuple(corpus.skipped),
             rebuilt=built.rebuilt,
             seconds=time.perf_counter() - began,
             sentences=built.sentence_count,
             sentences_added=sentences.added if sentences else 0,
+            notes=tuple(corpus.notes),
         )
         log_event("ingest", generation=built.generation.number, **asdict(report))
         return report
@@ -322,6 +332,28 @@ class Pipeline:
     def articles(self) -> ArticleIndex:
         """The indexed articles, read from the seeds folder on demand (until the next ingest)."""
         return self.live.articles
+
+    def source_file(self, name: str) -> SourceFile | None:
+        """The indexed file `name` with its text as indexed (None when unknown or changed)."""
+        return self.articles.source(name)
+
+    def original_pdf(self, sha256: str) -> bytes | None:
+        """The bytes of the indexed PDF with content hash `sha256`, read from the seeds folder.
+
+        None unless such a PDF is indexed and its file is still exactly what was indexed.
+        """
+        file = self.articles.with_sha256(sha256)
+        if file is None or file.kind != "pdf":
+            return None
+        seeds = self.settings.seeds_dir.resolve()
+        path = (seeds / file.name).resolve()
+        try:
+            content = path.read_bytes() if path.is_relative_to(seeds) else None
+        except OSError:
+            return None
+        if content is None or hashlib.sha256(content).hexdigest() != sha256:
+            return None
+        return content
 
     def article_at(self, source: str, offset: int) -> Article | None:
         """The indexed article of file `source` that holds char offset `offset`, if any."""
@@ -390,9 +422,16 @@ class Pipeline:
         return query, self.search(query, k), failure
 
     def _with_articles(self, answer: Answer) -> Answer:
-        """`answer` with the articles it cites, their dates and the age warning."""
-        articles = self.articles.cited(answer.citations)
-        return replace(answer, articles=articles, age_warning=age_warning(articles))
+        """`answer` with its citations' pages, the cited articles, their dates, the age warning."""
+        index = self.articles
+        citations = tuple(
+            replace(c, page=index.page_at(c.passage.chunk.source, c.start))
+            for c in answer.citations
+        )
+        articles = index.cited(citations)
+        return replace(
+            answer, citations=citations, articles=articles, age_warning=age_warning(articles)
+        )
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] = (), top_k: int | None = None

@@ -7,7 +7,7 @@ from typing import Any
 from rag.answer.roles import span_roles
 from rag.ingest.dates import date_label
 from rag.ingest.sentences import sentence_spans
-from rag.types import Answer, Citation
+from rag.types import Answer, ArticleInfo, Citation
 
 NO_SUPPORT_TITLE = "Inget stöd i källorna"  # heads an abstaining answer, in the chat and CLI
 
@@ -27,6 +27,8 @@ def answer_record(answer: Answer) -> dict[str, Any]:
                 "quote": c.quote,
                 "start": c.start,
                 "end": c.end,
+                "page": c.page,
+                "url": _url_of(answer, c),
             }
             for c in answer.citations
         ],
@@ -52,6 +54,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
                 "end": a.end,
                 "date": a.date.iso if a.date else None,
                 "date_text": a.date.text if a.date else None,
+                "url": a.url or None,
                 "citations": list(a.citations),
             }
             for a in answer.articles
@@ -70,12 +73,23 @@ def answer_record(answer: Answer) -> dict[str, Any]:
 
 
 def source_line(answer: Answer, citation: Citation) -> str:
-    """How a citation is listed as text: "[n] title › section (file, date)"."""
+    """How a citation is listed as text: "[n] title › section (file, s. page, date) url"."""
     chunk = citation.passage.chunk
     section = f" › {chunk.section}" if chunk.section else ""
-    dated = next((a for a in answer.articles if citation.n in a.citations), None)
-    when = date_label(dated.date) if dated is not None else "utan datum"
-    return f"[{citation.n}] {chunk.title}{section} ({chunk.source}, {when})"
+    article = _article_of(answer, citation)
+    when = date_label(article.date) if article is not None else "utan datum"
+    page = f", s. {citation.page}" if citation.page else ""
+    url = f" {article.url}" if article is not None and article.url else ""
+    return f"[{citation.n}] {chunk.title}{section} ({chunk.source}{page}, {when}){url}"
+
+
+def _article_of(answer: Answer, citation: Citation) -> ArticleInfo | None:
+    return next((a for a in answer.articles if citation.n in a.citations), None)
+
+
+def _url_of(answer: Answer, citation: Citation) -> str | None:
+    article = _article_of(answer, citation)
+    return article.url or None if article is not None else None
 
 
 def passage_roles(text: str, offset: int) -> list[dict[str, Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import calendar
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,13 +22,41 @@ class Span:
     end: int
 
 
+SourceKind = Literal["text", "markdown", "pdf", "docx", "html"]
+
+
+@dataclass(frozen=True)
+class SourceMeta:
+    """What a file says about itself: from HTML/PDF/DOCX metadata, front matter or a sidecar."""
+
+    title: str = ""
+    date: str = ""  # as given, e.g. "2019-10-02"
+    url: str = ""  # the original's address, e.g. a web page's canonical URL
+    author: str = ""
+
+
 @dataclass(frozen=True)
 class SourceFile:
-    """One file of the corpus, decoded, with a hash of its exact content."""
+    """One file of the corpus: the text extracted from it, with a hash of its exact bytes.
+
+    Every offset elsewhere points into `text` (a plain-text file's own text; for PDF,
+    DOCX and HTML the text extracted at ingest and stored with the index generation).
+    """
 
     name: str  # file name relative to the seeds folder, e.g. "003_7b0b9db67c0573bb.txt"
     text: str
     sha256: str
+    kind: SourceKind = "text"
+    pages: tuple[int, ...] = ()  # start offset of each page in `text` (PDF; page 1 at 0)
+    headings: tuple[int, ...] = ()  # start offsets of the lines the format marks as headings
+    meta: SourceMeta = field(default_factory=SourceMeta)
+    ocr: bool = False  # the text was read from page images (no text layer)
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding char offset `offset` (None for a format without pages)."""
+        if not self.pages:
+            return None
+        return bisect.bisect_right(self.pages, offset) or 1
 
 
 @dataclass(frozen=True)
@@ -90,6 +119,7 @@ class Citation:
     quote: str
     start: int
     end: int
+    page: int | None = None  # 1-based page of `start` in a paged source (PDF)
 
 
 @dataclass(frozen=True)
@@ -134,6 +164,24 @@ class Article:
     document: Document
     text: str  # source_file_text[document.start:document.end]
     date: ArticleDate | None
+    file: SourceFile | None = None  # the indexed file it is part of (pages, URL, kind)
+
+    def page_span(self, start: int, end: int) -> tuple[int, int, int] | None:
+        """(first page, start, end): the article's text on the pages holding [start, end).
+
+        None when its file has no pages. Offsets are file offsets, clipped to the article.
+        """
+        if self.file is None or not self.file.pages:
+            return None
+        pages = self.file.pages
+        first = self.file.page_at(start) or 1
+        last = self.file.page_at(max(start, end - 1)) or first
+        span_end = pages[last] if last < len(pages) else self.document.end
+        return (
+            first,
+            max(pages[first - 1], self.document.start),
+            min(span_end, self.document.end),
+        )
 
     def section_at(self, offset: int) -> str:
         """The title of the section holding file offset `offset` ("" for the lead).
@@ -156,6 +204,7 @@ class ArticleInfo:
     end: int
     date: ArticleDate | None
     citations: tuple[int, ...]  # numbers n of the citations that quote this article
+    url: str = ""  # the original's address, when the file gives one
 
 
 @dataclass(frozen=True)
@@ -237,3 +286,4 @@ class IngestReport:
     seconds: float
     sentences: int = 0  # sentence units in the index after the run (0 when disabled)
     sentences_added: int = 0
+    notes: tuple[str, ...] = ()  # "name: note" for files indexed with a remark

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     import gradio as gr
     from playwright.sync_api import Browser, Locator, Page
 
+    from ui.originals import OriginalLookup
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -32,7 +34,10 @@ ANSWER_TIMEOUT_MS = 60_000  # the first question also builds the answerer's word
 
 
 def serve(
-    app: gr.Blocks, auth: list[tuple[str, str]] | None = None, settings: Settings | None = None
+    app: gr.Blocks,
+    auth: list[tuple[str, str]] | None = None,
+    settings: Settings | None = None,
+    originals: OriginalLookup | None = None,
 ) -> Iterator[str]:
     """Launch `app` as `rag serve` does on a free port of 127.0.0.1; yields its URL, closes it."""
     from ui.app import start
@@ -41,7 +46,7 @@ def serve(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = settings or Settings(data_dir=Path(tempfile.mkdtemp(prefix="ui-data-")))
-    start(app, settings, auth, host="127.0.0.1", port=port, block=False)
+    start(app, settings, auth, host="127.0.0.1", port=port, block=False, originals=originals)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:

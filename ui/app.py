@@ -47,6 +47,7 @@ from ui.answer_view import (
 )
 from ui.eval_tab import eval_tab
 from ui.guard import HttpGuard
+from ui.originals import OriginalFiles, OriginalLookup
 from ui.render import (
     EMPTY_PANEL,
     PANEL_CSS,
@@ -397,6 +398,7 @@ def start(
     host: str | None = None,
     port: int | None = None,
     block: bool = True,
+    originals: OriginalLookup | None = None,
 ) -> None:
     """Serve `app` locally behind the HTTP guard; never creates a share link.
 
@@ -410,11 +412,14 @@ def start(
         host: Address to bind (settings' `host` if None).
         port: Port to listen on (settings' `port` if None).
         block: Wait until the server stops (False returns once it listens, for tests).
+        originals: The indexed PDFs by content hash, served at `/dokument/<sha256>.pdf`.
 
     """
     os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
     quiet_gradio_tracebacks()
-    guard = Middleware(HttpGuard, max_body_bytes=settings.max_request_bytes)
+    middleware = [Middleware(HttpGuard, max_body_bytes=settings.max_request_bytes)]
+    if originals is not None:
+        middleware.append(Middleware(OriginalFiles, lookup=originals))
     app.queue(default_concurrency_limit=settings.ui_concurrency).launch(
         server_name=host or settings.host,
         server_port=port or settings.port,
@@ -427,5 +432,5 @@ def start(
         max_file_size=1,  # the app takes no uploads; the guard refuses the route too
         enable_monitoring=False,
         css=CHAT_CSS,
-        app_kwargs={"middleware": [guard]},
+        app_kwargs={"middleware": middleware},
     )

@@ -97,12 +97,12 @@ class HttpGuard:
             return
         path: str = scope.get("path", "")
         if any(path.startswith(p) for p in REFUSED_PATHS):
-            await _reply(send, 404, NOT_OFFERED)
+            await reply(send, 404, NOT_OFFERED)
             return
         _drop_deep_link(scope)
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
-            await _reply(send, 413, TOO_LARGE)
+            await reply(send, 413, TOO_LARGE)
             return
         if path in LOGIN_PATHS and scope.get("method") == "POST":
             await self._login(scope, receive, send)
@@ -112,7 +112,7 @@ class HttpGuard:
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive, min(self.max_body_bytes, 16_384))
         if body is None:
-            await _reply(send, 413, TOO_LARGE)
+            await reply(send, 413, TOO_LARGE)
             return
         form = parse_qs(body.decode("utf-8", "replace"))
         user = (form.get("username") or [""])[0].strip()[:100]
@@ -121,7 +121,7 @@ class HttpGuard:
         wait = self.throttle.wait_s(*keys)
         if wait > 0:
             log_event("login_throttled", logging.WARNING, user=user, client=client)
-            await _reply(send, 429, TOO_MANY_LOGINS.format(wait=int(wait) + 1), int(wait) + 1)
+            await reply(send, 429, TOO_MANY_LOGINS.format(wait=int(wait) + 1), int(wait) + 1)
             return
         status: list[int] = []
 
@@ -204,7 +204,8 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-async def _reply(send: Send, status: int, detail: str, retry_after: int | None = None) -> None:
+async def reply(send: Send, status: int, detail: str, retry_after: int | None = None) -> None:
+    """Answer with `status` and a JSON body `{"detail": detail}`."""
     body = json.dumps({"detail": detail}, ensure_ascii=False).encode("utf-8")
     headers = [(b"content-type", b"application/json; charset=utf-8")]
     headers.append((b"content-length", str(len(body)).encode()))

@@ -15,9 +15,11 @@ from collections.abc import Callable, Mapping
 from rag.answer.relevance import WEAK_MATCH
 from rag.ingest.dates import date_label
 from rag.records import NO_SUPPORT_TITLE, source_line
-from rag.types import Answer, Article, Citation, Passage
+from rag.types import Answer, Article, Citation, Passage, SourceFile
+from ui.originals import original_link
 
 ArticleLookup = Callable[[str, int], Article | None]  # (source, file offset) -> article
+_WEB_ADDRESS = re.compile(r"^https?://[^\s\"'<>]+$")  # a page's own URL, linked only if plain
 
 EMPTY_PANEL = '<p class="tom">Källorna till svaret visas här.</p>'
 SEARCHING_PANEL = '<p class="tom">Söker i källorna …</p>'
@@ -162,7 +164,13 @@ def _viewer_article(citation: Citation, turn: int, article: Article | None, aske
     `asked` is the question whose answer cites it, shown so the reader knows which one.
     """
     chunk = citation.passage.chunk
-    body = _marked(article.text, article.document.start, citation, turn) if article else None
+    body = None
+    span = article.page_span(citation.start, citation.end) if article else None
+    if article is not None and article.file is not None and span is not None:
+        _, start, end = span  # a paged file: only the cited page(s)
+        body = _marked(article.file.text[start:end], start, citation, turn)
+    elif article is not None:
+        body = _marked(article.text, article.document.start, citation, turn)
     note = ""
     if body is None:  # the file changed since indexing: show the indexed passage only
         body = _marked(chunk.text, chunk.start, citation, turn) or esc(chunk.text)
@@ -174,12 +182,33 @@ def _viewer_article(citation: Citation, turn: int, article: Article | None, aske
     rows = [("Avsnitt", section), ("Fil", chunk.source), ("Datum", date)]
     if asked:
         rows.insert(0, ("Svar på", asked))
+    file = article.file if article else None
+    if file is not None and file.pages and citation.page:
+        rows.append(("Sida", f"{citation.page} av {len(file.pages)}"))
     meta = "".join(f"<dt>{k}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    links = _original_links(file, citation)
     return (
         f'<article class="artikel" aria-label="Källa {citation.n}">'
-        f"<h4>[{citation.n}] {esc(chunk.title)}</h4><dl>{meta}</dl>{note}"
-        f'<div class="artikeltext" tabindex="0">{body}</div></article>'
+        f"<h4>[{citation.n}] {esc(chunk.title)}</h4><dl>{meta}</dl>{links}"
+        f'{note}<div class="artikeltext" tabindex="0">{body}</div></article>'
     )
+
+
+def _original_links(file: SourceFile | None, citation: Citation) -> str:
+    """Links to the original: the web page it came from, the PDF at the cited page."""
+    if file is None:
+        return ""
+    links = []
+    if file.kind == "pdf":
+        where = f" på sidan {citation.page}" if citation.page else ""
+        href = original_link(file.sha256, citation.page)
+        links.append(f'<a href="{href}" target="_blank" rel="noopener">Öppna PDF:en{where}</a>')
+    if _WEB_ADDRESS.match(file.meta.url):
+        links.append(
+            f'<a href="{esc(file.meta.url)}" target="_blank" rel="noopener noreferrer">'
+            "Originalsidan på webben</a>"
+        )
+    return f'<p class="original">{" · ".join(links)}</p>' if links else ""
 
 
 def _passage_item(

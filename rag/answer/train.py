@@ -273,9 +273,9 @@ def train(
         sources.append(conversations)
     index = pipeline.sentence_index
     file_texts = {
-        p.name: p.read_text(encoding="utf-8")
-        for p in pipeline.settings.seeds_dir.glob("*")
-        if p.is_file()
+        name: file.text
+        for name in {c.source for c in pipeline.indexed_chunks}
+        if (file := pipeline.source_file(name)) is not None
     }
     on_step(f"retrieving {len(items)} training questions")
     examples = build_examples(pipeline, items, index, file_texts)

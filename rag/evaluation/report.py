@@ -59,8 +59,9 @@ def run_eval(
     """
     chunks = pipeline.indexed_chunks
     file_texts = {
-        name: (pipeline.settings.seeds_dir / name).read_bytes().decode("utf-8-sig")
+        name: file.text
         for name in {c.source for c in chunks}
+        if (file := pipeline.source_file(name)) is not None
     }
     spans = {item.id: gold_spans(item, file_texts) for item in items}
     relevant = {item.id: relevant_in_index(chunks, spans[item.id]) for item in items}

@@ -25,8 +25,9 @@ from rag.errors import EmbedderMismatchError, IndexBuildError, IndexMissingError
 from rag.index.embed import RagEmbeddings
 from rag.index.store import ChromaStore, HnswParams, collection_names, drop_collection
 from rag.index.sync import SyncResult, sync_index
+from rag.index.texts import TextStore
 from rag.logs import log_event
-from rag.types import Chunk
+from rag.types import Chunk, SourceFile
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -208,8 +209,11 @@ def build_generation(
     batch_size: int,
     on_progress: ProgressCallback | None = None,
     hnsw: HnswParams | None = None,
+    sources: Sequence[SourceFile] = (),
 ) -> Built:
     """Build the next generation from (chunks, sentence units or None), then publish it.
+
+    The texts of `sources` (the files the chunks come from) are stored with it.
 
     Raises:
         IndexBuildError: another ingest runs, or the OS stopped the build (e.g. disk full);
@@ -221,9 +225,11 @@ def build_generation(
     on_progress = _logged(on_progress)
     with ingest_lock(data_dir):
         live = current_generation(data_dir, collection)
+        texts = TextStore(data_dir, collection)
         same = _unchanged(client, live, embedder, chunks, units)
-        if same is not None:
-            return same  # nothing to build: the live generation already holds exactly this
+        if same is not None:  # nothing to build: the live generation already holds exactly this
+            texts.save(live.chunks, sources)  # (a file's metadata may have changed)
+            return same
         built = generation(collection, live.number + 1)
         discard(client, built)  # leftovers of a build that was killed
         log_event("ingest_started", generation=built.number, chunks=len(chunks))
@@ -252,8 +258,10 @@ def build_generation(
             if isinstance(exc, OSError):
                 raise build_failed(exc) from exc
             raise
+        texts.save(built.chunks, sources)
         publish(data_dir, collection, built)
         prune(client, collection, keep={live.number, built.number})  # readers may hold live
+        texts.keep_only(generation(collection, n).chunks for n in (live.number, built.number))
     return Built(built, chunk_sync, chunk_count, sentence_sync, sentence_count, rebuilt)
 
 

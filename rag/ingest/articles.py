@@ -1,55 +1,68 @@
-"""Articles of the indexed corpus: full text for the source viewer, dates, and the age warning.
+"""Articles of the indexed corpus: full text for the source viewer, dates, pages, the age warning.
 
-Only files the index holds are read, by their indexed names, from the seeds folder; a file
-whose text no longer matches its indexed chunks (edited since `rag ingest`) is left out.
+A file's text comes from the texts stored with the index generation (`rag.index.texts`);
+an index built before texts were stored reads the file from the seeds folder instead. A
+file whose text no longer matches its indexed chunks is left out.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
-from rag.ingest.dates import find_date
+from rag.ingest.dates import find_date, given_date
 from rag.ingest.documents import split_articles
 from rag.types import Article, ArticleInfo, Chunk, Citation, SourceFile
 
 NEW_ACT_START = date(2025, 7, 1)  # the new socialtjänstlag (SFS 2025:400) applies from here
 NEW_ACT = "den nya socialtjänstlagen (SFS 2025:400), som gäller från 1 juli 2025"
 
+SourceLookup = Callable[[str], SourceFile | None]  # indexed file name -> its text, if found
+
 
 class ArticleIndex:
     """Looks up the article around a passage, reading each indexed file once."""
 
-    def __init__(self, seeds_dir: Path, chunks: Sequence[Chunk], today: date | None = None):
-        self._seeds_dir = seeds_dir.resolve()
+    def __init__(
+        self, source_of: SourceLookup, chunks: Sequence[Chunk], today: date | None = None
+    ) -> None:
+        self._source_of = source_of
         self._today = today
         self._chunks: dict[str, list[Chunk]] = defaultdict(list)
         for chunk in chunks:
             self._chunks[chunk.source].append(chunk)
+        self._files: dict[str, SourceFile | None] = {}
         self._articles: dict[str, list[Article]] = {}
 
-    def _load(self, source: str) -> list[Article]:
-        path = (self._seeds_dir / source).resolve()
-        if source not in self._chunks or not path.is_relative_to(self._seeds_dir):
+    def source(self, name: str) -> SourceFile | None:
+        """The indexed file `name` as it was indexed, or None (unknown, or changed since)."""
+        if name not in self._files:
+            file = self._source_of(name) if name in self._chunks else None
+            if file is not None and any(
+                file.text[c.start : c.end] != c.text for c in self._chunks[name]
+            ):
+                file = None  # changed since indexing: offsets no longer hold
+            self._files[name] = file
+        return self._files[name]
+
+    def with_sha256(self, sha256: str) -> SourceFile | None:
+        """The indexed file whose content has hash `sha256`, if any."""
+        return next(
+            (f for name in self._chunks if (f := self.source(name)) and f.sha256 == sha256), None
+        )
+
+    def _load(self, name: str) -> list[Article]:
+        file = self.source(name)
+        if file is None:
             return []
-        try:
-            raw = path.read_bytes()
-        except OSError:
-            return []
-        text = raw.decode("utf-8-sig", errors="replace")
-        if any(text[c.start : c.end] != c.text for c in self._chunks[source]):
-            return []  # changed since indexing: offsets no longer hold
-        file = SourceFile(source, text, hashlib.sha256(raw).hexdigest())
-        return [
-            Article(
-                doc, text[doc.start : doc.end], find_date(text[doc.start : doc.end], self._today)
-            )
-            for doc in split_articles(file)
-        ]
+        stated = given_date(file.meta.date)
+        articles = []
+        for doc in split_articles(file):
+            text = file.text[doc.start : doc.end]
+            articles.append(Article(doc, text, stated or find_date(text, self._today), file))
+        return articles
 
     def article_at(self, source: str, offset: int) -> Article | None:
         """The indexed article of `source` holding file offset `offset`, if any."""
@@ -59,6 +72,11 @@ class ArticleIndex:
             (a for a in self._articles[source] if a.document.start <= offset < a.document.end),
             None,
         )
+
+    def page_at(self, source: str, offset: int) -> int | None:
+        """The 1-based page of `source` holding `offset` (None for a file without pages)."""
+        file = self.source(source)
+        return file.page_at(offset) if file is not None else None
 
     def cited(self, citations: Sequence[Citation]) -> tuple[ArticleInfo, ...]:
         """The articles the citations quote, in order of first citation.
@@ -74,7 +92,9 @@ class ArticleIndex:
                 info = ArticleInfo(chunk.source, chunk.title, chunk.start, chunk.end, None, ())
             else:
                 doc = article.document
-                info = ArticleInfo(doc.source, doc.title, doc.start, doc.end, article.date, ())
+                file = self.source(doc.source)
+                url = file.meta.url if file is not None else ""
+                info = ArticleInfo(doc.source, doc.title, doc.start, doc.end, article.date, (), url)
             key = (info.source, info.title)
             info = found.get(key, info)
             found[key] = replace(info, citations=(*info.citations, c.n))

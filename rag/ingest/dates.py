@@ -1,6 +1,7 @@
-"""Article dates: the date an article gives in its text ("2 oktober 2022", "hösten 2023").
+"""Article dates: the date a source states, or the one its text gives ("2 oktober 2022").
 
-The seed articles carry no publication date, only dates and years in their text. The
+A date in the file's metadata (a web page's publication date, front matter, a sidecar)
+is used as it is. The seed articles carry none, only dates and years in their text. The
 first full Swedish date wins, then the first month and year; otherwise the year named
 most often (the first of equals), labelled with the word before it. Dates after `today`
 are plans ("medel utlovade till 2028"), not the article's date, and are skipped.
@@ -75,3 +76,20 @@ def date_label(found: ArticleDate | None) -> str:
         return found.text
     day = f"{found.day} " if found.day else ""
     return f"{day}{MONTHS[found.month - 1]} {found.year}"
+
+
+_ISO = re.compile(r"^\s*((?:19|20)\d\d)(?:-(\d\d)(?:-(\d\d))?)?")
+
+
+def given_date(text: str) -> ArticleDate | None:
+    """A date the source states in its metadata ("2019-10-02", "2019-10", "2019"), or None."""
+    match = _ISO.match(text)
+    if match is None:
+        return None
+    year = int(match.group(1))
+    month, day = (int(g) if g else None for g in match.groups()[1:])
+    try:
+        date(year, month or 1, day or 1)
+    except ValueError:
+        return None
+    return ArticleDate(match.group(0).strip(), year, month, day)

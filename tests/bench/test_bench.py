@@ -35,9 +35,9 @@ def test_synthetic_articles_reach_the_asked_chunk_count(
     sentences = seed_sentences(seeded_pipeline.indexed_chunks)
     assert len(sentences) > 100 and all(len(s.text.split()) >= 3 for s in sentences)
     folder = write_articles(sentences, tmp_path / "synthetic", 12, seed=3)
-    sources, documents, skipped = load_documents(folder)
-    assert not skipped
-    assert len(chunk_documents(sources, documents, e5.count_tokens)) >= 12
+    corpus, documents = load_documents(folder)
+    assert not corpus.skipped
+    assert len(chunk_documents(corpus.sources, documents, e5.count_tokens)) >= 12
     again = write_articles(sentences, tmp_path / "again", 12, seed=3)
     assert [p.read_text() for p in sorted(folder.iterdir())] == [
         p.read_text() for p in sorted(again.iterdir())

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import SEEDS
 from rag.ingest.articles import ArticleIndex, age_warning
-from rag.ingest.documents import load_documents
+from rag.ingest.documents import MAX_FILE_BYTES, load_documents, seeds_lookup
 from rag.pipeline import Pipeline
 from rag.records import answer_record
 from rag.types import ArticleDate, ArticleInfo, Chunk, Citation, Passage
@@ -18,8 +18,8 @@ KALAS = "004_69118e50f35d8edb.txt"  # its last article is dated "2 OKTOBER 2022"
 
 def _section_chunks(seeds: Path) -> list[Chunk]:
     """One chunk per section of every article: enough for the index's offset checks."""
-    sources, documents, _ = load_documents(seeds)
-    texts = {s.name: s.text for s in sources}
+    corpus, documents = load_documents(seeds)
+    texts = {s.name: s.text for s in corpus.sources}
     return [
         Chunk(f"{d.source}:{s.start}", d.source, d.title, s.title, s.start, s.end,
               texts[d.source][s.start : s.end], "")
@@ -37,7 +37,7 @@ def seeds_copy(tmp_path: Path) -> Path:
 
 def test_article_at_gives_the_whole_article_with_its_date(seeds_copy: Path) -> None:
     chunks = _section_chunks(seeds_copy)
-    index = ArticleIndex(seeds_copy, chunks, today=date(2025, 1, 1))
+    index = ArticleIndex(seeds_lookup(seeds_copy, MAX_FILE_BYTES), chunks, today=date(2025, 1, 1))
     text = (seeds_copy / KALAS).read_text(encoding="utf-8")
     offset = text.index("Till min stora glädje")
     article = index.article_at(KALAS, offset)
@@ -52,17 +52,20 @@ def test_article_at_gives_the_whole_article_with_its_date(seeds_copy: Path) -> N
 def test_only_indexed_unchanged_files_are_read(seeds_copy: Path) -> None:
     chunks = [c for c in _section_chunks(seeds_copy) if c.source == KALAS]
     (seeds_copy.parent / "secret.txt").write_text("Hemligt\n\nInte indexerat.", encoding="utf-8")
-    index = ArticleIndex(seeds_copy, chunks)
+    index = ArticleIndex(seeds_lookup(seeds_copy, MAX_FILE_BYTES), chunks)
     assert index.article_at("000_fbc066887050611f.txt", 0) is None  # in seeds, not indexed
     assert index.article_at("../secret.txt", 0) is None
     path = seeds_copy / KALAS
     path.write_text("Ny rad först.\n\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
-    assert ArticleIndex(seeds_copy, chunks).article_at(KALAS, 100) is None  # offsets moved
+    assert (
+        ArticleIndex(seeds_lookup(seeds_copy, MAX_FILE_BYTES), chunks).article_at(KALAS, 100)
+        is None
+    )  # offsets moved
 
 
 def test_cited_groups_citations_by_article(seeds_copy: Path) -> None:
     chunks = [c for c in _section_chunks(seeds_copy) if c.source == KALAS]
-    index = ArticleIndex(seeds_copy, chunks)
+    index = ArticleIndex(seeds_lookup(seeds_copy, MAX_FILE_BYTES), chunks)
     last, first = chunks[-1], chunks[0]
     citations = [
         Citation(n, Passage(chunk, n, 1.0), chunk.text[:20], chunk.start, chunk.start + 20)
@@ -76,7 +79,7 @@ def test_cited_groups_citations_by_article(seeds_copy: Path) -> None:
     assert cited[0].date is not None and cited[0].date.iso == "2022-10-02"
     assert cited[1].date is None
     (seeds_copy / KALAS).unlink()  # unreadable articles still count, undated
-    gone = ArticleIndex(seeds_copy, chunks).cited(citations)
+    gone = ArticleIndex(seeds_lookup(seeds_copy, MAX_FILE_BYTES), chunks).cited(citations)
     assert [(a.title, a.date, a.citations) for a in gone] == [
         (last.title, None, (1, 3)),
         (first.title, None, (2,)),

@@ -10,7 +10,8 @@ from rag.ingest.sentences import sentence_spans
 
 
 def _seed_chunks(e5: RagEmbeddings, sizing: ChunkSizing | None = None):  # type: ignore[no-untyped-def]
-    sources, documents, _ = load_documents(SEEDS)
+    corpus, documents = load_documents(SEEDS)
+    sources = corpus.sources
     return sources, chunk_documents(sources, documents, e5.count_tokens, sizing or ChunkSizing())
 
 
@@ -62,7 +63,7 @@ def test_context_names_article_and_section(e5: RagEmbeddings) -> None:
 
 def test_every_sentence_of_every_section_is_in_some_chunk(e5: RagEmbeddings) -> None:
     sources, chunks = _seed_chunks(e5)
-    _, documents, _ = load_documents(SEEDS)
+    _, documents = load_documents(SEEDS)
     text = {s.name: s.text for s in sources}
     for document in documents:
         spans = [(c.start, c.end) for c in chunks if c.source == document.source]

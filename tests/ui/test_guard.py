@@ -158,6 +158,6 @@ def test_a_linked_folder_in_the_seeds_is_reported(tmp_path: Path) -> None:
     (seeds / "a.txt").write_text("Rubrik\n\nText om boendestöd.\n", encoding="utf-8")
     (elsewhere / "b.txt").write_text("Rubrik\n\nAnnan text.\n", encoding="utf-8")
     (seeds / "länkad").symlink_to(elsewhere, target_is_directory=True)
-    sources, skipped = load_sources(seeds)
-    assert [s.name for s in sources] == ["a.txt"]
-    assert any(line.startswith("länkad:") and "link" in line for line in skipped)
+    corpus = load_sources(seeds)
+    assert [s.name for s in corpus.sources] == ["a.txt"]
+    assert any(line.startswith("länkad:") and "link" in line for line in corpus.skipped)
