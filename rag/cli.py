@@ -134,6 +134,33 @@ def ingest(seeds: SeedsOption = None, data: DataOption = None) -> None:
 
 
 @app.command()
+def documents(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    seeds: SeedsOption = None,
+    data: DataOption = None,
+) -> None:
+    """List the indexed documents: title, kind, date, pages, chunks, when indexed."""
+    from dataclasses import asdict
+
+    pipeline = _pipeline(_settings(seeds, data))
+    listed = pipeline.documents()
+    if as_json:
+        for info in listed:
+            sys.stdout.write(json.dumps(asdict(info), ensure_ascii=False) + "\n")
+        return
+    for info in listed:
+        pages = f", {info.pages} s." if info.pages else ""
+        articles = f", {info.articles} artiklar" if info.articles > 1 else ""
+        out.print(
+            f"{info.name} ({info.kind}{pages}{articles}, {info.chunks} avsnitt, "
+            f"{info.date or 'utan datum'}, indexerad {info.indexed or 'okänt'}): {info.title}",
+            markup=False,
+            soft_wrap=True,
+        )
+    err.print(f"{len(listed)} dokument i indexet.")
+
+
+@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in Swedish or English.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,

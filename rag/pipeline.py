@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 from functools import cached_property
@@ -40,6 +41,7 @@ from rag.types import (
     Article,
     AskEvent,
     Chunk,
+    DocumentInfo,
     IngestReport,
     Passage,
     Searched,
@@ -336,6 +338,32 @@ class Pipeline:
     def source_file(self, name: str) -> SourceFile | None:
         """The indexed file `name` with its text as indexed (None when unknown or changed)."""
         return self.articles.source(name)
+
+    def documents(self) -> list[DocumentInfo]:
+        """The indexed files with their title, kind, date, pages, chunks and indexing time."""
+        live = self.live
+        chunks = Counter(c.source for c in live.lexical.chunks)
+        entries = TextStore(self.settings.data_dir, self.settings.collection).entries(
+            live.generation.chunks
+        )
+        listed = []
+        for name in sorted(chunks):
+            file = live.articles.source(name)
+            articles = live.articles.articles_of(name)
+            listed.append(
+                DocumentInfo(
+                    name=name,
+                    kind=file.kind if file else "text",
+                    title=articles[0].document.title if articles else name,
+                    articles=len(articles),
+                    chunks=chunks[name],
+                    pages=len(file.pages) if file and file.pages else None,
+                    date=articles[0].date.iso if articles and articles[0].date else None,
+                    url=file.meta.url if file else "",
+                    indexed=entries[name][1] if entries and name in entries else "",
+                )
+            )
+        return listed
 
     def original_pdf(self, sha256: str) -> bytes | None:
         """The bytes of the indexed PDF with content hash `sha256`, read from the seeds folder.

@@ -273,6 +273,21 @@ AskEvent = Searched | TextDelta | Answer  # what Pipeline.ask_stream yields; the
 
 
 @dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed file, as the document list shows it."""
+
+    name: str  # file name relative to the seeds folder
+    kind: SourceKind
+    title: str  # its first article's title
+    articles: int
+    chunks: int
+    pages: int | None  # PDF pages; None for formats without pages
+    date: str | None  # ISO date at its precision, from metadata or the first article's text
+    url: str
+    indexed: str  # when this text was first indexed, ISO 8601 UTC ("" for older indexes)
+
+
+@dataclass(frozen=True)
 class IngestReport:
     """What one ingest run changed in the index."""
 

@@ -158,3 +158,25 @@ def test_serving_without_an_llm_leaves_langchain_prompts_unloaded() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_documents_lists_what_the_index_holds(seeded_pipeline: Pipeline, tmp_path: Path) -> None:
+    env = {"RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir)}
+    result = _run("documents", "--json", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    listed = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["name"][:3] for d in listed] == ["000", "001", "002", "003", "004"]
+    assert sum(d["chunks"] for d in listed) == len(seeded_pipeline.indexed_chunks)
+    assert {d["kind"] for d in listed} == {"text"} and listed[1]["articles"] == 6
+    assert all(d["indexed"].endswith("+00:00") for d in listed)
+
+
+def test_answers_keep_their_dates_away_from_the_seeds(
+    seeded_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """The article text is stored with the index: the seeds folder is not read to answer."""
+    env = {"RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir)}  # default seeds/ is absent
+    result = _run("ask", QUESTION, "--json", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["articles"] and all(a["date"] for a in record["articles"])

@@ -228,7 +228,7 @@ def build_generation(
         texts = TextStore(data_dir, collection)
         same = _unchanged(client, live, embedder, chunks, units)
         if same is not None:  # nothing to build: the live generation already holds exactly this
-            texts.save(live.chunks, sources)  # (a file's metadata may have changed)
+            texts.save(live.chunks, sources, previous=live.chunks)  # metadata may differ
             return same
         built = generation(collection, live.number + 1)
         discard(client, built)  # leftovers of a build that was killed
@@ -258,7 +258,7 @@ def build_generation(
             if isinstance(exc, OSError):
                 raise build_failed(exc) from exc
             raise
-        texts.save(built.chunks, sources)
+        texts.save(built.chunks, sources, previous=live.chunks)
         publish(data_dir, collection, built)
         prune(client, collection, keep={live.number, built.number})  # readers may hold live
         texts.keep_only(generation(collection, n).chunks for n in (live.number, built.number))

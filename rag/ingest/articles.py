@@ -64,12 +64,16 @@ class ArticleIndex:
             articles.append(Article(doc, text, stated or find_date(text, self._today), file))
         return articles
 
-    def article_at(self, source: str, offset: int) -> Article | None:
-        """The indexed article of `source` holding file offset `offset`, if any."""
+    def articles_of(self, source: str) -> list[Article]:
+        """The indexed articles of file `source`, in file order (none when it is unknown)."""
         if source not in self._articles:
             self._articles[source] = self._load(source)
+        return self._articles[source]
+
+    def article_at(self, source: str, offset: int) -> Article | None:
+        """The indexed article of `source` holding file offset `offset`, if any."""
         return next(
-            (a for a in self._articles[source] if a.document.start <= offset < a.document.end),
+            (a for a in self.articles_of(source) if a.document.start <= offset < a.document.end),
             None,
         )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -12,9 +13,12 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from bench.documents import FONTS, Block, write_docx, write_html, write_pdf
+from conftest import ROOT, make_settings
+from rag.index.embed import RagEmbeddings
 from rag.ingest.chunk import ChunkSizing, chunk_documents
 from rag.ingest.documents import load_documents, load_sources, read_source, split_articles
 from rag.ingest.formats import sniff
+from rag.pipeline import Pipeline
 from rag.types import SourceFile
 
 LEAD = "Socialnämnden i Lunds kommun har beslutat om en ny rutin för orosanmälningar."
@@ -236,3 +240,24 @@ def test_text_files_carry_metadata(tmp_path: Path, where: str) -> None:
     assert source.meta.date == "2021-11-02" and source.meta.url == "https://kiruna.example/h"
     assert source.text.startswith("Hemtjänst i Kiruna")  # the front matter is not article text
     assert corpus.skipped == [] and [d.title for d in documents] == ["Hemtjänst i Kiruna"]
+
+
+def test_seed_articles_as_pdf_docx_and_html_answer_like_their_text(
+    tmp_path: Path, e5: RagEmbeddings, seeded_pipeline: Pipeline
+) -> None:
+    """eval/formats/seeds: three seed files saved as PDF, DOCX and HTML (bench.documents)."""
+    mixed = Pipeline(make_settings(ROOT / "eval" / "formats" / "seeds", tmp_path), embedder=e5)
+    report = mixed.ingest()
+    assert report.files == 5 and report.skipped_files == () and report.notes == ()
+    questions = (ROOT / "eval" / "formats" / "questions.jsonl").read_text(encoding="utf-8")
+    items = [json.loads(line) for line in questions.splitlines()]
+    converted = [i for i in items if str(i["gold_file"]).endswith((".pdf", ".docx", ".html"))]
+    assert {Path(str(i["gold_file"])).suffix for i in converted} == {".pdf", ".docx", ".html"}
+    for item in converted[:12]:
+        ours, seeds = mixed.ask(item["question"]), seeded_pipeline.ask(item["question"])
+        assert ours.text.replace("\u00a0", " ") == seeds.text.replace("\u00a0", " ")
+        for citation in ours.citations:
+            paged = citation.passage.chunk.source.endswith(".pdf")
+            assert (citation.page is not None) == paged
+            file = mixed.source_file(citation.passage.chunk.source)
+            assert file is not None and file.text[citation.start : citation.end] == citation.quote

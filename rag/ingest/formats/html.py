@@ -28,6 +28,8 @@ def read_html(raw: bytes) -> Extracted:
         include_comments=False,
         with_metadata=True,
         favor_precision=True,  # also drops share and "read more" links inside the article
+        # the date from the page's markup only: a year found in the text is no publication date
+        date_extraction_params={"extensive_search": False, "original_date": True},
     )
     if not xml:
         raise Unreadable("a web page with no main text found")
