@@ -45,6 +45,7 @@ from ui.answer_view import (
     notice_markdown,
     searched_html,
 )
+from ui.documents_tab import documents_tab
 from ui.eval_tab import eval_tab
 from ui.guard import HttpGuard
 from ui.originals import OriginalFiles, OriginalLookup
@@ -278,7 +279,7 @@ def build_app(
     eval_runs_dir: Path | None = None,
     eval_open: bool | None = None,
 ) -> gr.Blocks:
-    """Build the UI around a pipeline: a chat tab and, for maintainers, an Eval tab.
+    """Build the UI: a chat tab and, for maintainers, the Eval and Dokument tabs.
 
     The conversation lives in server state; the chat component is output only. The
     `fraga` endpoint's history (an API client's earlier turns) is a JSON value used only
@@ -303,6 +304,10 @@ def build_app(
     def may_evaluate(request: gr.Request | None) -> bool:
         user = getattr(request, "username", None) if request is not None else None
         return user in maintainers if user else open_to_all
+
+    def may_manage(request: gr.Request | None) -> bool:  # documents: logged-in maintainers only
+        user = getattr(request, "username", None) if request is not None else None
+        return bool(user) and user in maintainers
 
     def on_ask(
         question: str, history: Any, answers: Answers, chat: list[Message]
@@ -349,6 +354,14 @@ def build_app(
                     return gr.Tab(visible=may_evaluate(request))
 
                 app.load(show_eval, outputs=eval_page, api_visibility="private")
+            if maintainers:
+                with gr.Tab("Dokument", id="dokument-flik", visible=False) as documents_page:
+                    documents_tab(pipeline, may_manage, documents_page)
+
+                def show_documents(request: gr.Request) -> gr.Tab:
+                    return gr.Tab(visible=may_manage(request))
+
+                app.load(show_documents, outputs=documents_page, api_visibility="private")
         # API clients may pass earlier turns here; it is data, never rendered as it comes.
         client_history = gr.JSON([], visible=False, label="Tidigare samtal")
         gr.on(
@@ -402,8 +415,9 @@ def start(
 ) -> None:
     """Serve `app` locally behind the HTTP guard; never creates a share link.
 
-    Gradio's files go to its own folder under the data dir; uploads, deep links and the
-    monitoring dashboard are off; request bodies are bounded; logins are throttled.
+    Gradio's files go to its own folder under the data dir; uploads are for the logged-in
+    maintainers only (the Dokument tab); deep links and the monitoring dashboard are off;
+    request bodies are bounded; logins are throttled.
 
     Args:
         app: The UI of `build_app`.
@@ -417,7 +431,16 @@ def start(
     """
     os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_temp_dir)
     quiet_gradio_tracebacks()
-    middleware = [Middleware(HttpGuard, max_body_bytes=settings.max_request_bytes)]
+    uploaders = settings.maintainer_names if auth else frozenset()  # the Dokument tab's users
+    upload_limit = settings.max_file_bytes + 1_000_000  # a file and its form around it
+    middleware = [
+        Middleware(
+            HttpGuard,
+            max_body_bytes=settings.max_request_bytes,
+            uploaders=uploaders,
+            max_upload_bytes=upload_limit,
+        )
+    ]
     if originals is not None:
         middleware.append(Middleware(OriginalFiles, lookup=originals))
     app.queue(default_concurrency_limit=settings.ui_concurrency).launch(
@@ -429,7 +452,7 @@ def start(
         quiet=True,  # `rag serve` prints the address; no "share=True" hint
         footer_links=[],  # no API, Gradio or settings links a user cannot use
         prevent_thread_lock=not block,
-        max_file_size=1,  # the app takes no uploads; the guard refuses the route too
+        max_file_size=settings.max_file_bytes if uploaders else 1,  # the guard refuses others
         enable_monitoring=False,
         css=CHAT_CSS,
         app_kwargs={"middleware": middleware},

@@ -5,7 +5,8 @@ request before Gradio does:
 
 - Gradio's deep links (`/gradio_api/deep_link`, `/?deep_link=…`) would save one session's
   chat and replay it to whoever opens the link; they are refused, and the page ignores the
-  parameter. Uploads and the monitoring dashboard are refused too: the app takes neither.
+  parameter. The monitoring dashboard is refused too. Uploads are refused except for the
+  logged-in maintainers of the Dokument tab (`uploaders`), up to `max_upload_bytes`.
 - A request body larger than `max_body_bytes` is refused with 413 before it is read whole.
 - Failed logins are counted per user name and per client address; after `free_attempts`
   the next attempt must wait 1, 2, 4 … seconds (at most `max_wait_s`), answered 429 with
@@ -31,7 +32,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-REFUSED_PATHS = ("/gradio_api/deep_link", "/gradio_api/upload", "/monitoring")
+REFUSED_PATHS = ("/gradio_api/deep_link", "/monitoring")
+UPLOAD_PATH = "/gradio_api/upload"
+USER_PATH = "/gradio_api/user"  # Gradio's answer to "who is logged in?" (JSON: name or null)
 LOGIN_PATHS = ("/login", "/login/")
 TOO_LARGE = "Förfrågan är för stor. Korta frågan, kommentaren eller samtalet och försök igen."
 TOO_MANY_LOGINS = "För många misslyckade inloggningar. Vänta {wait} sekunder och försök igen."
@@ -85,10 +88,14 @@ class HttpGuard:
         app: ASGIApp,
         max_body_bytes: int = 1_000_000,
         throttle: LoginThrottle | None = None,
+        uploaders: frozenset[str] = frozenset(),
+        max_upload_bytes: int = 0,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.throttle = throttle or LoginThrottle()
+        self.uploaders = uploaders
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Refuse, bound or throttle the request, else pass it to the app."""
@@ -99,15 +106,30 @@ class HttpGuard:
         if any(path.startswith(p) for p in REFUSED_PATHS):
             await reply(send, 404, NOT_OFFERED)
             return
+        limit = self.max_body_bytes
+        if path.startswith(UPLOAD_PATH):
+            if not self.uploaders or await self._user(scope) not in self.uploaders:
+                await reply(send, 404, NOT_OFFERED)
+                return
+            limit = self.max_upload_bytes
         _drop_deep_link(scope)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
+        if declared is not None and declared > limit:
             await reply(send, 413, TOO_LARGE)
             return
         if path in LOGIN_PATHS and scope.get("method") == "POST":
             await self._login(scope, receive, send)
             return
-        await self.app(scope, _bounded(receive, self.max_body_bytes), send)
+        await self.app(scope, _bounded(receive, limit), send)
+
+    async def _user(self, scope: Scope) -> str | None:
+        """The logged-in user of the request, as the app's own login says (None if nobody)."""
+        status, body = await probe(self.app, scope, USER_PATH)
+        try:
+            user = json.loads(body) if status == 200 else None
+        except ValueError:
+            return None
+        return user if isinstance(user, str) else None
 
     async def _login(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive, min(self.max_body_bytes, 16_384))
@@ -136,6 +158,34 @@ class HttpGuard:
         elif status and status[0] == 400:
             self.throttle.failed(*keys)
             log_event("login_failed", logging.WARNING, user=user, client=client)
+
+
+async def probe(app: ASGIApp, scope: Scope, path: str) -> tuple[int, bytes]:
+    """Ask `app` for GET `path` with the request's headers (its login cookie): status, body."""
+    headers = [
+        (name, value)
+        for name, value in scope.get("headers", [])
+        if name not in (b"content-length", b"content-type", b"transfer-encoding")
+    ]
+    check = {
+        **scope,
+        "path": path,
+        "raw_path": path.encode(),
+        "method": "GET",
+        "query_string": b"",
+        "headers": headers,
+    }
+    status: list[int] = []
+    body: list[bytes] = []
+
+    async def watch(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            status.append(int(message["status"]))
+        elif message["type"] == "http.response.body":
+            body.append(message.get("body", b""))
+
+    await app(check, _replay(b""), watch)
+    return (status[0] if status else 500), b"".join(body)
 
 
 def _drop_deep_link(scope: Scope) -> None:

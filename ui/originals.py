@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ui.guard import ASGIApp, Message, Receive, Scope, Send, reply
+from ui.guard import ASGIApp, Receive, Scope, Send, probe, reply
 
 ORIGINAL_PATH = re.compile(r"^/dokument/([0-9a-f]{64})\.pdf$")
 LOGIN_CHECK = "/gradio_api/login_check"
@@ -60,21 +60,5 @@ class OriginalFiles:
 
     async def _logged_in(self, scope: Scope) -> bool:
         """Whether the app's login check passes with this request's cookies."""
-        check = {
-            **scope,
-            "path": LOGIN_CHECK,
-            "raw_path": LOGIN_CHECK.encode(),
-            "method": "GET",
-            "query_string": b"",
-        }
-        status: list[int] = []
-
-        async def nothing() -> Message:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def watch(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status.append(int(message["status"]))
-
-        await self.app(check, nothing, watch)
-        return status == [200]
+        status, _ = await probe(self.app, scope, LOGIN_CHECK)
+        return status == 200
