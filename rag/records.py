@@ -29,6 +29,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
                 "end": c.end,
                 "page": c.page,
                 "url": _url_of(answer, c),
+                "ocr": _ocr_of(answer, c),
             }
             for c in answer.citations
         ],
@@ -55,6 +56,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
                 "date": a.date.iso if a.date else None,
                 "date_text": a.date.text if a.date else None,
                 "url": a.url or None,
+                "ocr": a.ocr,
                 "citations": list(a.citations),
             }
             for a in answer.articles
@@ -80,7 +82,8 @@ def source_line(answer: Answer, citation: Citation) -> str:
     when = date_label(article.date) if article is not None else "utan datum"
     page = f", s. {citation.page}" if citation.page else ""
     url = f" {article.url}" if article is not None and article.url else ""
-    return f"[{citation.n}] {chunk.title}{section} ({chunk.source}{page}, {when}){url}"
+    ocr = ", OCR" if _ocr_of(answer, citation) else ""
+    return f"[{citation.n}] {chunk.title}{section} ({chunk.source}{page}{ocr}, {when}){url}"
 
 
 def _article_of(answer: Answer, citation: Citation) -> ArticleInfo | None:
@@ -90,6 +93,11 @@ def _article_of(answer: Answer, citation: Citation) -> ArticleInfo | None:
 def _url_of(answer: Answer, citation: Citation) -> str | None:
     article = _article_of(answer, citation)
     return article.url or None if article is not None else None
+
+
+def _ocr_of(answer: Answer, citation: Citation) -> bool:
+    article = _article_of(answer, citation)
+    return article is not None and article.ocr
 
 
 def passage_roles(text: str, offset: int) -> list[dict[str, Any]]:

@@ -205,6 +205,7 @@ class ArticleInfo:
     date: ArticleDate | None
     citations: tuple[int, ...]  # numbers n of the citations that quote this article
     url: str = ""  # the original's address, when the file gives one
+    ocr: bool = False  # its text was read from scanned pages (OCR)
 
 
 @dataclass(frozen=True)

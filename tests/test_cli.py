@@ -41,14 +41,14 @@ def test_ask_json_has_the_documented_shape(seeded_pipeline: Pipeline, tmp_path: 
     assert "Karlstad" in record["answer"] and record["abstained"] is False
     citation = record["citations"][0]
     assert set(citation) == {
-        "n", "source", "title", "section", "quote", "start", "end", "page", "url",
+        "n", "source", "title", "section", "quote", "start", "end", "page", "url", "ocr",
     }  # fmt: skip
     assert set(record["passages"][0]) == {
         "rank", "source", "title", "section", "text", "start", "end", "score", "roles",
     }  # fmt: skip
     assert any("Karlstad" in c["quote"] for c in record["citations"])
     assert set(record["articles"][0]) == {
-        "source", "title", "start", "end", "date", "date_text", "url", "citations",
+        "source", "title", "start", "end", "date", "date_text", "url", "ocr", "citations",
     }  # fmt: skip
     assert "SFS 2025:400" in record["age_warning"]
     for c in record["citations"]:

@@ -185,6 +185,8 @@ def _viewer_article(citation: Citation, turn: int, article: Article | None, aske
     file = article.file if article else None
     if file is not None and file.pages and citation.page:
         rows.append(("Sida", f"{citation.page} av {len(file.pages)}"))
+    if file is not None and file.ocr:
+        rows.append(("Text", "tolkad med OCR från en skannad sida: jämför med originalet"))
     meta = "".join(f"<dt>{k}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     links = _original_links(file, citation)
     return (

@@ -96,9 +96,11 @@ class ArticleIndex:
                 info = ArticleInfo(chunk.source, chunk.title, chunk.start, chunk.end, None, ())
             else:
                 doc = article.document
-                file = self.source(doc.source)
-                url = file.meta.url if file is not None else ""
-                info = ArticleInfo(doc.source, doc.title, doc.start, doc.end, article.date, (), url)
+                file = article.file
+                url, ocr = (file.meta.url, file.ocr) if file is not None else ("", False)
+                info = ArticleInfo(
+                    doc.source, doc.title, doc.start, doc.end, article.date, (), url, ocr
+                )
             key = (info.source, info.title)
             info = found.get(key, info)
             found[key] = replace(info, citations=(*info.citations, c.n))

@@ -151,6 +151,7 @@ def read_source(path: Path, name: str, root: Path, max_bytes: int) -> tuple[Sour
         pages=extracted.pages,
         headings=extracted.headings,
         meta=_with_sidecar(extracted.meta, path),
+        ocr=extracted.ocr,
     )
     return source, read.note
 

@@ -18,6 +18,7 @@ from rag.index.embed import RagEmbeddings
 from rag.ingest.chunk import ChunkSizing, chunk_documents
 from rag.ingest.documents import load_documents, load_sources, read_source, split_articles
 from rag.ingest.formats import sniff
+from rag.ingest.formats.ocr import ocr_missing
 from rag.pipeline import Pipeline
 from rag.types import SourceFile
 
@@ -261,3 +262,57 @@ def test_seed_articles_as_pdf_docx_and_html_answer_like_their_text(
             assert (citation.page is not None) == paged
             file = mixed.source_file(citation.passage.chunk.source)
             assert file is not None and file.text[citation.start : citation.end] == citation.quote
+
+
+SCANNED = [
+    "Rutin för orosanmälningar",
+    "",
+    "Socialnämnden i Lunds kommun har beslutat om en",
+    "ny rutin för orosanmälningar som gäller från",
+    "1 mars 2026.",
+    "",
+    "Anmälan ska registreras samma dag av den",
+    "handläggare som tar emot den.",
+]
+
+
+def _scan_of_text(path: Path) -> None:
+    """A PDF whose only page is a picture of printed Swedish text, as a scanner makes it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONTS / "DejaVuSans.ttf"), 36)
+    picture = Image.new("L", (1700, 900), 255)
+    draw = ImageDraw.Draw(picture)
+    for number, line in enumerate(SCANNED):
+        draw.text((80, 60 + 60 * number), line, fill=0, font=font)
+    png = io.BytesIO()
+    picture.save(png, format="PNG")
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.image(png, x=0, y=0, w=210)
+    pdf.output(str(path))
+
+
+@pytest.mark.skipif(bool(ocr_missing()), reason="tesseract-ocr with Swedish is not installed")
+def test_a_scanned_pdf_is_read_by_ocr_and_marked(tmp_path: Path) -> None:
+    _scan_of_text(tmp_path / "skannad.pdf")
+    source = _read(tmp_path / "skannad.pdf")
+    assert source.kind == "pdf" and source.ocr and source.pages == (0,)
+    paragraphs = source.text.split("\n\n")
+    assert paragraphs[0] == "Rutin för orosanmälningar"
+    assert "Socialnämnden i Lunds kommun har beslutat om en ny rutin" in paragraphs[1]
+    assert "samma dag av den handläggare" in paragraphs[2]  # wrapped lines joined
+
+
+def test_without_ocr_a_scan_says_how_to_get_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("shutil.which", lambda _: None)
+    ocr_missing.cache_clear()
+    try:
+        _scan_of_text(tmp_path / "skannad.pdf")
+        reason = load_sources(tmp_path).skipped[0]
+    finally:
+        ocr_missing.cache_clear()
+    assert reason.startswith("skannad.pdf: no text layer in its 1 page(s)")
+    assert "tesseract-ocr-swe" in reason

@@ -13,6 +13,8 @@ _LIGATURES = str.maketrans(
 )
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+_HYPHENATED = re.compile(r"\b(\w*[a-zåäöéü])-$")
+_CONJUNCTIONS = frozenset(("och", "eller", "samt", "respektive", "till", "som", "and", "or", "to"))
 
 
 def clean_line(text: str) -> str:
@@ -30,6 +32,25 @@ class Unreadable(ValueError):
     """A file that cannot be indexed; the message is the reason, for the ingest report."""
 
 
+def join_lines(lines: list[str]) -> str:
+    """The wrapped lines of a paragraph as one line, with a line-end hyphen read in context.
+
+    "social-" + "tjänsten" is one hyphenated word; "e-" + "hälsa" keeps its hyphen (a
+    one- or two-letter prefix); "vård-" + "och omsorg" is a shortened compound.
+    """
+    text = lines[0]
+    for line in lines[1:]:
+        hyphen = _HYPHENATED.search(text)
+        shortened = line.split(" ", 1)[0] in _CONJUNCTIONS  # "vård- och omsorg"
+        if hyphen is None or not line[:1].islower() or shortened:
+            text = f"{text} {line}"
+        elif len(hyphen.group(1)) <= 2:
+            text += line
+        else:
+            text = text[:-1] + line
+    return text
+
+
 @dataclass(frozen=True)
 class Extracted:
     """What a format reader found in a file: text, heading and page offsets, metadata."""
@@ -38,6 +59,7 @@ class Extracted:
     headings: tuple[int, ...] = ()  # start offsets of heading blocks in `text`
     pages: tuple[int, ...] = ()  # start offset of each page in `text` (page 1 at 0)
     meta: SourceMeta = field(default_factory=SourceMeta)
+    ocr: bool = False  # read from page images by text recognition
 
 
 class TextBuilder:

@@ -5,7 +5,8 @@ paragraphs by layout: a paragraph ends where the gap to the next line is clearly
 than the page's usual line pitch, or the font size changes. A paragraph in a larger font
 than the body text, or a short bold line, is a heading. Words hyphenated at a line end
 are joined, running page numbers dropped, and a paragraph that runs over a page break
-is kept whole (the next page starts inside it).
+is kept whole (the next page starts inside it). A PDF without a text layer (a scan) is
+read by OCR when tesseract is installed (`rag.ingest.formats.ocr`).
 """
 
 from __future__ import annotations
@@ -16,19 +17,18 @@ import logging
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError, PyPdfError
 
-from rag.ingest.formats.blocks import Extracted, TextBuilder, Unreadable, clean_line
+from rag.ingest.formats.blocks import Extracted, TextBuilder, Unreadable, clean_line, join_lines
+from rag.ingest.formats.ocr import read_scanned
 from rag.types import SourceMeta
 
 _PAGE_NUMBER = re.compile(r"^\W*(sida|page|s\.)?\s*\d{1,4}(\s*(av|of|/)\s*\d{1,4})?\W*$", re.I)
 _SENTENCE_END = re.compile(r"[.!?:;”\"»)]$")
-_HYPHENATED = re.compile(r"\b(\w*[a-zåäöéü])-$")
-_CONJUNCTIONS = frozenset(("och", "eller", "samt", "respektive", "till", "som", "and", "or", "to"))
 _PARAGRAPH_GAP = 1.35  # a gap this many line pitches wide ends a paragraph
 _HEADING_MAX_CHARS = 150
 
@@ -63,12 +63,13 @@ def read_pdf(raw: bytes) -> Extracted:
         if isinstance(exc, Unreadable):
             raise
         raise Unreadable(f"a damaged PDF ({type(exc).__name__}: {exc})") from exc
-    if not any(line.text for lines in pages for line in lines):
-        raise Unreadable(
-            f"no text layer in its {len(pages)} page(s) (a scanned PDF?); "
-            "text recognition (OCR) is not available"
-        )
     builder = TextBuilder()
+    if not any(line.text for lines in pages for line in lines):  # scanned: read the images
+        for recognised in read_scanned(reader.pages):
+            builder.page()
+            for paragraph in recognised:
+                builder.block(paragraph)
+        return replace(builder.build(_meta(info)), ocr=True)
     open_paragraph = False  # the last block may continue on the next page
     for lines in pages:
         builder.page()
@@ -153,7 +154,9 @@ def _paragraphs(lines: list[_Line]) -> list[tuple[str, bool]]:
             groups.append([line])
         else:
             groups[-1].append(line)
-    return [(_join(group), _is_heading(group, body)) for group in groups]
+    return [
+        (join_lines([line.text for line in group]), _is_heading(group, body)) for group in groups
+    ]
 
 
 def _is_heading(group: list[_Line], body: float) -> bool:
@@ -163,25 +166,6 @@ def _is_heading(group: list[_Line], body: float) -> bool:
     larger = all(line.size > body + 0.5 for line in group)
     bold = len(group) == 1 and group[0].bold and not text.endswith(".")
     return larger or bold
-
-
-def _join(group: list[_Line]) -> str:
-    """The lines of a paragraph as one line, with a line-end hyphen read in context.
-
-    "social-" + "tjänsten" is one hyphenated word; "e-" + "hälsa" keeps its hyphen (a
-    one- or two-letter prefix); "vård-" + "och omsorg" is a shortened compound.
-    """
-    text = group[0].text
-    for line in group[1:]:
-        hyphen = _HYPHENATED.search(text)
-        shortened = line.text.split(" ", 1)[0] in _CONJUNCTIONS  # "vård- och omsorg"
-        if hyphen is None or not line.text[:1].islower() or shortened:
-            text = f"{text} {line.text}"
-        elif len(hyphen.group(1)) <= 2:
-            text += line.text
-        else:
-            text = text[:-1] + line.text
-    return text
 
 
 def _meta(info: Any) -> SourceMeta:
