@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         description="Chroma collection name (generation and sentence suffixes are added).",
     )
     max_file_bytes: int = Field(
-        5_000_000, ge=1_000, description="Seed files larger than this are skipped, in bytes."
+        50_000_000, ge=1_000, description="Seed files and uploads over this are skipped, in bytes."
     )
 
     embedding_backend: EmbeddingBackend = Field(
@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         False, description="Show the Eval tab to everyone when the UI runs without login."
     )
     maintainers: str = Field(
-        "", description="Logged-in users (comma-separated) who see and run the Eval tab."
+        "", description="Logged-in users (comma-separated): the Eval and Dokument tabs."
     )
     max_request_bytes: int = Field(
         1_000_000, ge=10_000, le=100_000_000, description="Largest HTTP request body the UI takes."

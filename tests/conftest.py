@@ -140,6 +140,7 @@ HEAVY_MODULES = frozenset(  # start processes or load models outside the fixture
         "test_startup",
         "test_e5_onnx",
         "test_bench",
+        "test_bench_formats",
         "test_embed",
     }
 )
