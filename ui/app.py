@@ -190,9 +190,9 @@ def text_history(history: Any) -> list[Message]:
 
 
 def _chat_column(
-    examples: list[str],
+    examples: list[str], answers: gr.State, feedback: FeedbackStore
 ) -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Button, gr.Textbox]:
-    """The chat, the question box, its buttons, the copy box and the example questions."""
+    """The chat with its feedback box under it, the question box, buttons, copy box, examples."""
     chatbot = gr.Chatbot(
         label="Samtal",
         height=520,
@@ -202,6 +202,7 @@ def _chat_column(
         placeholder="Ställ en fråga om artiklarna.",
         elem_id="chatt",
     )
+    _feedback_events(chatbot, answers, feedback)  # confirmed right under the rated answers
     with gr.Row():
         question = gr.Textbox(
             label="Din fråga",
@@ -248,7 +249,11 @@ def _feedback_events(chatbot: gr.Chatbot, answers: gr.State, store: FeedbackStor
             row = store.rate(answer, "up" if data.liked else "down", rows.get(index))
         except RagError as exc:
             raise gr.Error(str(exc)) from exc
-        thanks = "Tack för ditt omdöme! Lägg gärna till en kommentar om vad som var bra eller fel."
+        asked = escape_markdown(answer.question[:120])
+        thanks = (
+            f"Tack för ditt omdöme om svaret på ”{asked}”! Lägg gärna till en kommentar om vad "
+            "som var bra eller fel; den sparas till just det svaret."
+        )
         return {**rows, index: row}, row, gr.Group(visible=True), thanks
 
     def on_comment(row: int | None, text: str) -> tuple[str, str]:
@@ -328,9 +333,10 @@ def build_app(
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
                         chatbot, question, ask, new_chat, copy = _chat_column(
-                            examples or DEFAULT_EXAMPLES
+                            examples or DEFAULT_EXAMPLES,
+                            answers,
+                            FeedbackStore(settings.feedback_path),
                         )
-                        _feedback_events(chatbot, answers, FeedbackStore(settings.feedback_path))
                     with gr.Column(scale=2, min_width=300):
                         gr.Markdown("### Källor")
                         sources = gr.HTML(
@@ -373,7 +379,9 @@ def build_app(
             show_progress="hidden",
         )
         # A new conversation: nothing earlier is carried into the next question.
-        new_chat.click(
+        # The chat's own clear button does the same: nothing hidden is carried on.
+        gr.on(
+            [new_chat.click, chatbot.clear],
             lambda: ([], {}, [], EMPTY_PANEL, "", ""),
             outputs=[chat, answers, chatbot, sources, copy, question],
             api_visibility="private",

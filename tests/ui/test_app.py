@@ -6,6 +6,7 @@ test-artifacts/.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -148,11 +149,19 @@ def test_thumbs_and_comment_are_stored(page: Page, seeded_pipeline: Pipeline) ->
 
     store = FeedbackStore(seeded_pipeline.settings.feedback_path)
     before = len(store.all())
+    ask(page, CITED)
     expected = seeded_pipeline.ask(QUESTION)
-    bot = ask(page, QUESTION)
+    bot = ask(page, QUESTION)  # the second answer is the one rated
     expect(bot).to_contain_text("Bygger på")
-    page.locator("#chatt").get_by_role("button", name="Ogilla", exact=True).click()
-    expect(page.locator("#omdome")).to_contain_text("Tack för ditt omdöme")
+    page.locator("#chatt").get_by_role("button", name="Ogilla", exact=True).last.click()
+    status = page.locator("#omdome")
+    expect(status).to_contain_text("Tack för ditt omdöme")
+    expect(status).to_contain_text(QUESTION)  # names the answer the comment belongs to
+    chat_box = page.locator("#chatt").bounding_box()
+    status_box = status.bounding_box()
+    question_box = page.locator("#fraga").bounding_box()
+    assert chat_box and status_box and question_box
+    assert chat_box["y"] + chat_box["height"] <= status_box["y"] < question_box["y"]  # beside it
     comment = page.locator("#kommentar textarea")
     comment.fill("Källa [2] handlar om något annat.")
     page.locator("#spara-kommentar").click()
@@ -231,6 +240,14 @@ def test_a_follow_up_shows_its_standalone_query_and_a_new_conversation_forgets(
     bot = ask(page, "vad tyckte hon om tillit?")
     expect(bot).to_contain_text("”hon”")  # nothing earlier names her: the chat says so
     expect(searched).to_have_text("vad tyckte hon om tillit?")  # nothing carried over
+
+    # The chat's own clear button forgets the same way, sources panel included.
+    ask(page, "Vad är Huset i Nordmalings kommun?")
+    page.locator("#chatt").get_by_role("button", name=re.compile("rensa|clear", re.I)).click()
+    expect(page.locator("#chatt [data-testid='bot']")).to_have_count(0)
+    expect(page.locator("#kallor")).not_to_contain_text("Nordmaling")
+    ask(page, "hur många jobbade på IFO då")
+    expect(searched).not_to_contain_text("Nordmaling")
 
 
 def test_a_citation_in_an_earlier_answer_still_opens_its_article(page: Page) -> None:
