@@ -52,6 +52,7 @@ from ui.originals import OriginalFiles, OriginalLookup
 from ui.render import (
     EMPTY_PANEL,
     PANEL_CSS,
+    PANEL_JS,
     SEARCHING_PANEL,
     answer_footer,
     answer_pieces,
@@ -342,7 +343,7 @@ def build_app(
                         sources = gr.HTML(
                             EMPTY_PANEL,
                             css_template=PANEL_CSS + VIEW_CSS,
-                            js_on_load=None,
+                            js_on_load=PANEL_JS,
                             elem_id="kallor",
                         )
                 answer_text = gr.Textbox(visible=False, label="Svar")

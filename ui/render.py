@@ -40,6 +40,8 @@ a { color: var(--link-text-color); }
 .artikel dd { margin: 0; overflow-wrap: anywhere; }
 .artikeltext { white-space: pre-wrap; line-height: 1.5; max-height: 55vh; overflow-y: auto;
   margin: 0.4em 0 0 0; font-size: 0.95em; }
+.kallhuvud { padding-bottom: 0.2em; border-bottom: 1px solid var(--border-color-primary); }
+.tillbaka { margin: 0.2em 0; font-size: 0.9em; }
 mark { background: #ffe58a; color: #1a1a1a; padding: 0 0.1em; scroll-margin: 3em; }
 mark:target { outline: 3px solid #9a4a00; background: #ffd43b; }
 .stycken { list-style: none; padding: 0; margin: 0; }
@@ -50,6 +52,20 @@ mark:target { outline: 3px solid #9a4a00; background: #ffd43b; }
 .citerad-tag { font-weight: 600; color: #1f6f3f; }
 .meta { font-size: 0.85em; overflow-wrap: anywhere; }
 .stycketext { white-space: pre-wrap; font-size: 0.9em; margin: 0.3em 0; }
+"""
+
+# Opening a citation: the page scrolls to the article's header (title, section, file, date),
+# and the article text scrolls inside its box to the marked quote, so both are in view.
+PANEL_JS = """
+const show = () => {
+  const mark = element.querySelector('.artikel mark:target');
+  if (!mark) return;
+  const box = mark.closest('.artikeltext');
+  mark.closest('.artikel').scrollIntoView({block: 'start'});
+  const below = mark.getBoundingClientRect().top - box.getBoundingClientRect().top;
+  box.scrollTop += below - box.clientHeight / 3;
+};
+window.addEventListener('hashchange', () => requestAnimationFrame(show));
 """
 
 SHORT_AGE_WARNING = "Bygger på text från före SFS 2025:400: kontrollera mot gällande lag."
@@ -189,9 +205,10 @@ def _viewer_article(citation: Citation, turn: int, article: Article | None, aske
         rows.append(("Text", "tolkad med OCR från en skannad sida: jämför med originalet"))
     meta = "".join(f"<dt>{k}</dt><dd>{esc(v)}</dd>" for k, v in rows)
     links = _original_links(file, citation)
+    back = '<p class="tillbaka"><a href="#chatt">↑ Tillbaka till svaret</a></p>'
     return (
-        f'<article class="artikel" aria-label="Källa {citation.n}">'
-        f"<h4>[{citation.n}] {esc(chunk.title)}</h4><dl>{meta}</dl>{links}"
+        f'<article class="artikel" aria-label="Källa {citation.n}"><div class="kallhuvud">'
+        f"<h4>[{citation.n}] {esc(chunk.title)}</h4><dl>{meta}</dl>{links}{back}</div>"
         f'{note}<div class="artikeltext" tabindex="0">{body}</div></article>'
     )
 

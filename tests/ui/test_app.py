@@ -88,6 +88,7 @@ def _check_highlight(page: Page, n: int, expected: Answer) -> Locator:
     article = page.locator("#kallor article.artikel").filter(has=page.locator(f"#{target}"))
     expect(article).to_be_visible()
     expect(page.locator("#kallor article.artikel:visible")).to_have_count(1)
+    expect(article.locator(".kallhuvud h4")).to_be_in_viewport()  # where the quote is from
     return article
 
 
@@ -117,6 +118,10 @@ def test_clicking_a_citation_shows_the_quote_in_its_article(
     assert whole is not None
     assert _normalize(article.locator(".artikeltext").inner_text()) == _normalize(whole.text)
     _shot(page, "ui-citation.png")
+    article.get_by_role("link", name="↑ Tillbaka till svaret").click()
+    expect(page.locator("#chatt")).to_be_in_viewport()
+    bot.locator("a", has_text="[1]").first.click()
+    article = _check_highlight(page, 1, expected)
 
     # The source list links to the same viewer; keyboard only.
     link = page.locator("#kallor .stycken a", has_text="[2]")
