@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import traceback
+from collections import deque
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # Gradio imports matplotlib around every event to pin its backend; a server has no screen,
@@ -87,6 +88,9 @@ INTRO = (
 # CPU (one per word was most of an answer's cost under load), and a sentence at a time
 # still reads as streaming.
 STREAM_WORDS = 12
+SAVED_KEY = "socialrag-samtal"  # the browser's copy of the conversation's questions
+MAX_SAVED_QUESTIONS = 10  # a reload asks at most this many again
+MAX_SAVED_CHARS = 2_000
 
 Message = dict[str, Any]
 Answers = dict[int, Answer]  # chat message index -> the answer shown there
@@ -322,7 +326,7 @@ def build_app(
         if not chat:
             answers = {}
         for step in respond(pipeline, question, history, answers):
-            yield (*step, step.chat)
+            yield (*step, step.chat, saved_questions(step.answers))
 
     app = gr.Blocks(title=TITLE)
     with app:
@@ -371,11 +375,13 @@ def build_app(
                 app.load(show_documents, outputs=documents_page, api_visibility="private")
         # API clients may pass earlier turns here; it is data, never rendered as it comes.
         client_history = gr.JSON([], visible=False, label="Tidigare samtal")
+        # The browser keeps the conversation's questions (masked), so a reload asks them again.
+        saved = gr.BrowserState([], storage_key=SAVED_KEY)
         gr.on(
             triggers=[question.submit, ask.click],
             fn=on_ask,
             inputs=[question, client_history, answers, chat],
-            outputs=[answer_text, record, chatbot, sources, copy, question, answers, chat],
+            outputs=[answer_text, record, chatbot, sources, copy, question, answers, chat, saved],
             api_name="fraga",
             show_progress="hidden",
         )
@@ -383,11 +389,41 @@ def build_app(
         # The chat's own clear button does the same: nothing hidden is carried on.
         gr.on(
             [new_chat.click, chatbot.clear],
-            lambda: ([], {}, [], EMPTY_PANEL, "", ""),
-            outputs=[chat, answers, chatbot, sources, copy, question],
+            lambda: ([], {}, [], EMPTY_PANEL, "", "", []),
+            outputs=[chat, answers, chatbot, sources, copy, question, saved],
+            api_visibility="private",
+        )
+
+        def restore(questions: Any) -> tuple[Any, ...]:
+            """The saved conversation asked again, as a reload should show it."""
+            asked = _kept_questions(questions)
+            if not asked:
+                return (gr.skip(),) * 5
+            last = Step("", None, [], EMPTY_PANEL, "", "", {})
+            for question_text in asked:  # each answer complete: its last step
+                last = deque(respond(pipeline, question_text, last.chat, last.answers), 1)[0]
+            return last.chat, last.answers, last.chat, last.panel, last.copy
+
+        app.load(
+            restore,
+            inputs=saved,
+            outputs=[chat, answers, chatbot, sources, copy],
             api_visibility="private",
         )
     return app
+
+
+def saved_questions(answers: Answers) -> list[str]:
+    """The conversation's questions (as masked by the pipeline), oldest first, for the browser."""
+    return [answers[turn].question for turn in sorted(answers)][-MAX_SAVED_QUESTIONS:]
+
+
+def _kept_questions(questions: Any) -> list[str]:
+    """What the browser handed back, kept only as the questions it can be: bounded text."""
+    if not isinstance(questions, list):
+        return []
+    kept = [q[:MAX_SAVED_CHARS] for q in questions if isinstance(q, str) and q.strip()]
+    return kept[-MAX_SAVED_QUESTIONS:]
 
 
 class _TypeOnlyTraceback:

@@ -292,3 +292,23 @@ def test_no_serious_accessibility_violations(page: Page) -> None:
     page.get_by_role("tab", name="Utvärdering").click()
     page.locator("#kor-utvardering").wait_for()
     assert serious() == []
+
+
+def test_a_reload_keeps_the_conversation_until_a_new_one(page: Page) -> None:
+    from playwright.sync_api import expect
+
+    bots = page.locator("#chatt [data-testid='bot']")
+    ask(page, "Vad är Huset i Nordmalings kommun?")
+    ask(page, "hur många jobbade på IFO då")
+    page.reload(wait_until="domcontentloaded")
+    expect(bots).to_have_count(2, timeout=30_000)  # asked again from the browser's copy
+    expect(page.locator("#chatt")).to_contain_text("hur många jobbade på IFO då")
+    expect(page.locator("#kallor .sokfraga q")).to_contain_text("Nordmaling")  # still a follow-up
+    bots.last.locator("a", has_text="[1]").first.click()
+    expect(page.locator("#kallor article.artikel:visible")).to_have_count(1)
+    page.locator("#ny-konversation").click()
+    expect(bots).to_have_count(0)
+    page.reload(wait_until="domcontentloaded")
+    page.locator("#fraga textarea").wait_for()
+    page.wait_for_timeout(1500)  # the load event has run: nothing comes back
+    expect(bots).to_have_count(0)
