@@ -17,6 +17,7 @@ from browser import ANSWER_TIMEOUT_MS, ask, open_page, serve
 from conftest import ROOT
 from rag.feedback import FeedbackStore
 from rag.ingest.dates import date_label
+from rag.records import NO_SUPPORT_TITLE
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -312,3 +313,29 @@ def test_a_reload_keeps_the_conversation_until_a_new_one(page: Page) -> None:
     page.locator("#fraga textarea").wait_for()
     page.wait_for_timeout(1500)  # the load event has run: nothing comes back
     expect(bots).to_have_count(0)
+
+
+@pytest.mark.parametrize(("width", "height"), [(1366, 900), (390, 844)])
+def test_screens_at_desktop_and_phone_widths(
+    browser: Browser, ui_url: str, width: int, height: int
+) -> None:
+    """The four screens a new user meets, at a laptop's and a phone's width, none too wide."""
+    from playwright.sync_api import expect
+
+    size = f"{width}x{height}"
+    for page in open_page(browser, ui_url, width, height):
+        ask(page, QUESTION)
+        ask(page, CITED)
+        page.locator("#chatt [data-testid='bot']").first.locator("a", has_text="[1]").first.click()
+        expect(page.locator("#kallor article.artikel:visible mark").first).to_be_in_viewport()
+        _shot(page, f"screen-{size}-older-citation.png")
+        bot = ask(page, UNSUPPORTED)
+        expect(bot).to_contain_text(NO_SUPPORT_TITLE)
+        _shot(page, f"screen-{size}-no-support.png")
+        page.locator("#chatt").get_by_role("button", name="Gilla", exact=True).nth(1).click()
+        expect(page.locator("#omdome")).to_contain_text(CITED)  # the second answer's question
+        expect(page.locator("#omdome")).to_be_in_viewport()
+        _shot(page, f"screen-{size}-feedback.png")
+        page.get_by_role("tab", name="Utvärdering").click()
+        _shot(page, f"screen-{size}-eval-tab.png")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
