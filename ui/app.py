@@ -222,8 +222,12 @@ def _chat_column(
         ask = gr.Button("Fråga", variant="primary", scale=1, min_width=80, elem_id="fraga-knapp")
     new_chat = gr.Button("Ny konversation", size="sm", elem_id="ny-konversation")
     with gr.Accordion("Kopiera svaret med källor", open=False, elem_id="kopiera-panel"):
-        copy = gr.Textbox(
-            show_label=False, lines=6, interactive=False, buttons=["copy"], elem_id="kopiera"
+        copy = gr.Textbox(  # the label row holds the copy button: it must show
+            label="Svaret med källor",
+            lines=6,
+            interactive=False,
+            buttons=["copy"],
+            elem_id="kopiera",
         )
     gr.Examples(examples=[[q] for q in examples], inputs=[question], label="Exempelfrågor")
     return chatbot, question, ask, new_chat, copy

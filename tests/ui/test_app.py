@@ -339,3 +339,24 @@ def test_screens_at_desktop_and_phone_widths(
         page.get_by_role("tab", name="Utvärdering").click()
         _shot(page, f"screen-{size}-eval-tab.png")
         assert page.evaluate("document.documentElement.scrollWidth") <= width
+
+
+def test_one_click_copies_the_answer_with_its_sources(
+    browser: Browser, ui_url: str, seeded_pipeline: Pipeline
+) -> None:
+    from playwright.sync_api import expect
+
+    from ui.render import copy_text
+
+    expected = copy_text(seeded_pipeline.ask(QUESTION))
+    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="sv-SE")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=ui_url.rstrip("/"))
+    page = context.new_page()
+    page.goto(ui_url, wait_until="domcontentloaded")
+    ask(page, QUESTION)
+    page.locator("#kopiera-panel").get_by_text("Kopiera svaret med källor").click()
+    box = page.locator("#kopiera")
+    expect(box.locator("textarea")).to_have_value(expected)
+    box.get_by_role("button", name=re.compile("kopiera|copy", re.I)).click()
+    assert page.evaluate("navigator.clipboard.readText()") == expected
+    context.close()
