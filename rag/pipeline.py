@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, replace
 from functools import cached_property
@@ -342,46 +340,13 @@ class Pipeline:
     def documents(self) -> list[DocumentInfo]:
         """The indexed files with their title, kind, date, pages, chunks and indexing time."""
         live = self.live
-        chunks = Counter(c.source for c in live.lexical.chunks)
-        entries = TextStore(self.settings.data_dir, self.settings.collection).entries(
-            live.generation.chunks
-        )
-        listed = []
-        for name in sorted(chunks):
-            file = live.articles.source(name)
-            articles = live.articles.articles_of(name)
-            listed.append(
-                DocumentInfo(
-                    name=name,
-                    kind=file.kind if file else "text",
-                    title=articles[0].document.title if articles else name,
-                    articles=len(articles),
-                    chunks=chunks[name],
-                    pages=len(file.pages) if file and file.pages else None,
-                    date=articles[0].date.iso if articles and articles[0].date else None,
-                    url=file.meta.url if file else "",
-                    indexed=entries[name][1] if entries and name in entries else "",
-                )
-            )
-        return listed
+        stored = TextStore(self.settings.data_dir, self.settings.collection)
+        entries = stored.entries(live.generation.chunks) or {}
+        return live.articles.documents({name: when for name, (_, when) in entries.items()})
 
     def original_pdf(self, sha256: str) -> bytes | None:
-        """The bytes of the indexed PDF with content hash `sha256`, read from the seeds folder.
-
-        None unless such a PDF is indexed and its file is still exactly what was indexed.
-        """
-        file = self.articles.with_sha256(sha256)
-        if file is None or file.kind != "pdf":
-            return None
-        seeds = self.settings.seeds_dir.resolve()
-        path = (seeds / file.name).resolve()
-        try:
-            content = path.read_bytes() if path.is_relative_to(seeds) else None
-        except OSError:
-            return None
-        if content is None or hashlib.sha256(content).hexdigest() != sha256:
-            return None
-        return content
+        """The indexed PDF with content hash `sha256`, as the seeds folder holds it now."""
+        return self.articles.original_pdf(sha256, self.settings.seeds_dir)
 
     def article_at(self, source: str, offset: int) -> Article | None:
         """The indexed article of file `source` that holds char offset `offset`, if any."""

@@ -7,14 +7,16 @@ file whose text no longer matches its indexed chunks is left out.
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 from rag.ingest.dates import find_date, given_date
 from rag.ingest.documents import split_articles
-from rag.types import Article, ArticleInfo, Chunk, Citation, SourceFile
+from rag.types import Article, ArticleInfo, Chunk, Citation, DocumentInfo, SourceFile
 
 NEW_ACT_START = date(2025, 7, 1)  # the new socialtjänstlag (SFS 2025:400) applies from here
 NEW_ACT = "den nya socialtjänstlagen (SFS 2025:400), som gäller från 1 juli 2025"
@@ -47,11 +49,47 @@ class ArticleIndex:
             self._files[name] = file
         return self._files[name]
 
-    def with_sha256(self, sha256: str) -> SourceFile | None:
-        """The indexed file whose content has hash `sha256`, if any."""
-        return next(
+    def original_pdf(self, sha256: str, seeds_dir: Path) -> bytes | None:
+        """The bytes of the indexed PDF with content hash `sha256`, read from `seeds_dir`.
+
+        None unless such a PDF is indexed and its file is still exactly what was indexed.
+        """
+        file = next(
             (f for name in self._chunks if (f := self.source(name)) and f.sha256 == sha256), None
         )
+        if file is None or file.kind != "pdf":
+            return None
+        seeds = seeds_dir.resolve()
+        path = (seeds / file.name).resolve()
+        try:
+            content = path.read_bytes() if path.is_relative_to(seeds) else None
+        except OSError:
+            return None
+        if content is None or hashlib.sha256(content).hexdigest() != sha256:
+            return None
+        return content
+
+    def documents(self, indexed: Mapping[str, str]) -> list[DocumentInfo]:
+        """Each indexed file as the document list shows it; `indexed`: name -> when indexed."""
+        listed = []
+        for name in sorted(self._chunks):
+            file = self.source(name)
+            articles = self.articles_of(name)
+            first = articles[0] if articles else None
+            listed.append(
+                DocumentInfo(
+                    name=name,
+                    kind=file.kind if file else "text",
+                    title=first.document.title if first else name,
+                    articles=len(articles),
+                    chunks=len(self._chunks[name]),
+                    pages=len(file.pages) if file and file.pages else None,
+                    date=first.date.iso if first and first.date else None,
+                    url=file.meta.url if file else "",
+                    indexed=indexed.get(name, ""),
+                )
+            )
+        return listed
 
     def _load(self, name: str) -> list[Article]:
         file = self.source(name)
