@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -38,6 +38,13 @@ app = typer.Typer(
     add_completion=False,
 )
 err = Console(stderr=True)
+
+
+def flag(names: str, text: str) -> Any:
+    """A yes/no option, listed in --help without a type."""
+    return typer.Option(names, help=text, metavar="")
+
+
 out = Console()
 
 SeedsOption = Annotated[Path | None, typer.Option("--seeds", help="Corpus folder (RAG_SEEDS_DIR).")]
@@ -135,7 +142,7 @@ def ingest(seeds: SeedsOption = None, data: DataOption = None) -> None:
 
 @app.command()
 def documents(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: Annotated[bool, flag("--json", "One JSON object per line.")] = False,
     seeds: SeedsOption = None,
     data: DataOption = None,
 ) -> None:
@@ -163,7 +170,7 @@ def documents(
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question, in Swedish or English.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    as_json: Annotated[bool, flag("--json", "Print one JSON object.")] = False,
     top_k: Annotated[
         int | None,
         typer.Option("--top-k", min=1, max=50, help="Passages to answer from (RAG_TOP_K)."),
@@ -234,9 +241,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (RAG_PORT).")] = None,
     seeds: SeedsOption = None,
     data: DataOption = None,
-    skip_ingest: Annotated[
-        bool, typer.Option("--skip-ingest", help="Serve the index as it is.")
-    ] = False,
+    skip_ingest: Annotated[bool, flag("--skip-ingest", "Serve the index as it is.")] = False,
 ) -> None:
     """Start the chat UI (ingesting new or changed seeds first)."""
     settings = _settings(seeds, data, host=host, port=port)
@@ -268,9 +273,7 @@ def evaluate(
     ] = None,
     legs: Annotated[
         bool,
-        typer.Option(
-            "--legs/--no-legs", help="Also score each retrieval leg alone and fused (dense, BM25)."
-        ),
+        flag("--legs/--no-legs", "Also score each retrieval leg alone and fused (dense, BM25)."),
     ] = True,
     data: DataOption = None,
 ) -> None:
@@ -307,7 +310,7 @@ def verification(
             "--build PROMPTS.jsonl ANSWERS.json.",
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Each answer's outcome, JSONL.")] = False,
+    as_json: Annotated[bool, flag("--json", "Each answer's outcome, JSONL.")] = False,
     data: DataOption = None,
 ) -> None:
     """Score the LLM answers' citation check on faithful answers and planted errors."""
@@ -377,7 +380,7 @@ def train(
 
 @app.command()
 def feedback(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: Annotated[bool, flag("--json", "One JSON object per line.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="Newest ratings to show.")] = 50,
     data: DataOption = None,
 ) -> None:

@@ -180,3 +180,13 @@ def test_answers_keep_their_dates_away_from_the_seeds(
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout)
     assert record["articles"] and all(a["date"] for a in record["articles"])
+
+
+def test_flags_are_listed_without_a_type() -> None:
+    from typer.testing import CliRunner
+
+    from rag.cli import app
+
+    shown = CliRunner().invoke(app, ["ask", "--help"], terminal_width=100).output
+    json_line = next(line for line in shown.splitlines() if "--json" in line)
+    assert "<bool>" not in json_line and "Print one JSON object." in json_line

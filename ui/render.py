@@ -195,7 +195,7 @@ def _viewer_article(citation: Citation, turn: int, article: Article | None, aske
         )
     section = (article.section_at(citation.start) if article else chunk.section) or "Ingress"
     date = date_label(article.date) if article else "utan datum"
-    rows = [("Avsnitt", section), ("Fil", chunk.source), ("Datum", date)]
+    rows = [("Avsnitt", section), ("Datum", date), ("Fil", chunk.source)]
     if asked:
         rows.insert(0, ("Svar på", asked))
     file = article.file if article else None
@@ -248,7 +248,7 @@ def _passage_item(
         f'aria-label="{label.capitalize()}">{share:.0%}</meter>'
         f'<span class="relevans">{label} {share:.0%}</span>{tag}</div>'
         f"<div><strong>{esc(chunk.title)}</strong>{section}</div>"
-        f'<div class="meta">{esc(chunk.source)} · {esc(date)}</div>'
+        f'<div class="meta">{esc(date)} · {esc(chunk.source)}</div>'
         f"<details><summary>Visa stycket</summary>"
         f'<p class="stycketext">{esc(chunk.text)}</p></details></li>'
     )

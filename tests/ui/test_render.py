@@ -108,7 +108,7 @@ def test_panel_shows_the_whole_article_escaped_with_the_quote_marked() -> None:
     assert "&lt;b&gt;fet&lt;/b&gt;" in panel and "Titel &lt;i&gt;" in panel
     assert "<b>" not in panel and "<i>" not in panel and "<script>" not in panel
     assert (
-        "<dd>Del</dd><dt>Fil</dt><dd>000_a.txt</dd><dt>Datum</dt><dd>2 oktober 2022</dd>" in panel
+        "<dd>Del</dd><dt>Datum</dt><dd>2 oktober 2022</dd><dt>Fil</dt><dd>000_a.txt</dd>" in panel
     )
     assert "före &lt;lagen&gt;" not in panel  # the age note is shown in the chat only
     # Every retrieved passage, ranked, with relevance; the cited one marked and linked.
