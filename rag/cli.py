@@ -7,11 +7,11 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 from rich.console import Console
@@ -64,12 +64,20 @@ def _settings(seeds: Path | None = None, data: Path | None = None, **values: obj
     return settings
 
 
-@contextmanager
-def _progress_bar(description: str, then: str = "") -> Iterator[Callable[[int, int], None]]:
-    """A progress bar on stderr; yields the (done, total) callback that advances it.
+class Advance(Protocol):
+    """Moves a progress display to `done` of `total`, optionally naming another phase."""
 
-    `then` describes the work that follows once the bar is full. When stderr is not a
-    terminal (a log, `nohup`), a plain line is printed at every tenth of the work instead.
+    def __call__(self, done: int, total: int, phase: str = "") -> None:
+        """Show `done` of `total` (of `phase`, when given)."""
+
+
+@contextmanager
+def _progress_bar(description: str, then: str = "") -> Iterator[Advance]:
+    """A progress bar on stderr; yields the (done, total[, phase]) callback that advances it.
+
+    `then` describes the work that follows once the bar is full; `phase` replaces the
+    description for a stage before the main one. When stderr is not a terminal (a log,
+    `nohup`), a plain line is printed at every tenth of the work instead.
     """
     if not err.is_terminal:
         yield _progress_lines(description, then)
@@ -84,29 +92,31 @@ def _progress_bar(description: str, then: str = "") -> Iterator[Callable[[int, i
     ) as progress:
         task = progress.add_task(description, total=None)
 
-        def advance(done: int, total: int) -> None:
-            full = then if then and done >= total else description
+        def advance(done: int, total: int, phase: str = "") -> None:
+            full = phase or (then if then and done >= total else description)
             progress.update(task, completed=done, total=total, description=full)
 
         yield advance
 
 
-def _progress_lines(description: str, then: str) -> Callable[[int, int], None]:
-    """The (done, total) callback that prints "description: done/total, rate, time left"."""
+def _progress_lines(description: str, then: str) -> Advance:
+    """The callback that prints "description: done/total, rate, time left" every tenth."""
     began = time.monotonic()
-    printed = -1
+    printed = (-1, "")  # (tenth, phase) last printed
 
-    def advance(done: int, total: int) -> None:
-        nonlocal printed
+    def advance(done: int, total: int, phase: str = "") -> None:
+        nonlocal printed, began
+        if phase != printed[1]:
+            began = time.monotonic()  # a new phase: its own rate
         tenth = done * 10 // max(1, total)
-        if tenth == printed:
+        if (tenth, phase) == printed:
             return
-        printed = tenth
+        printed = (tenth, phase)
         elapsed = max(time.monotonic() - began, 1e-6)
         rate = done / elapsed
         left = (total - done) / rate if rate > 0 else 0.0
-        line = f"{description}: {done}/{total}, {rate:.1f}/s, {left:.0f} s kvar"
-        if then and done >= total:
+        line = f"{phase or description}: {done}/{total}, {rate:.1f}/s, {left:.0f} s kvar"
+        if then and not phase and done >= total:
             line += f". {then} …"
         err.print(line, markup=False, highlight=False)
 
@@ -116,7 +126,11 @@ def _progress_lines(description: str, then: str) -> Callable[[int, int], None]:
 def run_ingest(pipeline: Pipeline) -> IngestReport:
     """Ingest with a progress bar on stderr, then print what changed."""
     with _progress_bar("Bäddar in avsnitt", then="Förbereder sökindexet") as on_progress:
-        report = pipeline.ingest(on_progress)
+
+        def on_reading(done: int, total: int) -> None:
+            on_progress(done, total, "Läser filer")
+
+        report = pipeline.ingest(on_progress, on_reading)
     for line in report.skipped_files:
         err.print(f"[yellow]Skipped[/] {escape(line)}", highlight=False)
     for line in report.notes:

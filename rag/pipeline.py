@@ -245,7 +245,11 @@ class Pipeline:
         """The lexical cache folder of this collection."""
         return LexicalCache(self.settings.data_dir / "lexical" / self.settings.collection)
 
-    def ingest(self, on_progress: ProgressCallback | None = None) -> IngestReport:
+    def ingest(
+        self,
+        on_progress: ProgressCallback | None = None,
+        on_reading: ProgressCallback | None = None,
+    ) -> IngestReport:
         """Build a new index generation from the seeds folder and switch readers to it.
 
         Also prepares the generation's lexical data for every reader (`rag.index.lexical_cache`,
@@ -255,7 +259,7 @@ class Pipeline:
         """
         began = time.perf_counter()
         s = self.settings
-        corpus, documents = load_documents(s.seeds_dir, s.max_file_bytes)
+        corpus, documents = load_documents(s.seeds_dir, s.max_file_bytes, on_reading)
         sources = corpus.sources
         sizing = ChunkSizing(max_tokens=s.chunk_max_tokens, min_tokens=s.chunk_min_tokens)
         chunks = chunk_documents(sources, documents, self.embedder.count_tokens, sizing)

@@ -79,6 +79,7 @@ def test_ingest_then_ask_on_a_fresh_folder(mini_seeds: Path, tmp_path: Path) -> 
     first = _run("ingest", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "+4 new" in first.stderr
+    assert "Läser filer: 2/2" in first.stderr  # reading, then embedding, as plain lines
     assert "Bäddar in avsnitt: 4/4" in first.stderr and " s kvar" in first.stderr  # not a tty
     again = _run("ingest", env=env, cwd=tmp_path)
     assert "+0 new, -0 removed, 4 unchanged" in again.stderr

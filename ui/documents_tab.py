@@ -161,7 +161,8 @@ def documents_tab(pipeline: Pipeline, allowed: Callable[[gr.Request], bool], tab
         progress((0, 1), desc="Indexerar", unit="avsnitt")
         try:
             report = pipeline.ingest(
-                lambda done, total: progress((done, total), desc="Bäddar in", unit="avsnitt")
+                lambda done, total: progress((done, total), desc="Bäddar in", unit="avsnitt"),
+                lambda done, total: progress((done, total), desc="Läser", unit="filer"),
             )
         except RagError as exc:
             lines.append(f"Indexeringen misslyckades: {exc} Det tidigare indexet svarar som förut.")

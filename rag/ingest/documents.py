@@ -68,8 +68,14 @@ class Corpus:
     notes: list[str]  # "name: note" for files indexed with a remark (e.g. a misleading name)
 
 
-def load_sources(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> Corpus:
+def load_sources(
+    seeds_dir: Path,
+    max_bytes: int = MAX_FILE_BYTES,
+    on_file: Callable[[int, int], None] | None = None,
+) -> Corpus:
     """Read every supported file under `seeds_dir`, each distinct text once.
+
+    `on_file(done, total)` is called after each file (OCR of a scan can take minutes).
 
     Skipped, each with its reason: other formats, unreadable content (binary, invalid
     UTF-8, a damaged or encrypted PDF, a PDF without a text layer, a zip bomb), empty
@@ -101,7 +107,9 @@ def load_sources(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> Corpus:
         if not (name.startswith(".") or "/." in name):
             corpus.skipped.append(f"{name}: a linked folder (links to folders are not followed)")
     duplicates = DuplicateFinder()
-    for path in paths:
+    for done, path in enumerate(paths, start=1):
+        if on_file is not None:
+            on_file(done - 1, len(paths))
         name = path.relative_to(seeds_dir).as_posix()
         if name.startswith(".") or "/." in name or name.endswith(SIDECAR_SUFFIX):
             continue
@@ -116,6 +124,8 @@ def load_sources(seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> Corpus:
         corpus.sources.append(source)
         if note:
             corpus.notes.append(f"{name}: {note}")
+    if on_file is not None:
+        on_file(len(paths), len(paths))
     return corpus
 
 
@@ -351,15 +361,19 @@ def _echoes_title(heading: str, title: str) -> bool:
 
 
 def load_documents(
-    seeds_dir: Path, max_bytes: int = MAX_FILE_BYTES
+    seeds_dir: Path,
+    max_bytes: int = MAX_FILE_BYTES,
+    on_file: Callable[[int, int], None] | None = None,
 ) -> tuple[Corpus, list[Document]]:
     """Read the seeds folder (files up to `max_bytes`) and split every file into articles.
+
+    `on_file(done, total)` follows the reading (see `load_sources`).
 
     Raises:
         CorpusError: the folder is missing or holds no readable article.
 
     """
-    corpus = load_sources(seeds_dir, max_bytes)
+    corpus = load_sources(seeds_dir, max_bytes, on_file)
     if not corpus.sources:
         detail = f" (skipped: {'; '.join(corpus.skipped)})" if corpus.skipped else ""
         raise CorpusError(
