@@ -18,21 +18,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "question": answer.question,
         "answer": answer.text,
         "abstained": answer.abstained,
-        "citations": [
-            {
-                "n": c.n,
-                "source": c.passage.chunk.source,
-                "title": c.passage.chunk.title,
-                "section": c.passage.chunk.section,
-                "quote": c.quote,
-                "start": c.start,
-                "end": c.end,
-                "page": c.page,
-                "url": _url_of(answer, c),
-                "ocr": _ocr_of(answer, c),
-            }
-            for c in answer.citations
-        ],
+        "citations": [_citation_record(c, _article_of(answer, c)) for c in answer.citations],
         "passages": [
             {
                 "rank": p.rank,
@@ -82,7 +68,7 @@ def source_line(answer: Answer, citation: Citation) -> str:
     when = date_label(article.date) if article is not None else "utan datum"
     page = f", s. {citation.page}" if citation.page else ""
     url = f" {article.url}" if article is not None and article.url else ""
-    ocr = ", OCR" if _ocr_of(answer, citation) else ""
+    ocr = ", OCR" if article is not None and article.ocr else ""
     return f"[{citation.n}] {chunk.title}{section} ({chunk.source}{page}{ocr}, {when}){url}"
 
 
@@ -90,14 +76,20 @@ def _article_of(answer: Answer, citation: Citation) -> ArticleInfo | None:
     return next((a for a in answer.articles if citation.n in a.citations), None)
 
 
-def _url_of(answer: Answer, citation: Citation) -> str | None:
-    article = _article_of(answer, citation)
-    return article.url or None if article is not None else None
-
-
-def _ocr_of(answer: Answer, citation: Citation) -> bool:
-    article = _article_of(answer, citation)
-    return article is not None and article.ocr
+def _citation_record(c: Citation, article: ArticleInfo | None) -> dict[str, Any]:
+    """One citation of `answer_record`, with the URL and OCR mark of its article."""
+    return {
+        "n": c.n,
+        "source": c.passage.chunk.source,
+        "title": c.passage.chunk.title,
+        "section": c.passage.chunk.section,
+        "quote": c.quote,
+        "start": c.start,
+        "end": c.end,
+        "page": c.page,
+        "url": (article.url or None) if article is not None else None,
+        "ocr": article is not None and article.ocr,
+    }
 
 
 def passage_roles(text: str, offset: int) -> list[dict[str, Any]]:

@@ -9,7 +9,6 @@ previous generation until the new one is complete. A removed file is moved to
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 import time
@@ -63,10 +62,7 @@ def safe_name(original: str, seeds_dir: Path, content: bytes) -> str | None:
     suffix = path.suffix.lower()
     name, number = f"{stem}{suffix}", 1
     while (seeds_dir / name).exists():
-        if (
-            hashlib.sha256((seeds_dir / name).read_bytes()).digest()
-            == hashlib.sha256(content).digest()
-        ):
+        if (seeds_dir / name).read_bytes() == content:
             return None
         number += 1
         name = f"{stem}-{number}{suffix}"
