@@ -1,6 +1,7 @@
 """The Dokument tab: maintainers list, add and remove the indexed documents.
 
-Shown only to logged-in users of RAG_MAINTAINERS. An added file is checked by its content
+Shown only to logged-in users of RAG_MAINTAINERS. File names and reasons are shown as text
+(Markdown-escaped), never as markup. An added file is checked by its content
 (the same readers as `rag ingest`), saved in the seeds folder under a safe name, and the
 index is rebuilt in the background with a progress bar; readers keep answering from the
 previous generation until the new one is complete. A removed file is moved to
@@ -22,6 +23,7 @@ from rag.ingest.documents import MAX_UNPACKED_BYTES
 from rag.ingest.formats import SUPPORTED_SUFFIXES, Unreadable, read_file
 from rag.pipeline import Pipeline
 from rag.types import DocumentInfo, IngestReport
+from ui.render import escape_markdown
 
 COLUMNS = ["Titel", "Fil", "Typ", "Datum", "Sidor", "Avsnitt", "Indexerad"]
 KIND_LABELS = {
@@ -97,13 +99,15 @@ def save_uploads(uploaded: Sequence[str], seeds_dir: Path, max_bytes: int) -> tu
         reason = check_upload(original, content, max_bytes)
         name = safe_name(original, seeds_dir, content) if not reason else None
         if reason:
-            lines.append(f"**{original}** lades inte till: {reason}.")
+            lines.append(
+                f"**{escape_markdown(original)}** lades inte till: {escape_markdown(reason)}."
+            )
         elif name is None:
-            lines.append(f"**{original}** finns redan i källmappen.")
+            lines.append(f"**{escape_markdown(original)}** finns redan i källmappen.")
         else:
             (seeds_dir / name).write_bytes(content)
             saved += 1
-            lines.append(f"**{original}** sparades som `{name}`.")
+            lines.append(f"**{escape_markdown(original)}** sparades som {escape_markdown(name)}.")
     return lines, saved
 
 
@@ -112,8 +116,8 @@ def _report_lines(report: IngestReport) -> list[str]:
         f"Indexet har nu {report.files} filer och {report.chunks} avsnitt "
         f"(+{report.added} nya, −{report.deleted} borttagna) efter {report.seconds:.1f} s."
     ]
-    lines += [f"Hoppade över {line}" for line in report.skipped_files]
-    lines += [f"Obs: {line}" for line in report.notes]
+    lines += [f"Hoppade över {escape_markdown(line)}" for line in report.skipped_files]
+    lines += [f"Obs: {escape_markdown(line)}" for line in report.notes]
     return lines
 
 
@@ -161,7 +165,10 @@ def documents_tab(pipeline: Pipeline, allowed: Callable[[gr.Request], bool], tab
                 lambda done, total: progress((done, total), desc="Läser", unit="filer"),
             )
         except RagError as exc:
-            lines.append(f"Indexeringen misslyckades: {exc} Det tidigare indexet svarar som förut.")
+            lines.append(
+                f"Indexeringen misslyckades: {escape_markdown(str(exc))} "
+                "Det tidigare indexet svarar som förut."
+            )
         else:
             lines += _report_lines(report)
         return "\n\n".join(lines)
@@ -194,7 +201,10 @@ def documents_tab(pipeline: Pipeline, allowed: Callable[[gr.Request], bool], tab
         removed.mkdir(parents=True, exist_ok=True)
         target = removed / f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(name).name}"
         shutil.move(settings.seeds_dir / name, target)
-        text = reindex([f"**{name}** togs bort (sparad i `{target}`)."], progress)
+        removed_line = (
+            f"**{escape_markdown(name)}** togs bort (sparad i {escape_markdown(str(target))})."
+        )
+        text = reindex([removed_line], progress)
         return (text, *listing())
 
     def on_open(request: gr.Request) -> tuple[list[list[str]], gr.Dropdown]:

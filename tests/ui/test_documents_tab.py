@@ -15,7 +15,7 @@ from browser import ANSWER_TIMEOUT_MS, ask, serve
 from bench.documents import Block, write_pdf
 from conftest import MINI, make_settings
 from rag.pipeline import Pipeline
-from ui.documents_tab import check_upload, safe_name
+from ui.documents_tab import check_upload, safe_name, save_uploads
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -139,3 +139,8 @@ def test_uploads_are_checked_by_content_and_never_overwrite(tmp_path: Path) -> N
     assert safe_name("../../a.txt", tmp_path, b"ny") == "a-2.txt"
     assert safe_name("a.txt", tmp_path, b"gammal") is None  # the same file is already there
     assert safe_name("<script>.md", tmp_path, b"x") == "script.md"  # no path, no markup
+    upload = tmp_path / "upload" / "[klicka](http:__x) <b>.txt"
+    upload.parent.mkdir()
+    upload.write_bytes(b"\x00binary")
+    (line,), saved = save_uploads([str(upload)], tmp_path, 1000)
+    assert saved == 0 and "\\[klicka\\]\\(http:\\_\\_x\\) \\<b\\>" in line  # shown as text
