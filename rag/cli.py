@@ -314,37 +314,57 @@ def verification(
         Path, typer.Option("--benchmark", help="Verification benchmark, JSONL.")
     ] = Path("eval/verification/benchmark.jsonl"),
     part: Annotated[
-        str, typer.Option("--part", help="train, held or all (the held part is the final figure).")
-    ] = "train",
+        str | None,
+        typer.Option(
+            "--part",
+            help="train (default), held, fresh or all (held and fresh give the final "
+            "figure); with --build, the part the new answers join (default: every third "
+            "held, the rest train).",
+        ),
+    ] = None,
     build_from: Annotated[
         tuple[Path, Path] | None,
         typer.Option(
             "--build",
-            help="Write the benchmark first from recorded prompts and their answers: "
-            "--build PROMPTS.jsonl ANSWERS.json.",
+            help="Add answers to the benchmark first from recorded prompts and the answers "
+            "written for them: --build PROMPTS.jsonl ANSWERS.json.",
         ),
     ] = None,
+    fit: Annotated[
+        bool, flag("--fit", "Train the check's support model on the train part and save it.")
+    ] = False,
     as_json: Annotated[bool, flag("--json", "Each answer's outcome, JSONL.")] = False,
     data: DataOption = None,
 ) -> None:
     """Score the LLM answers' citation check on faithful answers and planted errors."""
+    from rag.answer.verify import SUPPORT_MODEL
     from rag.evaluation.verification import (
+        FAITHFUL,
         build_benchmark,
-        item_record,
+        fit_support_model,
         judge,
         load_benchmark,
         rates,
+        support_rows,
+        write_benchmark,
     )
 
     pipeline = _pipeline(_settings(data=data))
     if build_from is not None:
-        built = build_benchmark(*build_from, pipeline.search, pipeline.indexed_chunks)
-        benchmark.write_text(
-            "".join(json.dumps(item_record(i), ensure_ascii=False) + "\n" for i in built),
-            encoding="utf-8",
-        )
-        err.print(f"Wrote {len(built)} answers to {benchmark}")
+        existing = load_benchmark(benchmark) if benchmark.is_file() else []
+        first = sum(i.kind == FAITHFUL for i in existing)
+        built = build_benchmark(*build_from, pipeline.search, pipeline.indexed_chunks, first, part)
+        write_benchmark([*existing, *built], benchmark)
+        err.print(f"Added {len(built)} answers to {benchmark}")
+    part = part or "train"
     items = [i for i in load_benchmark(benchmark) if part == "all" or i.part == part]
+    if fit:
+        with err.status("Trainar stödmodellen"):
+            model, figures = fit_support_model(support_rows(items, pipeline.verifier))
+        model.save(SUPPORT_MODEL)
+        pipeline.verifier.use_model(model)
+        err.print(f"Wrote {SUPPORT_MODEL}")
+        err.print(" ".join(f"{k}={v:.3f}" for k, v in figures.items()))
     outcomes = [judge(item, pipeline.verifier.verify) for item in items]
     if as_json:
         for outcome in outcomes:

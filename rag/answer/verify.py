@@ -12,14 +12,18 @@ no citation. Each citation quotes the passage span that best supports its senten
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from rag.index.embed import RagEmbeddings
 from rag.ingest.sentences import sentence_spans
+from rag.retrieve.glossary import is_term_word, searched_text
 from rag.retrieve.lexical import looks_english, terms
 from rag.types import Chunk, Citation, FlaggedSentence, Passage
 
@@ -34,10 +38,10 @@ _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _DIGIT_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")  # "7 500" -> "7500"
 NOT_COVERED = re.compile(
     r"(källorna|utdragen|artiklarna|texten|artikeln)\s+(besvarar|täcker|nämner|tar|anger|säger)"
-    r"\s+inte|inget (i|om det i) källorna|"
+    r"\s+(dock\s+|däremot\s+|alltså\s+)?inte|inget (i|om det i) källorna|"
     r"(framgår|anges|nämns|står|sägs|redovisas|preciseras)\s+(dock\s+|däremot\s+)?inte|"
     r"sources do not|do not (answer|cover|mention)|(is|are) not (stated|mentioned|given|specified)|"
-    r"(does|do) not (say|state|specify)",
+    r"(does|do) not (explicitly |directly )?(say|state|specify|mention)",
     re.IGNORECASE,
 )
 # Number words as digits: "tre myndigheter" and "3 myndigheter" make the same claim.
@@ -69,16 +73,75 @@ _NEGATIVE = re.compile(
 )
 
 
+SUPPORT_MODEL = Path(__file__).parent / "model" / "verifier.json"
+SUPPORT_FEATURES = (
+    "coverage",  # weighted share of the claim's words in its backing passages
+    "coverage_elsewhere",  # how much more of them another passage of the answer holds
+    "similarity",  # e5 cosine of the claim to the closest sentence of its backing passages
+    "similarity_elsewhere",  # how much closer the closest sentence of another passage is
+    "english",
+    "english_similarity",  # similarity, for an English claim (centred on 0.85)
+    "english_coverage",
+    "negated",  # the claim negates (and does not say what the sources leave out)
+    "negation_unmatched_words",  # sentences hold the words it negates, none negates
+    "negation_unmatched_meaning",  # none of the closest sentences in meaning negates
+    "claim_words",  # log(1 + content words)
+    "no_backing",  # no cited passage shares enough words to keep its marker
+    "names_elsewhere",  # share of the claim's names only other passages of the answer hold
+    "names_nowhere",  # share of its names no passage holds
+    "not_closest",  # another passage of the answer is the closest in meaning
+)
+
+
+@dataclass(frozen=True)
+class SupportModel:
+    """A logistic model of the chance that a cited sentence is not supported by its sources.
+
+    Trained by `rag verification --fit` on the benchmark's train part; the threshold
+    was chosen there by cross-validation (see rag/answer/model/MODEL_CARD.md).
+    """
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float  # flag a Swedish claim at or above this chance
+    threshold_english: float  # and an English one at or above this
+
+    def flags(self, values: dict[str, float]) -> bool:
+        """Whether a claim with these feature values is flagged as unsupported."""
+        limit = self.threshold_english if values["english"] else self.threshold
+        return self.unsupported(values) >= limit
+
+    def unsupported(self, values: dict[str, float]) -> float:
+        """The chance that the claim with these feature values is unsupported."""
+        z = self.bias + sum(
+            w * (values[f] - m) / s
+            for f, m, s, w in zip(self.features, self.mean, self.scale, self.weights, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def save(self, path: Path) -> None:
+        """Write the model as JSON."""
+        path.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = SUPPORT_MODEL) -> SupportModel:
+        """Read a model written by `save`."""
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+
+
 @dataclass(frozen=True)
 class VerifyPolicy:
     """Thresholds of the support check."""
 
-    min_coverage: float = 0.45  # word weight of a sentence its cited passages must hold
+    min_coverage: float = 0.45  # word weight of its backing that lets a claim pass unmodelled
     min_marker_coverage: float = 0.25  # below this (and no shared number) a marker is dropped
-    min_similarity: float = 0.88  # e5 cosine (claim to source sentence) that supports a claim
-    min_similarity_translated: float = 0.78  # the same for an English sentence
-    max_similarity_gap: float = 0.03  # how much closer another passage of the answer may be
+    max_similarity_gap: float = 0.03  # a marker is kept within this of its closest passage
     min_claim_terms: int = 3  # uncited sentences with fewer content words are connective text
+    min_uncited_coverage: float = 0.7  # an uncited claim one passage holds this much of is cited
 
 
 @dataclass(frozen=True)
@@ -111,6 +174,7 @@ class Verifier:
         policy: VerifyPolicy = VerifyPolicy(),
         known: Callable[[str], bool] | None = None,
         stored: StoredVectors | None = None,
+        model: SupportModel | None = None,
     ) -> None:
         """A verifier over the corpus' word weights and the e5 embedder.
 
@@ -123,8 +187,20 @@ class Verifier:
         self._stored = stored
         self._embedder = embedder
         self.policy = policy
+        self._model = model
         self._sentence_vectors: dict[str, tuple[list[tuple[int, int]], np.ndarray]] = {}
         self._claim_vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def model(self) -> SupportModel:
+        """The support model (the bundled one unless another was given)."""
+        if self._model is None:
+            self._model = SupportModel.load()
+        return self._model
+
+    def use_model(self, model: SupportModel) -> None:
+        """Judge with `model` from now on (a freshly trained one)."""
+        self._model = model
 
     def verify(self, text: str, passages: Sequence[Passage]) -> Verified:
         """Verify `text`, whose marker [n] refers to `passages[n - 1]`."""
@@ -157,45 +233,151 @@ class Verifier:
         return Verified("".join(parts), citations, tuple(flagged), count, not_covered)
 
     def _judge(self, sentence: _Sentence, passages: Sequence[Passage]) -> _Sentence:
-        cited = list(dict.fromkeys(n for *_, ns in sentence.groups for n in ns))
-        cited = [n for n in cited if 1 <= n <= len(passages)]
+        cited = _cited(sentence, passages)
         claim_terms = _words(sentence.text)  # numbers are checked on their own
         numbers = _numbers(sentence.text)
+        says_not_covered = bool(NOT_COVERED.search(sentence.text))
         if not cited:
             substantive = len(claim_terms) >= self.policy.min_claim_terms or numbers
-            if substantive and not NOT_COVERED.search(sentence.text):
-                sentence.reason = "saknar källhänvisning"
+            if substantive and not says_not_covered:
+                cited = self._holding(sentence.text, passages)
+                if not cited:
+                    sentence.reason = "saknar källhänvisning"
+                    return sentence
+            else:
+                return sentence
+        backing = self._backing(sentence.text, cited, passages)
+        if says_not_covered:  # what the sources leave out: its markers show where it looked
+            sentence.kept = backing
             return sentence
-        p = self.policy
-        backing = [
-            n
-            for n in cited
-            if self._coverage(claim_terms, _terms(passages[n - 1])) >= p.min_marker_coverage
-            or any(_has_number(passages[n - 1], x) for x in numbers)
-        ]
-        pooled = [t for n in backing for t in _terms(passages[n - 1])]
-        if not backing or self._coverage(claim_terms, pooled) < p.min_coverage:
-            backing = self._similar(sentence.text, cited, passages)
-        refs = ", ".join(f"[{n}]" for n in (backing or cited))
-        source = "källa" if len(backing or cited) == 1 else "källorna"
-        missing = [x for x in numbers if not any(_has_number(passages[n - 1], x) for n in backing)]
+        basis = backing or cited
+        refs = ", ".join(f"[{n}]" for n in basis)
+        source = "källa" if len(basis) == 1 else "källorna"
+        missing = [x for x in numbers if not any(_has_number(passages[n - 1], x) for n in basis)]
         names = [x for x in _names(sentence.text) if self._checks_name(x, sentence.text)]
         # A name is taken from any passage of the prompt: a speaker is often named in one
         # passage and quoted in the next ("Olivia:").
         absent = [x for x in names if not any(_name_in(x, _text(p)) for p in passages)]
-        if not backing:
-            sentence.reason = f"stöds inte av {source} {refs}" + self._closest_other(
-                sentence.text, cited, passages
-            )
+        features = self._modelled(sentence.text, cited, backing, passages)
+        if features is not None and self.model.flags(features):
+            if (
+                backing
+                and features["negated"]
+                and (features["negation_unmatched_words"] or features["negation_unmatched_meaning"])
+            ):
+                sentence.reason = f"{source} {refs} säger inte att det inte är så"
+            else:
+                sentence.reason = f"stöds inte av {source} {refs}" + self._closest_other(
+                    sentence.text, cited, passages
+                )
         elif missing:
             sentence.reason = f"talet {missing[0]} finns inte i {source} {refs}"
         elif absent:
             sentence.reason = f"”{absent[0]}” finns inte i {source} {refs}"
-        elif self._negation_missing(sentence.text, [passages[n - 1] for n in backing]):
-            sentence.reason = f"{source} {refs} säger inte att det inte är så"
         else:
-            sentence.kept = backing
+            sentence.kept = backing or self._closest_cited(sentence.text, cited, passages)
         return sentence
+
+    def _holding(self, claim: str, passages: Sequence[Passage]) -> list[int]:
+        """The passage that holds an uncited claim's words, numbers and names, if one does.
+
+        The sentence is then checked as if it cited that passage, and gets its marker.
+        """
+        claim_terms = _claim_words(claim)
+        if not passages or len(claim_terms) < self.policy.min_claim_terms:
+            return []
+        coverage = [self._coverage(claim_terms, _terms(p)) for p in passages]
+        best = int(np.argmax(coverage))
+        return [best + 1] if coverage[best] >= self.policy.min_uncited_coverage else []
+
+    def _backing(self, claim: str, cited: list[int], passages: Sequence[Passage]) -> list[int]:
+        """The cited passages sharing enough of the claim's words (or a number) to cite."""
+        claim_terms, numbers = _claim_words(claim), _numbers(claim)
+        return [
+            n
+            for n in cited
+            if self._coverage(claim_terms, _terms(passages[n - 1]))
+            >= self.policy.min_marker_coverage
+            or any(_has_number(passages[n - 1], x) for x in numbers)
+        ]
+
+    def _modelled(
+        self, claim: str, cited: list[int], backing: list[int], passages: Sequence[Passage]
+    ) -> dict[str, float] | None:
+        """The support model's features, or None when the words alone settle support.
+
+        A claim whose backing passages hold most of its words, and which negates nothing,
+        is supported without embedding it (most claims: the check stays fast).
+        """
+        negated = bool(_NEGATION.search(claim)) and not NOT_COVERED.search(claim)
+        pooled = [t for n in backing for t in _terms(passages[n - 1])]
+        if (
+            backing
+            and not negated
+            and self._coverage(_claim_words(claim), pooled) >= self.policy.min_coverage
+        ):
+            return None
+        return self.support_features(claim, cited, backing, passages)
+
+    def support_features(
+        self, claim: str, cited: list[int], backing: list[int], passages: Sequence[Passage]
+    ) -> dict[str, float]:
+        """The support model's inputs for a claim citing `cited` (see SUPPORT_FEATURES)."""
+        basis = backing or cited
+        claim_terms = _claim_words(claim)
+        coverage = [self._coverage(claim_terms, _terms(p)) for p in passages]
+        pooled = [t for n in basis for t in _terms(passages[n - 1])]
+        own_coverage = self._coverage(claim_terms, pooled)
+        similarity = self._similarities(claim, passages)
+        own_similarity = max(similarity[n - 1] for n in basis)
+        english = float(looks_english(claim))
+        negation = _NEGATION.search(claim)
+        negated = bool(negation) and not NOT_COVERED.search(claim)
+        unmatched_words = unmatched_meaning = 0.0
+        if negation and negated:
+            sources = [passages[n - 1] for n in basis]
+            unmatched_words = float(self._negation_unmatched(claim, negation.end(), sources))
+            closest = self._closest_sentences(claim, sources, NEGATION_SENTENCES)
+            unmatched_meaning = float(not any(_NEGATIVE.search(t) for t in closest))
+        names = [x for x in _names(claim) if self._checks_name(x, claim)]
+        in_basis = [any(_name_in(x, _text(passages[n - 1])) for n in basis) for x in names]
+        anywhere = [any(_name_in(x, _text(p)) for p in passages) for x in names]
+        share = 1 / len(names) if names else 0.0
+        return {
+            "names_elsewhere": share
+            * sum(a and not b for a, b in zip(anywhere, in_basis, strict=True)),
+            "names_nowhere": share * sum(not a for a in anywhere),
+            "not_closest": float(max(similarity) > own_similarity),
+            "coverage": own_coverage,
+            "coverage_elsewhere": max(0.0, max(coverage) - own_coverage),
+            "similarity": own_similarity,
+            "similarity_elsewhere": max(similarity) - own_similarity,
+            "english": english,
+            "english_similarity": english * (own_similarity - 0.85),
+            "english_coverage": english * own_coverage,
+            "negated": float(negated),
+            "negation_unmatched_words": unmatched_words,
+            "negation_unmatched_meaning": unmatched_meaning,
+            "claim_words": math.log1p(len(claim_terms)),
+            "no_backing": float(not backing),
+        }
+
+    def claims(self, text: str, passages: Sequence[Passage]) -> list[tuple[str, list[int]]]:
+        """Each cited sentence of an answer (markers removed) with the passages it cites."""
+        text = _MARKER_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text.strip())
+        found = []
+        for start, end in sentence_spans(text):
+            sentence = _parse(text[start:end])
+            cited = _cited(sentence, passages)
+            if cited:
+                found.append((sentence.text, cited))
+        return found
+
+    def modelled_features(
+        self, claim: str, cited: list[int], passages: Sequence[Passage]
+    ) -> dict[str, float] | None:
+        """The features the support model sees for this claim, None if words settle it."""
+        return self._modelled(claim, cited, self._backing(claim, cited, passages), passages)
 
     def _checks_name(self, name: str, claim: str) -> bool:
         """Whether a name in the claim must be found in its sources.
@@ -205,42 +387,43 @@ class Verifier:
         """
         if not looks_english(claim):
             return True
+        if is_term_word(name):
+            return False
         return self._known is not None and all(self._known(t) for t in terms(name))
 
-    def _negation_missing(self, claim: str, backing: Sequence[Passage]) -> bool:
-        """Whether the claim negates what its sources state without a negation.
+    def _negation_unmatched(self, claim: str, after: int, sources: Sequence[Passage]) -> bool:
+        """Whether the claim turns its sources around.
 
-        The words the negation bears on (the few after it) are looked up in the sources:
-        when sentences hold them and none of those negates, the claim turns the source
-        around. When none holds them, the closest sentences must negate somewhere.
+        True when source sentences hold the words its negation bears on (the few after
+        it) and none of those sentences negates.
         """
-        negation = _NEGATION.search(claim)
-        if not negation or NOT_COVERED.search(claim):
-            return False
-        sentences = [
-            _slice(p, a, b) for p in backing for a, b in sentence_spans(p.chunk.text, p.chunk.start)
+        scope = set(_claim_words(" ".join(claim[after:].split()[:NEGATION_SCOPE])))
+        bearing = [
+            _slice(p, a, b)
+            for p in sources
+            for a, b in sentence_spans(p.chunk.text, p.chunk.start)
+            if scope & set(terms(_slice(p, a, b)))
         ]
-        scope = set(_words(" ".join(claim[negation.end() :].split()[:NEGATION_SCOPE])))
-        bearing = [text for text in sentences if scope & set(terms(text))]
-        if bearing:
-            return not any(_NEGATIVE.search(text) for text in bearing)
-        claim_terms = _words(claim)
-        closest = sorted(sentences, key=lambda t: -self._coverage(claim_terms, terms(t)))
-        return not any(_NEGATIVE.search(t) for t in closest[:NEGATION_SENTENCES])
+        return bool(bearing) and not any(_NEGATIVE.search(text) for text in bearing)
 
-    def _similar(self, claim: str, cited: list[int], passages: Sequence[Passage]) -> list[int]:
-        """The cited passage numbers with a sentence close enough in meaning to `claim`.
+    def _closest_sentences(self, claim: str, sources: Sequence[Passage], k: int) -> list[str]:
+        """The k source sentences closest in meaning to the claim (e5)."""
+        vector = self._claim_vector(claim)
+        scored = []
+        for passage in sources:
+            spans, vectors = self._vectors(passage)
+            if len(vectors):
+                texts = [_slice(passage, *span) for span in spans]
+                scored += zip((vectors @ vector).tolist(), texts, strict=True)
+        return [text for _, text in sorted(scored, key=lambda x: -x[0])[:k]]
 
-        Close enough is above the policy's threshold and not clearly farther than the
-        closest passage of the answer: a claim nearer another passage is cited wrongly.
-        """
-        p = self.policy
-        threshold = p.min_similarity_translated if looks_english(claim) else p.min_similarity
+    def _closest_cited(
+        self, claim: str, cited: list[int], passages: Sequence[Passage]
+    ) -> list[int]:
+        """The cited passages within the policy's gap of the closest one in meaning."""
         similarity = self._similarities(claim, passages)
-        closest = max(similarity)
-        return [
-            n for n in cited if similarity[n - 1] >= max(threshold, closest - p.max_similarity_gap)
-        ]
+        best = max(similarity[n - 1] for n in cited)
+        return [n for n in cited if similarity[n - 1] >= best - self.policy.max_similarity_gap]
 
     def _closest_other(self, claim: str, cited: list[int], passages: Sequence[Passage]) -> str:
         """The note naming an uncited passage closer in meaning ("; närmast är källa [k]")."""
@@ -286,7 +469,7 @@ class Verifier:
     def _best_span(self, passage: Passage, claim: str) -> tuple[int, int]:
         chunk = passage.chunk
         spans = list(sentence_spans(chunk.text, chunk.start)) or [(chunk.start, chunk.end)]
-        claim_terms = _words(claim)
+        claim_terms = _claim_words(claim)
         numbers = _numbers(claim)
 
         def lexical(span: tuple[int, int]) -> float:
@@ -304,6 +487,12 @@ class Verifier:
         return embedded_spans[int(np.argmax(vectors @ vector))]
 
 
+def _cited(sentence: _Sentence, passages: Sequence[Passage]) -> list[int]:
+    """The passage numbers the sentence's markers name, in order, without unknown ones."""
+    cited = dict.fromkeys(n for *_, ns in sentence.groups for n in ns)
+    return [n for n in cited if 1 <= n <= len(passages)]
+
+
 def _parse(raw: str) -> _Sentence:
     groups = [
         (m.start(), m.end(), [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))])
@@ -314,7 +503,14 @@ def _parse(raw: str) -> _Sentence:
 
 
 def _render(sentence: _Sentence) -> str:
-    """The sentence with only its supporting markers, each as "[n]" after a space."""
+    """The sentence with only its supporting markers, each as "[n]" after a space.
+
+    A sentence written without markers gets those of the passages found to hold it.
+    """
+    if not sentence.groups and sentence.kept:
+        body = sentence.raw.rstrip()
+        stop = len(body.rstrip(".!?:"))
+        return body[:stop] + " " + "".join(f"[{n}]" for n in sentence.kept) + body[stop:]
     out, cursor = "", 0
     for start, end, numbers in sentence.groups:
         kept = "".join(f"[{n}]" for n in numbers if n in sentence.kept)
@@ -346,6 +542,11 @@ def _slice(passage: Passage, start: int, end: int) -> str:
 def _words(text: str) -> list[str]:
     """Distinct content stems of `text` without numbers."""
     return [t for t in dict.fromkeys(terms(text)) if not any(c.isdigit() for c in t)]
+
+
+def _claim_words(claim: str) -> list[str]:
+    """The claim's content stems; an English claim's also in Swedish (its domain terms)."""
+    return _words(searched_text(claim))
 
 
 def _numbers(text: str) -> list[str]:

@@ -16,10 +16,13 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from rag.evaluation.metrics import EvalSetError, read_jsonl
 from rag.ingest.sentences import sentence_spans
@@ -65,17 +68,31 @@ class VerifyItem:
 def load_benchmark(path: Path) -> list[VerifyItem]:
     """Read a benchmark JSONL file (see `item_record` for the shape).
 
+    A planted copy stored without passages has those of its faithful answer.
+
     Raises:
         EvalSetError: the file is missing or a line does not follow the shape.
 
     """
     if not path.is_file():
         raise EvalSetError(f"Verification benchmark {path} not found.")
-    return read_jsonl(path, _verify_item)
+    items = read_jsonl(path, _verify_item)
+    passages = {i.id: i.passages for i in items if i.passages}
+    try:
+        return [i if i.passages else replace(i, passages=passages[_base(i.id)]) for i in items]
+    except KeyError as exc:
+        raise EvalSetError(f"{path}: no answer {exc} holds the passages of its copies") from exc
+
+
+def _base(item_id: str) -> str:
+    """The faithful answer's id of a planted copy ("v012~name" -> "v012")."""
+    return item_id.split("~")[0]
 
 
 def _verify_item(raw: dict[str, Any]) -> VerifyItem:
-    passages = tuple(Passage(Chunk(**p), n, 0.0) for n, p in enumerate(raw["passages"], start=1))
+    passages = tuple(
+        Passage(Chunk(**p), n, 0.0) for n, p in enumerate(raw.get("passages", []), start=1)
+    )
     return VerifyItem(
         str(raw["id"]),
         str(raw["question"]),
@@ -87,17 +104,29 @@ def _verify_item(raw: dict[str, Any]) -> VerifyItem:
     )
 
 
-def item_record(item: VerifyItem) -> dict[str, Any]:
-    """The JSON shape of a benchmark item."""
-    return {
+def item_record(item: VerifyItem, with_passages: bool = True) -> dict[str, Any]:
+    """The JSON shape of a benchmark item (a planted copy may leave out its passages)."""
+    record: dict[str, Any] = {
         "id": item.id,
         "part": item.part,
         "kind": item.kind,
         "question": item.question,
         "answer": item.answer,
         "planted": item.planted,
-        "passages": [asdict(p.chunk) for p in item.passages],
     }
+    if with_passages:
+        record["passages"] = [asdict(p.chunk) for p in item.passages]
+    return record
+
+
+def write_benchmark(items: Sequence[VerifyItem], path: Path) -> None:
+    """Write items as JSONL, each answer's passages once (its planted copies refer to them)."""
+    written: set[str] = set()
+    with path.open("w", encoding="utf-8") as out:
+        for item in items:
+            record = item_record(item, with_passages=_base(item.id) not in written)
+            written.add(_base(item.id))
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def plant_errors(item: VerifyItem, names: Sequence[str], seed: int = 0) -> list[VerifyItem]:
@@ -289,6 +318,8 @@ def build_benchmark(
     answers: Path,
     search: Callable[[str], Sequence[Passage]],
     corpus: Iterable[Chunk],
+    first: int = 0,
+    part: str | None = None,
 ) -> list[VerifyItem]:
     """Benchmark items from recorded answer prompts and the answers written for them.
 
@@ -296,7 +327,8 @@ def build_benchmark(
     written for it. Each prompt's passages are found again with `search` and checked
     against the recorded prompt (the key is the hash of its last message), so a prompt
     recorded before the retrieval changed is refused rather than stored with other
-    passages. Every HELD_EVERY-th answer goes to the held-apart part.
+    passages. Answers are numbered from `first`; all go to `part` if given, else every
+    HELD_EVERY-th to the held-apart part.
 
     Raises:
         EvalSetError: a prompt's passages can no longer be found.
@@ -321,11 +353,123 @@ def build_benchmark(
         rebuilt = answer_messages(question, passages, searched)[-1].content
         if hashlib.sha1(str(rebuilt).encode()).hexdigest() != record["key"]:
             raise EvalSetError(f"prompt {record['key']}: its passages are no longer retrieved")
-        part = "held" if n % HELD_EVERY == HELD_EVERY - 1 else "train"
-        faithful = VerifyItem(f"v{n:03d}", question, written[record["key"]], passages, part=part)
+        part_of = part or ("held" if n % HELD_EVERY == HELD_EVERY - 1 else "train")
+        faithful = VerifyItem(
+            f"v{first + n:03d}", question, written[record["key"]], passages, part=part_of
+        )
         items += [faithful, *plant_errors(faithful, names)]
     return items
 
 
 def _is_answer_prompt(record: dict[str, Any]) -> bool:
     return str(record["messages"][0]["content"]).startswith("Du svarar")
+
+
+SUPPORT_KINDS = ("outside", "wrong_passage", "negation")  # what the support model flags
+AUGMENT_SEEDS = (1, 2, 3)  # extra planted copies per train answer, beside the benchmark's own
+CV_FOLDS = 5
+MAX_FALSE_ALARMS = 0.02  # share of faithful train answers the threshold may flag (out of fold)
+
+
+@dataclass(frozen=True)
+class SupportRows:
+    """The support model's training rows: features, label (1 = unsupported), answer group."""
+
+    features: list[dict[str, float]]
+    labels: list[int]
+    groups: list[str]
+    faithful_answers: dict[str, int]  # by language: all faithful answers, modelled or not
+
+
+def support_rows(items: Sequence[VerifyItem], verifier: Any) -> SupportRows:
+    """Rows of the claims the support model decides, from the benchmark's answers.
+
+    Faithful claims are 0; a planted outside claim, wrong citation or negation is 1.
+    Each faithful answer also gets planted copies with other seeds and a claim of
+    another answer (another question) cited to one of its passages.
+    """
+    names = sorted({m.group().rstrip("s") for i in items for p in i.passages
+                    for m in _NAME.finditer(p.chunk.text)} - {""})  # fmt: skip
+    faithful = [i for i in items if i.kind == FAITHFUL]
+    languages = Counter(i.language for i in faithful)
+    rows = SupportRows([], [], [], {"sv": languages["sv"], "en": languages["en"]})
+    planted = [i for i in items if i.kind in SUPPORT_KINDS]
+    for seed in AUGMENT_SEEDS:
+        planted += [
+            c for i in faithful for c in plant_errors(i, names, seed) if c.kind in SUPPORT_KINDS
+        ]
+    for n, item in enumerate(faithful):
+        other = faithful[(n + len(faithful) // 2) % len(faithful)]
+        claims = verifier.claims(other.answer, other.passages)
+        if claims and other.question != item.question:
+            text = claims[0][0]
+            cited = [1 + n % len(item.passages)]
+            planted.append(replace(item, kind="outside", planted=f"{text} [{cited[0]}]",
+                                   answer=f"{item.answer} {text} [{cited[0]}]."))  # fmt: skip
+    for item in faithful + planted:
+        planted_words = set(terms(_MARKERS.sub("", item.planted)))
+        for claim, cited in verifier.claims(item.answer, item.passages):
+            is_planted = item.kind != FAITHFUL and len(
+                planted_words & set(terms(claim))
+            ) >= 0.6 * len(planted_words)
+            if item.kind != FAITHFUL and not is_planted:
+                continue
+            features = verifier.modelled_features(claim, cited, item.passages)
+            if features is not None:
+                rows.features.append(features)
+                rows.labels.append(int(is_planted))
+                rows.groups.append(f"{item.language}:{item.id.split('~')[0]}")
+    return rows
+
+
+def fit_support_model(rows: SupportRows) -> tuple[Any, dict[str, float]]:
+    """A logistic SupportModel and its out-of-fold figures on `rows`.
+
+    Each language's threshold is the lowest that flags at most MAX_FALSE_ALARMS of its
+    faithful answers out of fold (folds by answer): English claims are judged across
+    languages, where e5 separates less.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    from rag.answer.verify import SUPPORT_FEATURES, SupportModel
+
+    x = np.array([[f[name] for name in SUPPORT_FEATURES] for f in rows.features])
+    y, groups = np.array(rows.labels), np.array(rows.groups)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+
+    def fitted(rows_x: np.ndarray, rows_y: np.ndarray) -> Any:
+        return LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(
+            (rows_x - mean) / scale, rows_y
+        )
+
+    out_of_fold = np.zeros(len(y))
+    for train, test in GroupKFold(CV_FOLDS).split(x, y, groups):
+        out_of_fold[test] = fitted(x[train], y[train]).predict_proba((x[test] - mean) / scale)[:, 1]
+    top: dict[str, float] = {}  # answer -> its most doubtful faithful claim, out of fold
+    for chance, group, label in zip(out_of_fold, groups, y, strict=True):
+        if not label:
+            top[group] = max(top.get(group, 0.0), float(chance))
+    thresholds, figures = {}, {"rows": float(len(y)), "unsupported_rows": float(y.sum())}
+    for language, answers in rows.faithful_answers.items():
+        doubts = sorted((v for g, v in top.items() if g.startswith(language)), reverse=True)
+        allowed = int(MAX_FALSE_ALARMS * answers)
+        thresholds[language] = doubts[allowed] + 1e-6 if len(doubts) > allowed else 0.5
+        of_language = np.array([g.startswith(language) for g in groups])
+        figures[f"cv_faithful_flagged:{language}"] = (
+            sum(v >= thresholds[language] for v in doubts) / answers
+        )
+        figures[f"cv_unsupported_caught:{language}"] = float(
+            np.mean(out_of_fold[(y == 1) & of_language] >= thresholds[language])
+        )
+    model = fitted(x, y)
+    support = SupportModel(
+        SUPPORT_FEATURES,
+        tuple(round(float(v), 6) for v in mean),
+        tuple(round(float(v), 6) for v in scale),
+        tuple(round(float(v), 6) for v in model.coef_[0]),
+        round(float(model.intercept_[0]), 6),
+        round(thresholds["sv"], 6),
+        round(thresholds["en"], 6),
+    )
+    return support, figures

@@ -397,6 +397,7 @@ def _parse(text: str) -> dict[tuple[str, ...], str]:
 
 
 GLOSSARY = _parse(_TERMS)
+_ENGLISH_TERM_WORDS = {word for phrase in GLOSSARY for word in phrase}
 _LONGEST = max(len(phrase) for phrase in GLOSSARY)  # words in the longest phrase
 
 
@@ -417,6 +418,15 @@ def has_swedish_word(word: str) -> bool:
     for knowledge-based governance"), which the Swedish articles do not write.
     """
     return _lookup_word(_singular(word.lower())) is not None
+
+
+def is_term_word(word: str) -> bool:
+    """Whether an English word is part of a domain term ("Services" in "Social Services Act").
+
+    Capitalised in an English sentence it is a translated name, not one to find in the
+    Swedish sources.
+    """
+    return _singular(word.lower()) in _ENGLISH_TERM_WORDS
 
 
 @lru_cache(maxsize=4_096)
