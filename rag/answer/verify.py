@@ -63,6 +63,7 @@ _NAME = re.compile(r"(?<=[\w,)] )[A-ZÅÄÖ][\wåäöéü-]{2,}")
 MIN_NAME_PREFIX = 5  # a name may end differently in a compound or inflection,
 MAX_NAME_ENDING = 4  # by at most this many letters, keeping at least MIN_NAME_PREFIX
 NEGATION_SCOPE = 3  # words after a negation that it bears on
+NEGATION_WINDOW = 6  # words between a source's negation and a word it bears on
 NEGATION_SENTENCES = 2  # else a negation must be among this many closest source sentences
 _NEGATION = re.compile(r"\b(inte|ej|aldrig|icke|not|never)\b", re.I)
 # What a source may say a negation with ("utan", "saknas", "ingen").
@@ -247,9 +248,6 @@ class Verifier:
             else:
                 return sentence
         backing = self._backing(sentence.text, cited, passages)
-        if says_not_covered:  # what the sources leave out: its markers show where it looked
-            sentence.kept = backing
-            return sentence
         basis = backing or cited
         refs = ", ".join(f"[{n}]" for n in basis)
         source = "källa" if len(basis) == 1 else "källorna"
@@ -258,7 +256,10 @@ class Verifier:
         # A name is taken from any passage of the prompt: a speaker is often named in one
         # passage and quoted in the next ("Olivia:").
         absent = [x for x in names if not any(_name_in(x, _text(p)) for p in passages)]
-        features = self._modelled(sentence.text, cited, backing, passages)
+        # What the sources leave out is not modelled: its markers show where it looked.
+        features = (
+            None if says_not_covered else self._modelled(sentence.text, cited, backing, passages)
+        )
         if features is not None and self.model.flags(features):
             if (
                 backing
@@ -274,7 +275,7 @@ class Verifier:
             sentence.reason = f"talet {missing[0]} finns inte i {source} {refs}"
         elif absent:
             sentence.reason = f"”{absent[0]}” finns inte i {source} {refs}"
-        else:
+        elif backing or not says_not_covered:
             sentence.kept = backing or self._closest_cited(sentence.text, cited, passages)
         return sentence
 
@@ -404,7 +405,7 @@ class Verifier:
             for a, b in sentence_spans(p.chunk.text, p.chunk.start)
             if scope & set(terms(_slice(p, a, b)))
         ]
-        return bool(bearing) and not any(_NEGATIVE.search(text) for text in bearing)
+        return bool(bearing) and not any(_negates_near(text, scope) for text in bearing)
 
     def _closest_sentences(self, claim: str, sources: Sequence[Passage], k: int) -> list[str]:
         """The k source sentences closest in meaning to the claim (e5)."""
@@ -572,6 +573,16 @@ def _name_in(name: str, text: str) -> bool:
     stem = first[:-1] if first.endswith("s") and len(first) > 4 else first
     forms = {stem, stem[: max(MIN_NAME_PREFIX, len(stem) - MAX_NAME_ENDING)]}
     return any(re.search(rf"\b{re.escape(form)}", text, re.IGNORECASE) for form in forms)
+
+
+def _negates_near(sentence: str, scope: set[str]) -> bool:
+    """Whether a negation in `sentence` stands within NEGATION_WINDOW words of a scope word."""
+    words = re.findall(r"\w+", sentence)
+    negations = [i for i, w in enumerate(words) if _NEGATIVE.fullmatch(w)]
+    if not negations:
+        return False
+    held = [i for i, w in enumerate(words) if scope & set(terms(w))]
+    return any(abs(i - j) <= NEGATION_WINDOW for i in held for j in negations)
 
 
 def _number_in(number: str, text: str) -> bool:
