@@ -41,7 +41,7 @@ NOT_COVERED = re.compile(
     r"\s+(dock\s+|däremot\s+|alltså\s+)?inte|inget (i|om det i) källorna|"
     r"(framgår|anges|nämns|står|sägs|redovisas|preciseras)\s+(dock\s+|däremot\s+)?inte|"
     r"sources do not|do not (answer|cover|mention)|(is|are) not (stated|mentioned|given|specified)|"
-    r"(does|do) not (explicitly |directly )?(say|state|specify|mention)",
+    r"(does|do) not (explicitly |directly )?(say|state|specify|mention|give|name)",
     re.IGNORECASE,
 )
 # Number words as digits: "tre myndigheter" and "3 myndigheter" make the same claim.
@@ -256,10 +256,7 @@ class Verifier:
         # A name is taken from any passage of the prompt: a speaker is often named in one
         # passage and quoted in the next ("Olivia:").
         absent = [x for x in names if not any(_name_in(x, _text(p)) for p in passages)]
-        # What the sources leave out is not modelled: its markers show where it looked.
-        features = (
-            None if says_not_covered else self._modelled(sentence.text, cited, backing, passages)
-        )
+        features = self._modelled(sentence.text, cited, backing, passages)
         if features is not None and self.model.flags(features):
             if (
                 backing
@@ -308,9 +305,12 @@ class Verifier:
         """The support model's features, or None when the words alone settle support.
 
         A claim whose backing passages hold most of its words, and which negates nothing,
-        is supported without embedding it (most claims: the check stays fast).
+        is supported without embedding it (most claims: the check stays fast). What the
+        sources leave out is not modelled: its markers show where it looked.
         """
-        negated = bool(_NEGATION.search(claim)) and not NOT_COVERED.search(claim)
+        if NOT_COVERED.search(claim):
+            return None
+        negated = bool(_NEGATION.search(claim))
         pooled = [t for n in backing for t in _terms(passages[n - 1])]
         if (
             backing

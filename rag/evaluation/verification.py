@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -258,6 +259,7 @@ class VerifyOutcome:
     fell_back: bool  # no sentence supported: the user sees the quotes instead
     caught: bool  # planted: the changed sentence flagged, or the answer fell back
     reasons: tuple[str, ...]
+    ms: float = 0.0  # time the verifier took
 
 
 Verify = Callable[[str, Sequence[Passage]], Any]  # Verifier.verify
@@ -265,7 +267,9 @@ Verify = Callable[[str, Sequence[Passage]], Any]  # Verifier.verify
 
 def judge(item: VerifyItem, verify: Verify) -> VerifyOutcome:
     """Run one answer through `verify` and say whether its planted error was caught."""
+    started = time.perf_counter()
     verified = verify(item.answer, item.passages)
+    ms = (time.perf_counter() - started) * 1000
     fell_back = verified.supported_sentences == 0 and not verified.says_not_covered
     planted_words = set(terms(_MARKERS.sub("", item.planted)))
     caught = fell_back
@@ -282,6 +286,7 @@ def judge(item: VerifyItem, verify: Verify) -> VerifyOutcome:
         fell_back,
         caught and item.kind != FAITHFUL,
         tuple(f.reason for f in verified.flagged),
+        ms,
     )
 
 
@@ -301,6 +306,9 @@ def rates(outcomes: Iterable[VerifyOutcome]) -> dict[str, float]:
         of_kind = [o.caught for o in planted if o.kind == kind]
         if of_kind:
             figures[f"caught:{kind}"] = _share(of_kind)
+    if outcomes:
+        figures["verify_ms_p50"] = float(np.percentile([o.ms for o in outcomes], 50))
+        figures["verify_ms_p95"] = float(np.percentile([o.ms for o in outcomes], 95))
     return figures
 
 
