@@ -12,15 +12,19 @@ no citation. Each citation quotes the passage span that best supports its senten
 
 from __future__ import annotations
 
-import json
 import math
+import pickle
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from rag.errors import RagError
 from rag.index.embed import RagEmbeddings
 from rag.ingest.sentences import sentence_spans
 from rag.retrieve.glossary import is_term_word, searched_text
@@ -35,12 +39,14 @@ CoverageFn = Callable[[Sequence[str], Sequence[str]], float]
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # "[2]" or "[1, 3]"
 _MARKER_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_WHOLE_HOUR = re.compile(r"[.:]00$")  # "17.00" and "17" are the same time
 _DIGIT_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")  # "7 500" -> "7500"
 NOT_COVERED = re.compile(
     r"(källorna|utdragen|artiklarna|texten|artikeln)\s+(besvarar|täcker|nämner|tar|anger|säger)"
     r"\s+(dock\s+|däremot\s+|alltså\s+)?inte|inget (i|om det i) källorna|"
     r"(framgår|anges|nämns|står|sägs|redovisas|preciseras)\s+(dock\s+|däremot\s+)?inte|"
-    r"sources do not|do not (answer|cover|mention)|(is|are) not (stated|mentioned|given|specified)|"
+    r"(sources|excerpts|passages)( provided| given)? (do|does) not|do not (answer|cover|mention)|"
+    r"(is|are) not (stated|mentioned|given|specified)|"
     r"(does|do) not (explicitly |directly )?(say|state|specify|mention|give|name)",
     re.IGNORECASE,
 )
@@ -74,7 +80,8 @@ _NEGATIVE = re.compile(
 )
 
 
-SUPPORT_MODEL = Path(__file__).parent / "model" / "verifier.json"
+SUPPORT_MODEL = Path(__file__).parent / "model" / "verifier.pkl"
+SUPPORT_FORMAT = 1
 SUPPORT_FEATURES = (
     "coverage",  # weighted share of the claim's words in its backing passages
     "coverage_elsewhere",  # how much more of them another passage of the answer holds
@@ -91,47 +98,70 @@ SUPPORT_FEATURES = (
     "names_elsewhere",  # share of the claim's names only other passages of the answer hold
     "names_nowhere",  # share of its names no passage holds
     "not_closest",  # another passage of the answer is the closest in meaning
+    "passage_similarity",  # e5 cosine of the claim to its backing passages' centroid
+    "passage_similarity_elsewhere",  # how much closer another passage's centroid is
 )
+
+
+class SupportModelError(RagError):
+    """The support model file is missing, damaged or made for other code."""
 
 
 @dataclass(frozen=True)
 class SupportModel:
-    """A logistic model of the chance that a cited sentence is not supported by its sources.
+    """The chance that a cited sentence is not supported by its sources, and when to flag.
 
-    Trained by `rag verification --fit` on the benchmark's train part; the threshold
-    was chosen there by cross-validation (see rag/answer/model/MODEL_CARD.md).
+    A gradient-boosted classifier over SUPPORT_FEATURES, trained by `rag verification
+    --fit` on the benchmark's train part; each language's threshold was chosen there by
+    cross-validation (rag/answer/model/MODEL_CARD.md).
     """
 
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    weights: tuple[float, ...]
-    bias: float
+    classifier: Any  # predict_proba over SUPPORT_FEATURES; class 1 = unsupported
     threshold: float  # flag a Swedish claim at or above this chance
     threshold_english: float  # and an English one at or above this
+    features: tuple[str, ...] = SUPPORT_FEATURES
+    sklearn: str = field(default_factory=lambda: metadata.version("scikit-learn"))
+
+    def unsupported(self, values: dict[str, float]) -> float:
+        """The chance that the claim with these feature values is unsupported."""
+        row = np.array([[values[name] for name in self.features]], dtype=np.float64)
+        return float(self.classifier.predict_proba(row)[0, 1])
 
     def flags(self, values: dict[str, float]) -> bool:
         """Whether a claim with these feature values is flagged as unsupported."""
         limit = self.threshold_english if values["english"] else self.threshold
         return self.unsupported(values) >= limit
 
-    def unsupported(self, values: dict[str, float]) -> float:
-        """The chance that the claim with these feature values is unsupported."""
-        z = self.bias + sum(
-            w * (values[f] - m) / s
-            for f, m, s, w in zip(self.features, self.mean, self.scale, self.weights, strict=True)
-        )
-        return 1.0 / (1.0 + math.exp(-z))
-
-    def save(self, path: Path) -> None:
-        """Write the model as JSON."""
-        path.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
+    def save(self, path: Path = SUPPORT_MODEL) -> None:
+        """Write the model (pickle) atomically."""
+        partial = path.with_suffix(".partial")
+        partial.write_bytes(pickle.dumps({"format": SUPPORT_FORMAT, "model": self}, protocol=5))
+        partial.replace(path)
 
     @classmethod
     def load(cls, path: Path = SUPPORT_MODEL) -> SupportModel:
-        """Read a model written by `save`."""
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+        """Read the model, checking it was made for these features and this scikit-learn.
+
+        Raises:
+            SupportModelError: missing, unreadable or stale; the message says how to rebuild it.
+
+        """
+        fix = "Rebuild it with `rag verification --fit` (about two minutes)."
+        try:
+            saved = pickle.loads(path.read_bytes())
+        except Exception as exc:
+            raise SupportModelError(
+                f"The support model {path} cannot be read ({exc}). {fix}"
+            ) from exc
+        model = saved.get("model") if isinstance(saved, dict) else None
+        if saved.get("format") != SUPPORT_FORMAT or not isinstance(model, SupportModel):
+            raise SupportModelError(f"The support model {path} has an old format. {fix}")
+        if model.features != SUPPORT_FEATURES or model.sklearn != metadata.version("scikit-learn"):
+            raise SupportModelError(
+                f"The support model {path} was made for other features or scikit-learn "
+                f"{model.sklearn}. {fix}"
+            )
+        return model
 
 
 @dataclass(frozen=True)
@@ -311,7 +341,7 @@ class Verifier:
         if NOT_COVERED.search(claim):
             return None
         negated = bool(_NEGATION.search(claim))
-        pooled = [t for n in backing for t in _terms(passages[n - 1])]
+        pooled = list(dict.fromkeys(t for n in backing for t in _terms(passages[n - 1])))
         if (
             backing
             and not negated
@@ -327,7 +357,7 @@ class Verifier:
         basis = backing or cited
         claim_terms = _claim_words(claim)
         coverage = [self._coverage(claim_terms, _terms(p)) for p in passages]
-        pooled = [t for n in basis for t in _terms(passages[n - 1])]
+        pooled = list(dict.fromkeys(t for n in basis for t in _terms(passages[n - 1])))
         own_coverage = self._coverage(claim_terms, pooled)
         similarity = self._similarities(claim, passages)
         own_similarity = max(similarity[n - 1] for n in basis)
@@ -340,6 +370,8 @@ class Verifier:
             unmatched_words = float(self._negation_unmatched(claim, negation.end(), sources))
             closest = self._closest_sentences(claim, sources, NEGATION_SENTENCES)
             unmatched_meaning = float(not any(_NEGATIVE.search(t) for t in closest))
+        centroid = [self._centroid_similarity(claim, p) for p in passages]
+        own_centroid = max(centroid[n - 1] for n in basis)
         names = [x for x in _names(claim) if self._checks_name(x, claim)]
         in_basis = [any(_name_in(x, _text(passages[n - 1])) for n in basis) for x in names]
         anywhere = [any(_name_in(x, _text(p)) for p in passages) for x in names]
@@ -349,6 +381,8 @@ class Verifier:
             * sum(a and not b for a, b in zip(anywhere, in_basis, strict=True)),
             "names_nowhere": share * sum(not a for a in anywhere),
             "not_closest": float(max(similarity) > own_similarity),
+            "passage_similarity": own_centroid,
+            "passage_similarity_elsewhere": max(centroid) - own_centroid,
             "coverage": own_coverage,
             "coverage_elsewhere": max(0.0, max(coverage) - own_coverage),
             "similarity": own_similarity,
@@ -410,7 +444,7 @@ class Verifier:
     def _closest_sentences(self, claim: str, sources: Sequence[Passage], k: int) -> list[str]:
         """The k source sentences closest in meaning to the claim (e5)."""
         vector = self._claim_vector(claim)
-        scored = []
+        scored: list[tuple[float, str]] = []
         for passage in sources:
             spans, vectors = self._vectors(passage)
             if len(vectors):
@@ -441,6 +475,14 @@ class Verifier:
         if claim not in self._claim_vectors:
             self._claim_vectors[claim] = self._embedder.encode([claim], query=True)[0]
         return self._claim_vectors[claim]
+
+    def _centroid_similarity(self, claim: str, passage: Passage) -> float:
+        """Cosine of the claim to the mean of the passage's sentence vectors."""
+        _, vectors = self._vectors(passage)
+        if not len(vectors):
+            return -1.0
+        centroid = vectors.mean(axis=0)
+        return float(centroid @ self._claim_vector(claim) / (np.linalg.norm(centroid) + 1e-9))
 
     def _similarity(self, passage: Passage, vector: np.ndarray) -> float:
         """Highest cosine between `vector` and a sentence of the passage."""
@@ -532,7 +574,13 @@ def _text(passage: Passage) -> str:
 
 
 def _terms(passage: Passage) -> list[str]:
-    return terms(passage.chunk.embed_text)
+    """The distinct stems of the passage with its title and section."""
+    return list(_distinct_terms(passage.chunk.embed_text))
+
+
+@lru_cache(maxsize=1024)
+def _distinct_terms(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(terms(text)))
 
 
 def _slice(passage: Passage, start: int, end: int) -> str:
@@ -556,7 +604,8 @@ def _numbers(text: str) -> list[str]:
     Number words count as their digits ("tre" -> "3").
     """
     text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group().lower()], text)
-    return [n.replace(",", ".") for n in _NUMBER.findall(_DIGIT_GROUP_SPACE.sub("", text))]
+    found = _NUMBER.findall(_DIGIT_GROUP_SPACE.sub("", text))
+    return [_WHOLE_HOUR.sub("", n.replace(",", ".")) for n in found]
 
 
 def _names(text: str) -> list[str]:

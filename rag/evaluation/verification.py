@@ -376,7 +376,9 @@ def _is_answer_prompt(record: dict[str, Any]) -> bool:
 SUPPORT_KINDS = ("outside", "wrong_passage", "negation")  # what the support model flags
 AUGMENT_SEEDS = (1, 2, 3)  # extra planted copies per train answer, beside the benchmark's own
 CV_FOLDS = 5
-MAX_FALSE_ALARMS = 0.02  # share of faithful train answers the threshold may flag (out of fold)
+# Share of faithful train answers (out of fold) a language's threshold may flag: English
+# claims are judged across languages, where e5 separates less (docs/decisions.md).
+MAX_FALSE_ALARMS = {"sv": 0.02, "en": 0.04}
 
 
 @dataclass(frozen=True)
@@ -406,14 +408,27 @@ def support_rows(items: Sequence[VerifyItem], verifier: Any) -> SupportRows:
         planted += [
             c for i in faithful for c in plant_errors(i, names, seed) if c.kind in SUPPORT_KINDS
         ]
+    plain = {  # claims naming nothing and counting nothing, by language
+        language: [
+            (i.question, text)
+            for i in faithful
+            if i.language == language
+            for text, _ in verifier.claims(i.answer, i.passages)
+            if not _NAME.search(text) and not re.search(r"\d", text)
+        ]
+        for language in ("sv", "en")
+    }
     for n, item in enumerate(faithful):
-        other = faithful[(n + len(faithful) // 2) % len(faithful)]
-        claims = verifier.claims(other.answer, other.passages)
-        if claims and other.question != item.question:
-            text = claims[0][0]
-            cited = [1 + n % len(item.passages)]
-            planted.append(replace(item, kind="outside", planted=f"{text} [{cited[0]}]",
-                                   answer=f"{item.answer} {text} [{cited[0]}]."))  # fmt: skip
+        others = [faithful[(n + len(faithful) // 2) % len(faithful)].answer]
+        pool = plain[item.language]
+        others += [text for q, text in pool[n % max(1, len(pool)) :][:2] if q != item.question]
+        for k, other in enumerate(others):
+            claims = verifier.claims(other, item.passages) if k == 0 else [(other, [])]
+            if claims:
+                text, marker = claims[0][0], 1 + (n + k) % len(item.passages)
+                planted.append(replace(item, id=f"{item.id}~other{k}", kind="outside",
+                                       planted=f"{text} [{marker}]",
+                                       answer=f"{item.answer} {text} [{marker}]."))  # fmt: skip
     for item in faithful + planted:
         planted_words = set(terms(_MARKERS.sub("", item.planted)))
         for claim, cited in verifier.claims(item.answer, item.passages):
@@ -431,29 +446,33 @@ def support_rows(items: Sequence[VerifyItem], verifier: Any) -> SupportRows:
 
 
 def fit_support_model(rows: SupportRows) -> tuple[Any, dict[str, float]]:
-    """A logistic SupportModel and its out-of-fold figures on `rows`.
+    """A SupportModel (gradient boosting) and its out-of-fold figures on `rows`.
 
-    Each language's threshold is the lowest that flags at most MAX_FALSE_ALARMS of its
-    faithful answers out of fold (folds by answer): English claims are judged across
-    languages, where e5 separates less.
+    Each language's threshold is the lowest that flags at most its MAX_FALSE_ALARMS
+    share of the language's faithful answers out of fold (folds by answer).
     """
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.model_selection import GroupKFold
 
     from rag.answer.verify import SUPPORT_FEATURES, SupportModel
 
     x = np.array([[f[name] for name in SUPPORT_FEATURES] for f in rows.features])
     y, groups = np.array(rows.labels), np.array(rows.groups)
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
 
     def fitted(rows_x: np.ndarray, rows_y: np.ndarray) -> Any:
-        return LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced").fit(
-            (rows_x - mean) / scale, rows_y
-        )
+        return HistGradientBoostingClassifier(
+            max_depth=3,
+            max_iter=200,
+            learning_rate=0.05,
+            min_samples_leaf=20,
+            class_weight="balanced",
+            early_stopping=False,
+            random_state=0,
+        ).fit(rows_x, rows_y)
 
     out_of_fold = np.zeros(len(y))
     for train, test in GroupKFold(CV_FOLDS).split(x, y, groups):
-        out_of_fold[test] = fitted(x[train], y[train]).predict_proba((x[test] - mean) / scale)[:, 1]
+        out_of_fold[test] = fitted(x[train], y[train]).predict_proba(x[test])[:, 1]
     top: dict[str, float] = {}  # answer -> its most doubtful faithful claim, out of fold
     for chance, group, label in zip(out_of_fold, groups, y, strict=True):
         if not label:
@@ -461,7 +480,7 @@ def fit_support_model(rows: SupportRows) -> tuple[Any, dict[str, float]]:
     thresholds, figures = {}, {"rows": float(len(y)), "unsupported_rows": float(y.sum())}
     for language, answers in rows.faithful_answers.items():
         doubts = sorted((v for g, v in top.items() if g.startswith(language)), reverse=True)
-        allowed = int(MAX_FALSE_ALARMS * answers)
+        allowed = int(MAX_FALSE_ALARMS[language] * answers)
         thresholds[language] = doubts[allowed] + 1e-6 if len(doubts) > allowed else 0.5
         of_language = np.array([g.startswith(language) for g in groups])
         figures[f"cv_faithful_flagged:{language}"] = (
@@ -470,14 +489,5 @@ def fit_support_model(rows: SupportRows) -> tuple[Any, dict[str, float]]:
         figures[f"cv_unsupported_caught:{language}"] = float(
             np.mean(out_of_fold[(y == 1) & of_language] >= thresholds[language])
         )
-    model = fitted(x, y)
-    support = SupportModel(
-        SUPPORT_FEATURES,
-        tuple(round(float(v), 6) for v in mean),
-        tuple(round(float(v), 6) for v in scale),
-        tuple(round(float(v), 6) for v in model.coef_[0]),
-        round(float(model.intercept_[0]), 6),
-        round(thresholds["sv"], 6),
-        round(thresholds["en"], 6),
-    )
+    support = SupportModel(fitted(x, y), thresholds["sv"], thresholds["en"])
     return support, figures

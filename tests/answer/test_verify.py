@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pickle
+from pathlib import Path
+
 import pytest
 
 from rag.answer.extractive import ExtractiveAnswerer
-from rag.answer.verify import Verifier
+from rag.answer.verify import SupportModel, SupportModelError, Verifier
 from rag.index.embed import RagEmbeddings
 from rag.retrieve.lexical import TermWeights, terms
 from rag.types import Chunk, Passage
@@ -66,13 +69,16 @@ def test_unsupported_and_uncited_sentences_are_flagged(verifier: Verifier) -> No
 
 
 def test_english_answer_is_checked_by_meaning(verifier: Verifier) -> None:
+    """A translation is supported; a translated fact cited to the wrong passage is not."""
     result = verifier.verify(
-        "The housing in Exempelby has twelve places [2]. It is run by a private company [2].",
+        "The housing in Exempelby has twelve places [2]. "
+        "It opened in March after two years of planning [1].",
         PASSAGES,
     )
     assert result.supported_sentences == 1
     (flag,) = result.flagged
-    assert result.text[flag.start : flag.end] == "It is run by a private company."
+    assert result.text[flag.start : flag.end] == "It opened in March after two years of planning."
+    assert flag.reason == "stöds inte av källa [1]; närmast är källa [2]"
     assert result.citations[0].quote == "Boendet i Exempelby har tolv platser."
 
 
@@ -82,6 +88,20 @@ def test_a_marker_to_a_passage_that_does_not_back_the_sentence_is_dropped(
     result = verifier.verify("Nordmaling har cirka 7500 invånare [2][1].", PASSAGES)
     assert result.text == "Nordmaling har cirka 7500 invånare [1]."
     assert [c.n for c in result.citations] == [1]
+
+
+def test_an_uncited_sentence_a_passage_holds_gets_its_marker(verifier: Verifier) -> None:
+    result = verifier.verify("Boendet i Exempelby har tolv platser.", PASSAGES)
+    assert result.text == "Boendet i Exempelby har tolv platser [2]."
+    assert result.flagged == () and [c.n for c in result.citations] == [2]
+
+
+def test_a_missing_or_stale_support_model_says_how_to_rebuild_it(tmp_path: Path) -> None:
+    with pytest.raises(SupportModelError, match="rag verification --fit"):
+        SupportModel.load(tmp_path / "verifier.pkl")
+    (tmp_path / "old.pkl").write_bytes(pickle.dumps({"format": 0, "model": None}))
+    with pytest.raises(SupportModelError, match="old format"):
+        SupportModel.load(tmp_path / "old.pkl")
 
 
 def test_not_covered_reply_is_recognised(verifier: Verifier) -> None:

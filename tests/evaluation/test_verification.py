@@ -7,12 +7,18 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
+
 from rag.answer.prompts import answer_messages
+from rag.answer.verify import SUPPORT_FEATURES
 from rag.evaluation.verification import (
     FAITHFUL,
+    MAX_FALSE_ALARMS,
+    SupportRows,
     VerifyItem,
     VerifyOutcome,
     build_benchmark,
+    fit_support_model,
     item_record,
     judge,
     load_benchmark,
@@ -93,3 +99,24 @@ def test_a_benchmark_built_from_recorded_prompts_is_scored(
     verify = seeded_pipeline.verifier.verify
     assert judge(kinds["faithful"], verify).flagged == 0
     assert judge(kinds["number"], verify).caught
+
+
+def test_the_support_model_keeps_false_alarms_within_each_languages_budget() -> None:
+    """Faithful claims (0) and unsupported ones (1) that overlap: the thresholds hold the
+    out-of-fold false alarms to the budget and still catch the clearly unsupported."""
+    rng = np.random.default_rng(0)
+    rows = SupportRows([], [], [], {"sv": 100, "en": 100})
+    for n in range(400):
+        label, language = n % 2, ("sv", "en")[n // 2 % 2]
+        values = dict.fromkeys(SUPPORT_FEATURES, 0.0)
+        values["coverage"] = float(rng.normal(0.2 if label else 0.8, 0.15))
+        values["english"] = float(language == "en")
+        rows.features.append(values)
+        rows.labels.append(label)
+        rows.groups.append(f"{language}:a{n // 4}")
+    model, figures = fit_support_model(rows)
+    for language in ("sv", "en"):
+        assert figures[f"cv_faithful_flagged:{language}"] <= MAX_FALSE_ALARMS[language]
+        assert figures[f"cv_unsupported_caught:{language}"] > 0.8
+    assert model.flags({**dict.fromkeys(SUPPORT_FEATURES, 0.0), "coverage": -0.2})
+    assert not model.flags({**dict.fromkeys(SUPPORT_FEATURES, 0.0), "coverage": 1.0})

@@ -8,7 +8,7 @@ import pytest
 from rag.index.embed import RagEmbeddings
 from rag.index.store import VectorStore
 from rag.pipeline import Pipeline
-from rag.retrieve.glossary import searched_text, swedish_words
+from rag.retrieve.glossary import is_term_word, searched_text, swedish_words
 from rag.retrieve.lexical import terms
 from rag.retrieve.retrievers import DenseRetriever, LexicalRetriever
 from rag.types import Chunk
@@ -70,3 +70,8 @@ def test_the_dense_leg_embeds_the_swedish_words_too() -> None:
         "How much income support was paid? försörjningsstöd",
         "Hur mycket försörjningsstöd betalades?",
     ]
+
+
+def test_words_of_domain_terms_are_known_in_any_case_and_number() -> None:
+    assert is_term_word("Services") and is_term_word("Act") and is_term_word("municipalities")
+    assert not is_term_word("Burston") and not is_term_word("Nordmaling")
