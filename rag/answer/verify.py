@@ -93,6 +93,7 @@ SUPPORT_FEATURES = (
     "negated",  # the claim negates (and does not say what the sources leave out)
     "negation_unmatched_words",  # sentences hold the words it negates, none negates
     "negation_unmatched_meaning",  # none of the closest sentences in meaning negates
+    "negation_unmatched_closest",  # the closest sentence in meaning does not negate
     "claim_words",  # log(1 + content words)
     "no_backing",  # no cited passage shares enough words to keep its marker
     "names_elsewhere",  # share of the claim's names only other passages of the answer hold
@@ -364,12 +365,13 @@ class Verifier:
         english = float(looks_english(claim))
         negation = _NEGATION.search(claim)
         negated = bool(negation) and not NOT_COVERED.search(claim)
-        unmatched_words = unmatched_meaning = 0.0
+        unmatched_words = unmatched_meaning = unmatched_closest = 0.0
         if negation and negated:
             sources = [passages[n - 1] for n in basis]
             unmatched_words = float(self._negation_unmatched(claim, negation.end(), sources))
             closest = self._closest_sentences(claim, sources, NEGATION_SENTENCES)
             unmatched_meaning = float(not any(_NEGATIVE.search(t) for t in closest))
+            unmatched_closest = float(not _NEGATIVE.search(closest[0])) if closest else 0.0
         centroid = [self._centroid_similarity(claim, p) for p in passages]
         own_centroid = max(centroid[n - 1] for n in basis)
         names = [x for x in _names(claim) if self._checks_name(x, claim)]
@@ -393,6 +395,7 @@ class Verifier:
             "negated": float(negated),
             "negation_unmatched_words": unmatched_words,
             "negation_unmatched_meaning": unmatched_meaning,
+            "negation_unmatched_closest": unmatched_closest,
             "claim_words": math.log1p(len(claim_terms)),
             "no_backing": float(not backing),
         }
