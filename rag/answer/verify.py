@@ -194,6 +194,7 @@ class _Sentence:
     raw: str
     kept: list[int] = field(default_factory=list)  # supporting passage numbers, in order
     reason: str = ""  # why it is flagged; "" when not flagged
+    closest: int = 0  # the uncited passage closer in meaning that the flag offers, if any
 
 
 class Verifier:
@@ -241,6 +242,7 @@ class Verifier:
         parts: list[str] = []
         flagged: list[FlaggedSentence] = []
         supported: dict[int, list[str]] = {}  # passage number -> claims it supports
+        offered: dict[int, list[str]] = {}  # passage number -> flagged claims it is closest to
         cursor, length, count, not_covered = 0, 0, 0, False
         for start, end in sentence_spans(text):
             gap = text[cursor:start]
@@ -255,12 +257,17 @@ class Verifier:
                 )
             for n in sentence.kept:
                 supported.setdefault(n, []).append(sentence.text)
+            if sentence.closest:
+                offered.setdefault(sentence.closest, []).append(sentence.text)
             count += bool(sentence.kept)
             not_covered = not_covered or bool(NOT_COVERED.search(sentence.text))
             length += len(gap) + len(rendered)
             cursor = end
+        # A flag's closest passage is cited too, so its "[k]" opens the passage's words.
+        offered = {n: claims for n, claims in offered.items() if n not in supported}
         citations = tuple(
-            self._citation(n, passages[n - 1], claims) for n, claims in supported.items()
+            self._citation(n, passages[n - 1], claims)
+            for n, claims in [*supported.items(), *offered.items()]
         )
         return Verified("".join(parts), citations, tuple(flagged), count, not_covered)
 
@@ -296,9 +303,9 @@ class Verifier:
             ):
                 sentence.reason = f"{source} {refs} säger inte att det inte är så"
             else:
-                sentence.reason = f"stöds inte av {source} {refs}" + self._closest_other(
-                    sentence.text, cited, passages
-                )
+                sentence.closest = self._closest_other(sentence.text, cited, passages)
+                closest = f"; närmast är källa [{sentence.closest}]" if sentence.closest else ""
+                sentence.reason = f"stöds inte av {source} {refs}{closest}"
         elif missing:
             sentence.reason = f"talet {missing[0]} finns inte i {source} {refs}"
         elif absent:
@@ -463,10 +470,10 @@ class Verifier:
         best = max(similarity[n - 1] for n in cited)
         return [n for n in cited if similarity[n - 1] >= best - self.policy.max_similarity_gap]
 
-    def _closest_other(self, claim: str, cited: list[int], passages: Sequence[Passage]) -> str:
-        """The note naming an uncited passage closer in meaning ("; närmast är källa [k]")."""
+    def _closest_other(self, claim: str, cited: list[int], passages: Sequence[Passage]) -> int:
+        """The passage closest in meaning to the claim if it is not cited, else 0."""
         best = int(np.argmax(self._similarities(claim, passages))) + 1
-        return f"; närmast är källa [{best}]" if best not in cited else ""
+        return best if best not in cited else 0
 
     def _similarities(self, claim: str, passages: Sequence[Passage]) -> list[float]:
         """The claim's closeness in meaning to each passage (its closest sentence)."""

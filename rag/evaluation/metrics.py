@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar, get_args
 
 from rag.errors import RagError
 from rag.retrieve.lexical import looks_english
-from rag.types import Answer, Chunk, Passage
+from rag.types import Answer, Chunk, Citation, Passage
 
 T = TypeVar("T")
 Kind = Literal["fact", "multi", "summary", "unanswerable"]
@@ -242,7 +242,7 @@ def score_item(
 
     """
     spans = [span for group in quote_spans for span in group]
-    cited = [c.passage.chunk for c in answer.citations]
+    cited = [c.passage.chunk for c in cited_in_text(answer)]
     return replace(
         score_ranking(item, ranking, quote_spans, relevant_in_index),
         abstained=answer.abstained,
@@ -260,6 +260,11 @@ def score_item(
     )
 
 
+def cited_in_text(answer: Answer) -> list[Citation]:
+    """The citations whose marker the answer's text shows (not one a flag only offers)."""
+    return [c for c in answer.citations if f"[{c.n}]" in answer.text]
+
+
 def _ndcg(relevance: Sequence[bool], relevant_in_index: int) -> float:
     ideal = sum(1 / math.log2(i + 2) for i in range(min(relevant_in_index, RANK_DEPTH)))
     if ideal == 0:
@@ -273,7 +278,7 @@ def _fact_recall(facts: Sequence[str], text: str) -> float:
 
 def unsupported_numbers(answer: Answer) -> tuple[str, ...]:
     """Numbers in the answer (citation markers aside) that no cited passage contains."""
-    cited_text = " ".join(c.passage.chunk.text for c in answer.citations)
+    cited_text = " ".join(c.passage.chunk.text for c in cited_in_text(answer))
     numbers = _NUMBER.findall(_MARKER.sub(" ", answer.text))
     return tuple(n for n in numbers if n not in cited_text)
 

@@ -132,3 +132,7 @@ def test_a_claim_cited_to_the_wrong_passage_names_the_closer_one(verifier: Verif
     result = verifier.verify("Boendet i Exempelby har tolv platser [1].", PASSAGES)
     (flag,) = result.flagged
     assert flag.reason == "stöds inte av källa [1]; närmast är källa [2]"
+    # The closer passage is cited too, quoting its closest words, so the flag's [2] opens it
+    (offered,) = result.citations
+    assert offered.n == 2 and offered.quote == "Boendet i Exempelby har tolv platser."
+    assert result.text == "Boendet i Exempelby har tolv platser." and result.supported_sentences == 0

@@ -180,6 +180,17 @@ def test_respond_streams_llm_text_then_the_checked_answer_with_flags() -> None:
     assert final.record is not None and final.record["unsupported_sentences"] == 1
 
 
+def test_a_flag_links_the_passage_closer_to_its_sentence() -> None:
+    text = f"{_QUOTE} Dagarna hölls i Uppsala."
+    reason = "stöds inte av källa [2]; närmast är källa [1]"
+    flag = FlaggedSentence(text.index("Dagarna"), len(text), reason)
+    answer = replace(_answer(text), mode="llm", flagged=(flag,))
+    *_, last = respond(_FakePipeline(answer), "Var?", [], {})  # type: ignore[arg-type]
+    content = last.chat[-1]["content"]
+    # [2] is not among the answer's citations: plain text; [1] is: a link that opens it
+    assert "källa \\[2\\]; närmast är källa [\\[1\\]](#k1-1)" in content
+
+
 def test_respond_shows_the_fallback_notice_above_the_quotes() -> None:
     notice = "Språkmodellen svarade inte inom 2 s, så svaret nedan citerar källorna."
     answer = replace(_answer(f"{_QUOTE} [1]"), notice=notice)
