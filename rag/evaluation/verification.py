@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.answer.verify import Verifier
 from rag.evaluation.metrics import EvalSetError, read_jsonl
 from rag.ingest.sentences import sentence_spans
 from rag.retrieve.lexical import looks_english, terms
@@ -271,12 +272,9 @@ def judge(item: VerifyItem, verify: Verify) -> VerifyOutcome:
     verified = verify(item.answer, item.passages)
     ms = (time.perf_counter() - started) * 1000
     fell_back = verified.supported_sentences == 0 and not verified.says_not_covered
-    planted_words = set(terms(_MARKERS.sub("", item.planted)))
-    caught = fell_back
-    for flag in verified.flagged:
-        flagged_words = set(terms(_MARKERS.sub("", verified.text[flag.start : flag.end])))
-        if planted_words and len(planted_words & flagged_words) >= 0.6 * len(planted_words):
-            caught = True
+    caught = fell_back or any(
+        _is_planted(item, verified.text[flag.start : flag.end]) for flag in verified.flagged
+    )
     return VerifyOutcome(
         item.id,
         item.kind,
@@ -374,6 +372,7 @@ def _is_answer_prompt(record: dict[str, Any]) -> bool:
 
 
 SUPPORT_KINDS = ("outside", "wrong_passage", "negation")  # what the support model flags
+PLANTED_SHARE = 0.6  # of a planted sentence's words that a flagged sentence must hold
 AUGMENT_SEEDS = (1, 2, 3)  # extra planted copies per train answer, beside the benchmark's own
 CV_FOLDS = 5
 # Share of faithful train answers (out of fold) a language's threshold may flag: English
@@ -391,12 +390,12 @@ class SupportRows:
     faithful_answers: dict[str, int]  # by language: all faithful answers, modelled or not
 
 
-def support_rows(items: Sequence[VerifyItem], verifier: Any) -> SupportRows:
+def support_rows(items: Sequence[VerifyItem], verifier: Verifier) -> SupportRows:
     """Rows of the claims the support model decides, from the benchmark's answers.
 
     Faithful claims are 0; a planted outside claim, wrong citation or negation is 1.
-    Each faithful answer also gets planted copies with other seeds and a claim of
-    another answer (another question) cited to one of its passages.
+    Each faithful answer also gets planted copies with other seeds, and claims of other
+    answers (other questions) cited to its passages.
     """
     names = sorted({m.group().rstrip("s") for i in items for p in i.passages
                     for m in _NAME.finditer(p.chunk.text)} - {""})  # fmt: skip
@@ -408,7 +407,27 @@ def support_rows(items: Sequence[VerifyItem], verifier: Any) -> SupportRows:
         planted += [
             c for i in faithful for c in plant_errors(i, names, seed) if c.kind in SUPPORT_KINDS
         ]
-    plain = {  # claims naming nothing and counting nothing, by language
+    planted += _other_answers_claims(faithful, verifier)
+    for item in faithful + planted:
+        for claim, cited in verifier.claims(item.answer, item.passages):
+            is_planted = _is_planted(item, claim)
+            if item.kind != FAITHFUL and not is_planted:
+                continue  # an unchanged sentence of a planted copy
+            features = verifier.modelled_features(claim, cited, item.passages)
+            if features is not None:
+                rows.features.append(features)
+                rows.labels.append(int(is_planted))
+                rows.groups.append(f"{item.language}:{_base(item.id)}")
+    return rows
+
+
+def _other_answers_claims(faithful: Sequence[VerifyItem], verifier: Verifier) -> list[VerifyItem]:
+    """Copies of each answer with claims of other answers cited to its passages.
+
+    One is the first claim of an answer half the list away; two are claims of the same
+    language that name and count nothing, which only their meaning can give away.
+    """
+    plain = {
         language: [
             (i.question, text)
             for i in faithful
@@ -418,31 +437,29 @@ def support_rows(items: Sequence[VerifyItem], verifier: Any) -> SupportRows:
         ]
         for language in ("sv", "en")
     }
+    copies = []
     for n, item in enumerate(faithful):
-        others = [faithful[(n + len(faithful) // 2) % len(faithful)].answer]
+        # the first sentence of an answer half the list away, as cited in this one
+        other = faithful[(n + len(faithful) // 2) % len(faithful)]
+        first = [text for text, _ in verifier.claims(other.answer, item.passages)][:1]
         pool = plain[item.language]
-        others += [text for q, text in pool[n % max(1, len(pool)) :][:2] if q != item.question]
-        for k, other in enumerate(others):
-            claims = verifier.claims(other, item.passages) if k == 0 else [(other, [])]
-            if claims:
-                text, marker = claims[0][0], 1 + (n + k) % len(item.passages)
-                planted.append(replace(item, id=f"{item.id}~other{k}", kind="outside",
-                                       planted=f"{text} [{marker}]",
-                                       answer=f"{item.answer} {text} [{marker}]."))  # fmt: skip
-    for item in faithful + planted:
-        planted_words = set(terms(_MARKERS.sub("", item.planted)))
-        for claim, cited in verifier.claims(item.answer, item.passages):
-            is_planted = item.kind != FAITHFUL and len(
-                planted_words & set(terms(claim))
-            ) >= 0.6 * len(planted_words)
-            if item.kind != FAITHFUL and not is_planted:
+        claims = [first[0] if first else ""]
+        claims += [text for q, text in pool[n % max(1, len(pool)) :][:2] if q != item.question]
+        for k, text in enumerate(claims):
+            if not text:
                 continue
-            features = verifier.modelled_features(claim, cited, item.passages)
-            if features is not None:
-                rows.features.append(features)
-                rows.labels.append(int(is_planted))
-                rows.groups.append(f"{item.language}:{item.id.split('~')[0]}")
-    return rows
+            marker = 1 + (n + k) % len(item.passages)
+            copies.append(replace(item, id=f"{item.id}~other{k}", kind="outside",
+                                  planted=f"{text} [{marker}]",
+                                  answer=f"{item.answer} {text} [{marker}]."))  # fmt: skip
+    return copies
+
+
+def _is_planted(item: VerifyItem, sentence: str) -> bool:
+    """Whether `sentence` is the planted one of a copy (most of its words are)."""
+    planted_words = set(terms(_MARKERS.sub("", item.planted)))
+    found = set(terms(_MARKERS.sub("", sentence)))
+    return bool(planted_words) and len(planted_words & found) >= PLANTED_SHARE * len(planted_words)
 
 
 def fit_support_model(rows: SupportRows) -> tuple[Any, dict[str, float]]:
