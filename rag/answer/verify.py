@@ -40,11 +40,14 @@ MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # "[2]" or "[1, 3]"
 _MARKER_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _WHOLE_HOUR = re.compile(r"[.:]00$")  # "17.00" and "17" are the same time
+_THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")  # English "7,500"
 _DIGIT_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")  # "7 500" -> "7500"
 NOT_COVERED = re.compile(
     r"(källorna|utdragen|artiklarna|texten|artikeln)\s+(besvarar|täcker|nämner|tar|anger|säger)"
     r"\s+(dock\s+|däremot\s+|alltså\s+)?inte|inget (i|om det i) källorna|"
     r"(framgår|anges|nämns|står|sägs|redovisas|preciseras)\s+(dock\s+|däremot\s+)?inte|"
+    r"(finns|ingår|ges)\s+(dock\s+|däremot\s+)?inte\s+(i|bland|av)\s+(utdragen|källorna)|"
+    r"går\s+inte\s+att\s+belägga|"
     r"(sources|excerpts|passages)( provided| given)? (do|does) not|do not (answer|cover|mention)|"
     r"(is|are) not (stated|mentioned|given|specified)|"
     r"(does|do) not (explicitly |directly )?(say|state|specify|mention|give|name)",
@@ -68,7 +71,8 @@ _NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
 _NAME = re.compile(r"(?<=[\w,)] )[A-ZÅÄÖ][\wåäöéü-]{2,}")
 MIN_NAME_PREFIX = 5  # a name may end differently in a compound or inflection,
 MAX_NAME_ENDING = 4  # by at most this many letters, keeping at least MIN_NAME_PREFIX
-NEGATION_SCOPE = 3  # words after a negation that it bears on
+NEGATION_SCOPE = 3  # content words after a negation that it bears on
+NEGATION_BEFORE = 1  # and content words before it
 NEGATION_WINDOW = 6  # words between a source's negation and a word it bears on
 NEGATION_SENTENCES = 2  # else a negation must be among this many closest source sentences
 _NEGATION = re.compile(r"\b(inte|ej|aldrig|icke|not|never)\b", re.I)
@@ -101,6 +105,7 @@ SUPPORT_FEATURES = (
     "not_closest",  # another passage of the answer is the closest in meaning
     "passage_similarity",  # e5 cosine of the claim to its backing passages' centroid
     "passage_similarity_elsewhere",  # how much closer another passage's centroid is
+    "negation_shift",  # how much closer to its sources the claim gets without its negation
 )
 
 
@@ -375,12 +380,18 @@ class Verifier:
         unmatched_words = unmatched_meaning = unmatched_closest = 0.0
         if negation and negated:
             sources = [passages[n - 1] for n in basis]
-            unmatched_words = float(self._negation_unmatched(claim, negation.end(), sources))
+            unmatched_words = float(self._negation_unmatched(claim, negation, sources))
             closest = self._closest_sentences(claim, sources, NEGATION_SENTENCES)
             unmatched_meaning = float(not any(_NEGATIVE.search(t) for t in closest))
             unmatched_closest = float(not _NEGATIVE.search(closest[0])) if closest else 0.0
         centroid = [self._centroid_similarity(claim, p) for p in passages]
         own_centroid = max(centroid[n - 1] for n in basis)
+        shift = 0.0  # English only: Swedish negations are looked up by their words
+        if negation and negated and english:
+            plain = claim[: negation.start()] + claim[negation.end() :]
+            sources = [passages[n - 1] for n in basis]
+            without = max(self._similarity(p, self._claim_vector(plain)) for p in sources)
+            shift = without - max(similarity[n - 1] for n in basis)
         names = [x for x in _names(claim) if self._checks_name(x, claim)]
         in_basis = [any(_name_in(x, _text(passages[n - 1])) for n in basis) for x in names]
         anywhere = [any(_name_in(x, _text(p)) for p in passages) for x in names]
@@ -392,6 +403,7 @@ class Verifier:
             "not_closest": float(max(similarity) > own_similarity),
             "passage_similarity": own_centroid,
             "passage_similarity_elsewhere": max(centroid) - own_centroid,
+            "negation_shift": shift,
             "coverage": own_coverage,
             "coverage_elsewhere": max(0.0, max(coverage) - own_coverage),
             "similarity": own_similarity,
@@ -436,13 +448,19 @@ class Verifier:
             return False
         return self._known is not None and all(self._known(t) for t in terms(name))
 
-    def _negation_unmatched(self, claim: str, after: int, sources: Sequence[Passage]) -> bool:
+    def _negation_unmatched(
+        self, claim: str, negation: re.Match[str], sources: Sequence[Passage]
+    ) -> bool:
         """Whether the claim turns its sources around.
 
-        True when source sentences hold the words its negation bears on (the few after
-        it) and none of those sentences negates.
+        True when source sentences hold the words its negation bears on and none of those
+        sentences negates near them. The words are the few content words after the
+        negation and the one before it (a main clause puts the negated verb first:
+        "räcker inte"; a subordinate clause after: "att man inte kan arbeta").
         """
-        scope = set(_claim_words(" ".join(claim[after:].split()[:NEGATION_SCOPE])))
+        before = _content_words(claim[: negation.start()])[-NEGATION_BEFORE:]
+        after = _content_words(claim[negation.end() :])[:NEGATION_SCOPE]
+        scope = set(_claim_words(" ".join([*before, *after])))
         bearing = [
             _slice(p, a, b)
             for p in sources
@@ -611,9 +629,12 @@ def _claim_words(claim: str) -> list[str]:
 def _numbers(text: str) -> list[str]:
     """Numbers in `text`: digit groups joined ("7 500" -> "7500"), decimal comma as point.
 
-    Number words count as their digits ("tre" -> "3").
+    Number words count as their digits ("tre" -> "3"); in English a comma groups
+    thousands ("7,500" -> "7500").
     """
     text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group().lower()], text)
+    if looks_english(text):
+        text = _THOUSANDS_COMMA.sub("", text)
     found = _NUMBER.findall(_DIGIT_GROUP_SPACE.sub("", text))
     return [_WHOLE_HOUR.sub("", n.replace(",", ".")) for n in found]
 
@@ -632,6 +653,11 @@ def _name_in(name: str, text: str) -> bool:
     stem = first[:-1] if first.endswith("s") and len(first) > 4 else first
     forms = {stem, stem[: max(MIN_NAME_PREFIX, len(stem) - MAX_NAME_ENDING)]}
     return any(re.search(rf"\b{re.escape(form)}", text, re.IGNORECASE) for form in forms)
+
+
+def _content_words(text: str) -> list[str]:
+    """The words of `text` that have a content stem, in order."""
+    return [w for w in re.findall(r"\w+", text) if terms(w)]
 
 
 def _negates_near(sentence: str, scope: set[str]) -> bool:

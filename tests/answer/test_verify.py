@@ -118,6 +118,9 @@ def test_not_covered_reply_is_recognised(verifier: Verifier) -> None:
         ("Nordmalings kommun har cirka 7500 invånare [1].", ""),  # inflected name
         ("Boendet i Exempelby har inte tolv platser [2].", "säger inte att det inte är så"),
         ("Hur många som bor på boendet framgår inte av källorna.", ""),  # says what is unsaid
+        ("Vem som driver boendet finns inte bland utdragen.", ""),
+        ("Nordmaling is a municipality with about 7,500 inhabitants [1].", ""),  # 7500
+        ("Nordmaling has about 7,600 inhabitants [1].", "talet 7600 finns inte i källa [1]"),
     ],
 )
 def test_numbers_names_negations_and_unsaid_things(
