@@ -138,4 +138,5 @@ def test_a_claim_cited_to_the_wrong_passage_names_the_closer_one(verifier: Verif
     # The closer passage is cited too, quoting its closest words, so the flag's [2] opens it
     (offered,) = result.citations
     assert offered.n == 2 and offered.quote == "Boendet i Exempelby har tolv platser."
-    assert result.text == "Boendet i Exempelby har tolv platser." and result.supported_sentences == 0
+    assert result.text == "Boendet i Exempelby har tolv platser."
+    assert result.supported_sentences == 0
