@@ -1,13 +1,16 @@
 """Verify stage: check every sentence of an LLM answer against the passages it cites.
 
-Markers that point to no passage are removed, and so is a marker whose passage
-shares too little with its sentence. A sentence is supported when its remaining
-passages hold most of its content words (weighted by rarity), or a sentence close in
-meaning (e5) with no other passage of the answer clearly closer; and when every
-number (number words too) is in them, every name is in the answer's passages, and a
-negation is found in the source sentences it bears on. Otherwise it loses its markers
-and is flagged with the reason. A sentence saying what the sources do not state needs
-no citation. Each citation quotes the passage span that best supports its sentences.
+Markers that point to no passage are removed, and so is a marker whose passage shares
+too little with its sentence. Every number (number words too) must be in the cited
+passages and every name in the answer's passages. A sentence whose passages hold most
+of its content words (weighted by rarity) and which negates nothing is supported; any
+other is judged by the support model (`SupportModel`, trained on the verification
+benchmark) from its word coverage, e5 closeness, names and negation cues, here and in
+the other passages. An unsupported sentence loses its markers and is flagged with the
+reason; when another passage is closer, the flag names it and it is cited too. An
+uncited sentence one passage holds is given that marker; a sentence saying what the
+sources do not state needs none. Each citation quotes the passage span that best
+supports its sentences.
 """
 
 from __future__ import annotations
@@ -375,35 +378,14 @@ class Verifier:
         similarity = self._similarities(claim, passages)
         own_similarity = max(similarity[n - 1] for n in basis)
         english = float(looks_english(claim))
-        negation = _NEGATION.search(claim)
-        negated = bool(negation) and not NOT_COVERED.search(claim)
-        unmatched_words = unmatched_meaning = unmatched_closest = 0.0
-        if negation and negated:
-            sources = [passages[n - 1] for n in basis]
-            unmatched_words = float(self._negation_unmatched(claim, negation, sources))
-            closest = self._closest_sentences(claim, sources, NEGATION_SENTENCES)
-            unmatched_meaning = float(not any(_NEGATIVE.search(t) for t in closest))
-            unmatched_closest = float(not _NEGATIVE.search(closest[0])) if closest else 0.0
         centroid = [self._centroid_similarity(claim, p) for p in passages]
         own_centroid = max(centroid[n - 1] for n in basis)
-        shift = 0.0  # English only: Swedish negations are looked up by their words
-        if negation and negated and english:
-            plain = claim[: negation.start()] + claim[negation.end() :]
-            sources = [passages[n - 1] for n in basis]
-            without = max(self._similarity(p, self._claim_vector(plain)) for p in sources)
-            shift = without - max(similarity[n - 1] for n in basis)
-        names = [x for x in _names(claim) if self._checks_name(x, claim)]
-        in_basis = [any(_name_in(x, _text(passages[n - 1])) for n in basis) for x in names]
-        anywhere = [any(_name_in(x, _text(p)) for p in passages) for x in names]
-        share = 1 / len(names) if names else 0.0
+        sources = [passages[n - 1] for n in basis]
         return {
-            "names_elsewhere": share
-            * sum(a and not b for a, b in zip(anywhere, in_basis, strict=True)),
-            "names_nowhere": share * sum(not a for a in anywhere),
+            **self._name_features(claim, basis, passages),
             "not_closest": float(max(similarity) > own_similarity),
             "passage_similarity": own_centroid,
             "passage_similarity_elsewhere": max(centroid) - own_centroid,
-            "negation_shift": shift,
             "coverage": own_coverage,
             "coverage_elsewhere": max(0.0, max(coverage) - own_coverage),
             "similarity": own_similarity,
@@ -411,13 +393,53 @@ class Verifier:
             "english": english,
             "english_similarity": english * (own_similarity - 0.85),
             "english_coverage": english * own_coverage,
-            "negated": float(negated),
-            "negation_unmatched_words": unmatched_words,
-            "negation_unmatched_meaning": unmatched_meaning,
-            "negation_unmatched_closest": unmatched_closest,
+            **self._negation_features(claim, sources, own_similarity, bool(english)),
             "claim_words": math.log1p(len(claim_terms)),
             "no_backing": float(not backing),
         }
+
+    def _name_features(
+        self, claim: str, basis: list[int], passages: Sequence[Passage]
+    ) -> dict[str, float]:
+        """Shares of the claim's names only other passages hold, and that none holds."""
+        names = [x for x in _names(claim) if self._checks_name(x, claim)]
+        in_basis = [any(_name_in(x, _text(passages[n - 1])) for n in basis) for x in names]
+        anywhere = [any(_name_in(x, _text(p)) for p in passages) for x in names]
+        share = 1 / len(names) if names else 0.0
+        elsewhere = sum(a and not b for a, b in zip(anywhere, in_basis, strict=True))
+        return {
+            "names_elsewhere": share * elsewhere,
+            "names_nowhere": share * sum(not a for a in anywhere),
+        }
+
+    def _negation_features(
+        self, claim: str, sources: Sequence[Passage], similarity: float, english: bool
+    ) -> dict[str, float]:
+        """Whether the claim negates, and whether its sources negate where it does."""
+        negation = _NEGATION.search(claim)
+        features = dict.fromkeys(
+            ("negated", "negation_unmatched_words", "negation_unmatched_meaning",
+             "negation_unmatched_closest", "negation_shift"),
+            0.0,
+        )  # fmt: skip
+        if not negation or NOT_COVERED.search(claim):
+            return features
+        closest = self._closest_sentences(claim, sources, NEGATION_SENTENCES)
+        features["negated"] = 1.0
+        features["negation_unmatched_words"] = float(
+            self._negation_unmatched(claim, negation, sources)
+        )
+        features["negation_unmatched_meaning"] = float(
+            not any(_NEGATIVE.search(t) for t in closest)
+        )
+        features["negation_unmatched_closest"] = (
+            float(not _NEGATIVE.search(closest[0])) if closest else 0.0
+        )
+        if english:  # Swedish negations are looked up by their words
+            plain = claim[: negation.start()] + claim[negation.end() :]
+            without = max(self._similarity(p, self._claim_vector(plain)) for p in sources)
+            features["negation_shift"] = without - similarity
+        return features
 
     def claims(self, text: str, passages: Sequence[Passage]) -> list[tuple[str, list[int]]]:
         """Each cited sentence of an answer (markers removed) with the passages it cites."""
