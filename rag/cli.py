@@ -359,7 +359,7 @@ def verification(
     part = part or "train"
     items = [i for i in load_benchmark(benchmark) if part == "all" or i.part == part]
     if fit:
-        with err.status("Trainar stödmodellen"):
+        with err.status("Training the support model (about a minute)"):
             model, figures = fit_support_model(support_rows(items, pipeline.verifier))
         model.save(SUPPORT_MODEL)
         pipeline.verifier.use_model(model)
