@@ -20,7 +20,6 @@ Train with `rag train` (see `rag.answer.train`); the model card is
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from importlib import metadata
@@ -42,6 +41,7 @@ from rag.answer.features import (
     view_question,
     weighted_coverage,
 )
+from rag.answer.pickled import load_model, save_model
 from rag.answer.roles import CREDIT_ROLES
 from rag.config import DEFAULT_ANSWER_MODEL
 from rag.errors import RagError
@@ -105,10 +105,7 @@ class AnswerModel:
 
     def save(self, path: Path = DEFAULT_ANSWER_MODEL) -> None:
         """Write the model (pickle) atomically."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
-        partial.write_bytes(pickle.dumps({"format": MODEL_FORMAT, "model": self}, protocol=5))
-        partial.replace(path)
+        save_model(self, path, MODEL_FORMAT)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_ANSWER_MODEL) -> AnswerModel:
@@ -119,17 +116,7 @@ class AnswerModel:
 
         """
         fix = "Rebuild it with `rag train` (a few minutes; it needs the seeds indexed)."
-        if not path.is_file():
-            raise AnswerModelError(f"The answer model {path} is missing. {fix}")
-        try:
-            saved = pickle.loads(path.read_bytes())
-        except Exception as exc:
-            raise AnswerModelError(
-                f"The answer model {path} cannot be read ({exc}). {fix}"
-            ) from exc
-        model = saved.get("model") if isinstance(saved, dict) else None
-        if saved.get("format") != MODEL_FORMAT or not isinstance(model, AnswerModel):
-            raise AnswerModelError(f"The answer model {path} has an old format. {fix}")
+        model = load_model(path, AnswerModel, MODEL_FORMAT, AnswerModelError, "answer model", fix)
         if model.features != FEATURES or model.item_features != ITEM_FEATURES:
             raise AnswerModelError(f"The answer model {path} was trained for other features. {fix}")
         if model.sklearn != metadata.version("scikit-learn"):

@@ -16,7 +16,6 @@ supports its sentences.
 from __future__ import annotations
 
 import math
-import pickle
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.answer.pickled import load_model, save_model
 from rag.errors import RagError
 from rag.index.embed import RagEmbeddings
 from rag.ingest.sentences import sentence_spans
@@ -143,9 +143,7 @@ class SupportModel:
 
     def save(self, path: Path = SUPPORT_MODEL) -> None:
         """Write the model (pickle) atomically."""
-        partial = path.with_suffix(".partial")
-        partial.write_bytes(pickle.dumps({"format": SUPPORT_FORMAT, "model": self}, protocol=5))
-        partial.replace(path)
+        save_model(self, path, SUPPORT_FORMAT)
 
     @classmethod
     def load(cls, path: Path = SUPPORT_MODEL) -> SupportModel:
@@ -156,15 +154,9 @@ class SupportModel:
 
         """
         fix = "Rebuild it with `rag verification --fit` (about two minutes)."
-        try:
-            saved = pickle.loads(path.read_bytes())
-        except Exception as exc:
-            raise SupportModelError(
-                f"The support model {path} cannot be read ({exc}). {fix}"
-            ) from exc
-        model = saved.get("model") if isinstance(saved, dict) else None
-        if saved.get("format") != SUPPORT_FORMAT or not isinstance(model, SupportModel):
-            raise SupportModelError(f"The support model {path} has an old format. {fix}")
+        model = load_model(
+            path, SupportModel, SUPPORT_FORMAT, SupportModelError, "support model", fix
+        )
         if model.features != SUPPORT_FEATURES or model.sklearn != metadata.version("scikit-learn"):
             raise SupportModelError(
                 f"The support model {path} was made for other features or scikit-learn "

@@ -1,0 +1,41 @@
+"""Trained models stored as pickles beside the code: written atomically, read with checks."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import TypeVar
+
+from rag.errors import RagError
+
+T = TypeVar("T")
+
+
+def save_model(model: object, path: Path, format_version: int) -> None:
+    """Write `model` with its format number, atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(pickle.dumps({"format": format_version, "model": model}, protocol=5))
+    partial.replace(path)
+
+
+def load_model(
+    path: Path, kind: type[T], format_version: int, error: type[RagError], name: str, fix: str
+) -> T:
+    """The `kind` object `save_model` wrote to `path` in this format.
+
+    Raises:
+        error: the file is missing, unreadable or of another format; the message names
+            the model (`name`) and how to rebuild it (`fix`).
+
+    """
+    if not path.is_file():
+        raise error(f"The {name} {path} is missing. {fix}")
+    try:
+        saved = pickle.loads(path.read_bytes())
+    except Exception as exc:
+        raise error(f"The {name} {path} cannot be read ({exc}). {fix}") from exc
+    model = saved.get("model") if isinstance(saved, dict) else None
+    if saved.get("format") != format_version or not isinstance(model, kind):
+        raise error(f"The {name} {path} has an old format. {fix}")
+    return model
