@@ -161,8 +161,6 @@ def documents(
     data: DataOption = None,
 ) -> None:
     """List the indexed documents: title, kind, date, pages, chunks, when indexed."""
-    from dataclasses import asdict
-
     pipeline = _pipeline(_settings(seeds, data))
     listed = pipeline.documents()
     if as_json:

@@ -316,11 +316,11 @@ def build_app(
     maintainers = settings.maintainer_names
 
     def may_evaluate(request: gr.Request | None) -> bool:
-        user = getattr(request, "username", None) if request is not None else None
+        user = _user(request)
         return user in maintainers if user else open_to_all
 
     def may_manage(request: gr.Request | None) -> bool:  # documents: logged-in maintainers only
-        user = getattr(request, "username", None) if request is not None else None
+        user = _user(request)
         return bool(user) and user in maintainers
 
     def on_ask(
@@ -415,6 +415,11 @@ def build_app(
             api_visibility="private",
         )
     return app
+
+
+def _user(request: gr.Request | None) -> str | None:
+    """The logged-in user of a request (None without a login)."""
+    return getattr(request, "username", None) if request is not None else None
 
 
 def saved_questions(answers: Answers) -> list[str]:
