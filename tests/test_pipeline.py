@@ -23,6 +23,16 @@ def test_answers_karlstad_with_a_citation_that_says_so(seeded_pipeline: Pipeline
         assert f"[{citation.n}]" in answer.text
 
 
+def test_a_question_typed_without_accents_is_answered_as_with_them(
+    seeded_pipeline: Pipeline,
+) -> None:
+    typed = seeded_pipeline.ask("nar startade fss natverket for forsta linjens socialtjanst")
+    written = seeded_pipeline.ask("När startade FSS nätverket för första linjens socialtjänst")
+    assert typed.searched_query == "när startade fss nätverket för första linjens socialtjänst"
+    assert "2023" in typed.text
+    assert [c.quote for c in typed.citations] == [c.quote for c in written.citations]
+
+
 def test_abstains_on_what_the_corpus_does_not_cover(seeded_pipeline: Pipeline) -> None:
     answer = seeded_pipeline.ask("Vad kostar ett pass på Liseberg?")
     assert answer.abstained

@@ -1,9 +1,9 @@
 """Learned extractive answers: a trained model picks the sentences to quote, or abstains.
 
-Every sentence of the retrieved passages is a candidate (`rag.answer.features`). A
-gradient-boosted classifier (scikit-learn's HistGradientBoostingClassifier: no new
-dependency, handles missing features natively, deterministic) gives each the
-probability that it holds the answer. A second, smaller one gives the probability that
+Every sentence of the retrieved passages is a candidate (`rag.answer.features`).
+Gradient-boosted classifiers (scikit-learn's HistGradientBoostingClassifier: no new
+dependency, handles missing features natively, deterministic; the mean of three) give
+each the probability that it holds the answer. A second, smaller one gives the probability that
 the question is answered by the passages at all, from the best candidates'
 probabilities and the retrieval evidence (is the asked kind of value there, are the
 question's rare words and names there); below the threshold chosen by cross-validation

@@ -58,9 +58,10 @@ _SELECTOR = {
     "max_leaf_nodes": 15,
     "min_samples_leaf": 20,
     "l2_regularization": 1.0,
+    "max_features": 0.5,  # each split sees half the features: the members differ
     "early_stopping": False,
-    "random_state": 0,
 }
+SELECTOR_MEMBERS = 3  # the selector averages this many boosted models (seeds 0, 1, 2)
 _ABSTAINER = {
     "max_iter": 200,
     "learning_rate": 0.05,
@@ -93,7 +94,7 @@ def build_examples(
     """Retrieve each question and label its candidate sentences."""
     examples = []
     for n, item in enumerate(items, start=1):
-        query = standalone(item)
+        query = standalone(item, pipeline.restore_accents)
         passages = pipeline.search(query)
         view = view_question(query, index.weights, pipeline.question_vector(query))
         candidates = candidates_for(index, view, passages)
@@ -111,13 +112,14 @@ def build_examples(
     return examples
 
 
-def standalone(item: EvalItem) -> str:
+def standalone(item: EvalItem, restore: Callable[[str], str] = lambda q: q) -> str:
     """The query a training question is searched and read as: a follow-up made standalone.
 
-    The rule makes each earlier turn standalone in turn and needs nothing of their answers,
-    so training does not depend on any earlier model.
+    Each turn is read as users' questions are (`restore`: å, ä, ö put back). The rule makes
+    each earlier turn standalone in turn and needs nothing of their answers, so training
+    does not depend on any earlier model.
     """
-    return rule_query(item.question, [Turn(q) for q in item.history])
+    return rule_query(restore(item.question), [Turn(restore(q)) for q in item.history])
 
 
 def _overlap(sentence: Any, spans: Sequence[GoldSpan]) -> float:
@@ -141,13 +143,21 @@ def _gold_article(spans: Sequence[GoldSpan], index: SentenceIndex) -> ArticleKey
 
 
 def fit_selector(examples: Sequence[Example]) -> Any:
-    """The sentence classifier, fitted on every candidate of `examples`."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    """The sentence classifier, fitted on every candidate of `examples`.
+
+    The mean of SELECTOR_MEMBERS boosted models that each split on a random half of the
+    features: steadier than one model when the training data changes a little.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier, VotingClassifier
 
     rows = [e for e in examples if len(e.labels)]
     x = np.vstack([e.scored.matrix for e in rows])
     y = np.concatenate([e.labels for e in rows]) >= LABEL_OVERLAP
-    return HistGradientBoostingClassifier(**_SELECTOR).fit(x, y)
+    members = [
+        (f"seed{seed}", HistGradientBoostingClassifier(**_SELECTOR, random_state=seed))
+        for seed in range(SELECTOR_MEMBERS)
+    ]
+    return VotingClassifier(members, voting="soft").fit(x, y)
 
 
 def fit_abstainer(items: np.ndarray, answerable: np.ndarray) -> Any:

@@ -73,8 +73,9 @@ def run_eval(
             turns = conversation(pipeline, item.history)
             began = time.perf_counter()
             depth = max(RANK_DEPTH, pipeline.settings.top_k)
-            query, ranking, _ = pipeline.retrieve(item.question, turns, depth)
-            answer = pipeline.answer_from(item.question, ranking[: pipeline.settings.top_k], query)
+            question = pipeline.restore_accents(item.question)  # as the chat reads it
+            query, ranking, _ = pipeline.retrieve(question, turns, depth)
+            answer = pipeline.answer_from(question, ranking[: pipeline.settings.top_k], query)
             latency = (time.perf_counter() - began) * 1000
             scores.append(
                 score_item(item, ranking, answer, spans[item.id], relevant[item.id], latency)

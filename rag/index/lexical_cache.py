@@ -1,7 +1,8 @@
 """Lexical data of an index generation, built once and kept beside the index.
 
 Every process that answers needs all indexed chunks (BM25 and answering read them),
-the BM25 index, the word weights and the corpus's names, all computed from the chunks'
+the BM25 index, the word weights, the corpus's names and its accented words, all computed
+from the chunks'
 stems. Reading and computing them takes about 40 s at 100k chunks; loading them back from
 `data_dir/lexical/<collection>/` takes a few seconds. A file is named by the
 generation's collection, its Chroma id and size, and a digest of the code and library
@@ -30,14 +31,15 @@ from pathlib import Path
 from rag import types
 from rag.answer import evidence
 from rag.answer.evidence import Names
-from rag.retrieve import lexical, retrievers
+from rag.retrieve import accents, lexical, retrievers
+from rag.retrieve.accents import Accents
 from rag.retrieve.lexical import TermWeights, terms
 from rag.retrieve.retrievers import LexicalRetriever
 from rag.types import Chunk
 
 _LOG = logging.getLogger(__name__)
 # The modules and libraries whose code shapes the data: a change to any of them rebuilds.
-_CODE = (lexical, retrievers, evidence, types, sys.modules[__name__])
+_CODE = (lexical, accents, retrievers, evidence, types, sys.modules[__name__])
 _LIBRARIES = ("bm25s", "PyStemmer", "numpy")
 _SUFFIX = ".pickle"
 
@@ -50,6 +52,7 @@ class LexicalData:
     bm25: LexicalRetriever
     weights: TermWeights
     names: Names
+    accents: Accents  # restores å, ä, ö in questions typed without them
 
     @classmethod
     def build(cls, chunks: Iterable[Chunk]) -> LexicalData:
@@ -61,7 +64,11 @@ class LexicalData:
         ordered = sorted(chunks, key=lambda c: (c.source, c.start, c.id))
         stems = [terms(chunk.embed_text) for chunk in ordered]  # shared, then dropped
         return cls(
-            ordered, LexicalRetriever(ordered, stems), TermWeights(stems), Names(ordered, stems)
+            ordered,
+            LexicalRetriever(ordered, stems),
+            TermWeights(stems),
+            Names(ordered, stems),
+            Accents(chunk.text for chunk in ordered),
         )
 
 

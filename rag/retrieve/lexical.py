@@ -24,7 +24,7 @@ PRONOUNS = frozenset(
     "it they their he she this these there".split()
 )
 # Words that ask rather than say what is asked about: never content words.
-_SWEDISH_QUESTION_WORDS = {
+SWEDISH_QUESTION_WORDS = {
     *_SWEDISH_INTERROGATIVES,
     "finns", "ska", "kan", "många", "mycket", "berätta", "beskriv", "enligt", "sammanfatta",
     "artikeln", "artikel", "inlägget", "inlägg", "texten", "säger", "sa", "skriver", "skrev",
@@ -44,11 +44,11 @@ _ENGLISH_QUESTION_WORDS = {
 STOPWORDS = (
     frozenset(STOPWORDS_SWEDISH)
     | frozenset(STOPWORDS_EN)
-    | _SWEDISH_QUESTION_WORDS
+    | SWEDISH_QUESTION_WORDS
     | _ENGLISH_QUESTION_WORDS
 )
 _ONLY_ENGLISH = (frozenset(STOPWORDS_EN) | _ENGLISH_QUESTION_WORDS) - frozenset(STOPWORDS_SWEDISH)
-_ONLY_SWEDISH = (frozenset(STOPWORDS_SWEDISH) | _SWEDISH_QUESTION_WORDS) - frozenset(STOPWORDS_EN)
+_ONLY_SWEDISH = (frozenset(STOPWORDS_SWEDISH) | SWEDISH_QUESTION_WORDS) - frozenset(STOPWORDS_EN)
 _STEMMER = Stemmer.Stemmer("swedish")
 MIN_COMPOUND_PART = 5  # shortest stem matched inside a compound word
 MIN_FUZZY = 6  # shortest stem matched with one spelling difference
