@@ -1,10 +1,19 @@
-"""Trained models stored as pickles beside the code: written atomically, read with checks."""
+"""Trained models stored as pickles beside the code: written atomically, read with checks.
+
+`positive_chance` runs a loaded classifier on one OpenMP thread: scikit-learn's boosted
+trees otherwise spread each small prediction over every core, and two processes (or
+two chats) predicting at once then spin against each other (2.9 s instead of 6 ms for a
+question's 40 sentences beside a second busy process).
+"""
 
 from __future__ import annotations
 
 import pickle
+from functools import cache
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import numpy as np
 
 from rag.errors import RagError
 
@@ -39,3 +48,16 @@ def load_model(
     if saved.get("format") != format_version or not isinstance(model, kind):
         raise error(f"The {name} {path} has an old format. {fix}")
     return model
+
+
+@cache
+def _threads() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def positive_chance(classifier: Any, rows: np.ndarray) -> np.ndarray:
+    """`classifier`'s probability of class 1 for each row, computed on one thread."""
+    with _threads().limit(limits=1, user_api="openmp"):
+        return np.asarray(classifier.predict_proba(rows)[:, 1])

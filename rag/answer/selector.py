@@ -41,7 +41,7 @@ from rag.answer.features import (
     view_question,
     weighted_coverage,
 )
-from rag.answer.pickled import load_model, save_model
+from rag.answer.pickled import load_model, positive_chance, save_model
 from rag.answer.roles import CREDIT_ROLES
 from rag.config import DEFAULT_ANSWER_MODEL
 from rag.errors import RagError
@@ -198,9 +198,9 @@ class LearnedAnswerer:
         view = view_question(question, self.index.weights, self._question_vector(question))
         candidates = candidates_for(self.index, view, passages)
         matrix = candidate_features(view, candidates, self.index)
-        probs = self.model.selector.predict_proba(matrix)[:, 1] if len(candidates) else np.zeros(0)
+        probs = positive_chance(self.model.selector, matrix) if len(candidates) else np.zeros(0)
         item = item_features(view, matrix, probs)
-        answerable = float(self.model.abstainer.predict_proba(item[None, :])[0, 1])
+        answerable = float(positive_chance(self.model.abstainer, item[None, :])[0])
         return Scored(view, candidates, matrix, probs, answerable)
 
     def answer(self, question: str, passages: Sequence[Passage], standalone: str = "") -> Answer:

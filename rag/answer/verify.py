@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.pickled import load_model, save_model
+from rag.answer.pickled import load_model, positive_chance, save_model
 from rag.errors import RagError
 from rag.index.embed import RagEmbeddings
 from rag.ingest.sentences import sentence_spans
@@ -134,7 +134,7 @@ class SupportModel:
     def unsupported(self, values: dict[str, float]) -> float:
         """The chance that the claim with these feature values is unsupported."""
         row = np.array([[values[name] for name in self.features]], dtype=np.float64)
-        return float(self.classifier.predict_proba(row)[0, 1])
+        return float(positive_chance(self.classifier, row)[0])
 
     def flags(self, values: dict[str, float]) -> bool:
         """Whether a claim with these feature values is flagged as unsupported."""
