@@ -3,11 +3,11 @@
 Every sentence of the retrieved passages is a candidate (`rag.answer.features`).
 Gradient-boosted classifiers (scikit-learn's HistGradientBoostingClassifier: no new
 dependency, handles missing features natively, deterministic; the mean of three) give
-each the probability that it holds the answer. A second, smaller one gives the probability that
-the question is answered by the passages at all, from the best candidates'
-probabilities and the retrieval evidence (is the asked kind of value there, are the
-question's rare words and names there); below the threshold chosen by cross-validation
-the answer abstains. Otherwise the answer quotes the best sentences, each with the
+each the probability that it holds the answer. A second, smaller one gives the
+probability that the question is answered by the passages at all, from the best
+candidates' probabilities and the retrieval evidence (is the asked kind of value there,
+are the question's rare words and names there); below the threshold chosen by
+cross-validation the answer abstains. Otherwise the answer quotes the best sentences, each with the
 sentence after it while both fit `window_chars` (and the one before when it opens
 with a pronoun), in source order per article, each cited.
 

@@ -112,7 +112,7 @@ def build_examples(
     return examples
 
 
-def standalone(item: EvalItem, restore: Callable[[str], str] = lambda q: q) -> str:
+def standalone(item: EvalItem, restore: Callable[[str], str]) -> str:
     """The query a training question is searched and read as: a follow-up made standalone.
 
     Each turn is read as users' questions are (`restore`: å, ä, ö put back). The rule makes

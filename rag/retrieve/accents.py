@@ -21,10 +21,10 @@ question reads as Swedish, so English questions are left alone.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from functools import cache
 
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SWEDISH
 
@@ -50,18 +50,16 @@ def fold(text: str) -> str:
     return text.translate(_FOLD)
 
 
-@cache
 def swedish_frequencies() -> dict[str, float]:
-    """Each Swedish word's frequency (wordfreq's list, loaded once: about 0.2 s)."""
+    """Each Swedish word's frequency (wordfreq's list; wordfreq keeps it once loaded, 0.2 s)."""
     from wordfreq import get_frequency_dict
 
-    return dict(get_frequency_dict("sv"))
+    frequencies: dict[str, float] = get_frequency_dict("sv")
+    return frequencies
 
 
 def _zipf(frequency: float) -> float:
     """A frequency on the Zipf scale: log10 of occurrences per billion words (0 for none)."""
-    import math
-
     return math.log10(frequency * 1e9) if frequency > 0 else 0.0
 
 
