@@ -302,6 +302,11 @@ class QuestionView:
     vector: np.ndarray | None
 
     @property
+    def broad(self) -> bool:
+        """Whether the question asks for a summary or a list: its answer quotes more."""
+        return self.summary or bool(_LIST.search(self.text))
+
+    @property
     def values(self) -> list[float]:
         """The question's own features, in QUESTION_FEATURES order."""
         return [

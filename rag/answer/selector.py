@@ -7,7 +7,10 @@ each the probability that it holds the answer. A second, smaller one gives the
 probability that the question is answered by the passages at all, from the best
 candidates' probabilities and the retrieval evidence (is the asked kind of value there,
 are the question's rare words and names there); below the threshold chosen by
-cross-validation the answer abstains. Otherwise the answer quotes the best sentences, each with the
+cross-validation the answer abstains. A question that asks two things at once
+(`rag.retrieve.parts`) is also read per part: each sentence's probability is the mean of
+the whole question's and the parts' mean, so the second part's sentence is not outranked
+by sentences that hold only the first. Otherwise the answer quotes the best sentences, each with the
 sentence after it while both fit `window_chars` (and the one before when it opens
 with a pronoun), in source order per article, each cited.
 
@@ -45,6 +48,7 @@ from rag.answer.pickled import load_model, positive_chance, save_model
 from rag.answer.roles import CREDIT_ROLES
 from rag.config import DEFAULT_ANSWER_MODEL
 from rag.errors import RagError
+from rag.retrieve.parts import question_parts
 from rag.types import Answer, Citation, Passage
 
 MODEL_FORMAT = 1
@@ -86,6 +90,8 @@ class Composition:
     relative: float = 0.5  # further quotes need this share of the best sentence's probability
     floor: float = 0.1  # and at least this probability
     max_quotes: int = 3
+    broad_quotes: int = 3  # a summary or list question ("Sammanfatta …", "Vilka …") quotes up to
+    broad_relative: float = 0.5  # this many, each with this share of the best probability
     window_chars: int = 400  # a quote takes the following sentence while both fit
     lead_chars: int = 400  # "Vad handlar … om?" opens with the article's lead, this long
 
@@ -161,6 +167,34 @@ def item_features(question: QuestionView, matrix: np.ndarray, probs: np.ndarray)
     )
 
 
+def part_matrices(
+    question: str,
+    candidates: Sequence[Candidate],
+    index: SentenceIndex,
+    question_vector: Callable[[str], np.ndarray | None],
+) -> list[np.ndarray]:
+    """The candidates' features read against each part of a two-part question (else none)."""
+    parts = question_parts(question)
+    if len(parts) < 2 or not candidates:
+        return []
+    return [
+        candidate_features(
+            view_question(part, index.weights, question_vector(part)), candidates, index
+        )
+        for part in parts
+    ]
+
+
+def answer_chance(selector: Any, matrix: np.ndarray, parts: Sequence[np.ndarray]) -> np.ndarray:
+    """Each candidate's probability of answering (the mean of whole and parts when parted)."""
+    if not len(matrix):
+        return np.zeros(0)
+    if not parts:
+        return positive_chance(selector, matrix)
+    chances = positive_chance(selector, np.vstack([matrix, *parts])).reshape(-1, len(matrix))
+    return np.asarray((chances[0] + chances[1:].mean(axis=0)) / 2)
+
+
 def candidates_for(
     index: SentenceIndex, question: QuestionView, passages: Sequence[Passage]
 ) -> list[Candidate]:
@@ -198,7 +232,8 @@ class LearnedAnswerer:
         view = view_question(question, self.index.weights, self._question_vector(question))
         candidates = candidates_for(self.index, view, passages)
         matrix = candidate_features(view, candidates, self.index)
-        probs = positive_chance(self.model.selector, matrix) if len(candidates) else np.zeros(0)
+        parts = part_matrices(question, candidates, self.index, self._question_vector)
+        probs = answer_chance(self.model.selector, matrix, parts)
         item = item_features(view, matrix, probs)
         answerable = float(positive_chance(self.model.abstainer, item[None, :])[0])
         return Scored(view, candidates, matrix, probs, answerable)
@@ -244,10 +279,14 @@ def compose(
         return Answer(question, NO_ANSWER, True, (), tuple(passages))
     order = np.argsort(-probs, kind="stable")
     best = float(probs[order[0]])
+    broad = scored.question.broad
+    most, relative = (
+        (how.broad_quotes, how.broad_relative) if broad else (how.max_quotes, how.relative)
+    )
     chosen = [
         scored.candidates[i]
-        for i in order[: how.max_quotes]
-        if i == order[0] or probs[i] >= max(how.floor, how.relative * best)
+        for i in order[:most]
+        if i == order[0] or probs[i] >= max(how.floor, relative * best)
     ]
     quotes: list[tuple[Candidate, int, int]] = []
     if ABOUT.search(question):  # what an article is about: its lead says it first

@@ -29,9 +29,11 @@ from rag.answer.selector import (
     AnswerModel,
     Composition,
     Scored,
+    answer_chance,
     candidates_for,
     compose,
     item_features,
+    part_matrices,
 )
 from rag.config import DEFAULT_ANSWER_MODEL
 from rag.evaluation.metrics import (
@@ -82,6 +84,7 @@ class Example:
     spans: list[GoldSpan]
     article: ArticleKey | None
     passages: list[Any]
+    parts: list[np.ndarray]  # the matrix read against each part of a two-part question
 
 
 def build_examples(
@@ -99,6 +102,7 @@ def build_examples(
         view = view_question(query, index.weights, pipeline.question_vector(query))
         candidates = candidates_for(index, view, passages)
         matrix = candidate_features(view, candidates, index)
+        parts = part_matrices(query, candidates, index, pipeline.question_vector)
         spans = [s for group in gold_spans(item, file_texts) for s in group]
         labels = np.asarray([_overlap(c.sentence, spans) for c in candidates], dtype=np.float32)
         article = next(
@@ -106,7 +110,7 @@ def build_examples(
             _gold_article(spans, index) or (candidates[0].sentence.article if candidates else None),
         )
         scored = Scored(view, candidates, matrix, np.zeros(len(candidates)), 0.0)
-        examples.append(Example(item, scored, labels, spans, article, passages))
+        examples.append(Example(item, scored, labels, spans, article, passages, parts))
         if on_progress is not None:
             on_progress(n, len(items))
     return examples
@@ -171,8 +175,9 @@ def fit_abstainer(items: np.ndarray, answerable: np.ndarray) -> Any:
 
 def _with_probs(example: Example, selector: Any) -> Example:
     s = example.scored
-    probs = selector.predict_proba(s.matrix)[:, 1] if len(s.candidates) else np.zeros(0)
-    return replace(example, scored=replace(s, probs=probs))
+    return replace(
+        example, scored=replace(s, probs=answer_chance(selector, s.matrix, example.parts))
+    )
 
 
 def cross_validate(probed: Sequence[Example], fold: dict[int, int]) -> list[Example]:
@@ -249,20 +254,33 @@ def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Com
     """The composition that serves users best on out-of-fold scores.
 
     The abstention threshold is the highest whose false refusals stay under
-    FALSE_REFUSALS; quote choices maximise facts in the answer plus quote precision.
+    FALSE_REFUSALS; quote choices maximise facts in the answer plus quote precision, for
+    summary and list questions apart from the rest.
     """
-    best: tuple[float, Composition] | None = None
-    for relative, floor, quotes in product((0.4, 0.5, 0.6, 0.7), (0.05, 0.1, 0.2), (2, 3)):
-        how = Composition(0.0, relative, floor, quotes)
-        figures = evaluate(examples, how, index)
-        value = figures["facts_in_answer"] + figures["quote_precision"]
-        if best is None or value > best[0]:
-            best = (value, how)
-    assert best is not None
+    broad = [e for e in examples if e.scored.question.broad]
+    narrow = [e for e in examples if not e.scored.question.broad]
+
+    def value(part: Sequence[Example], how: Composition) -> float:
+        figures = evaluate(part, how, index)
+        return figures["facts_in_answer"] + figures["quote_precision"]
+
+    grid = product((0.4, 0.5, 0.6, 0.7), (0.05, 0.1, 0.2), (2, 3))
+    how = max(
+        (Composition(0.0, relative, floor, quotes) for relative, floor, quotes in grid),
+        key=lambda how: value(narrow, how),
+    )
+    if broad:
+        how = max(
+            (
+                replace(how, broad_quotes=quotes, broad_relative=relative)
+                for relative, quotes in product((0.2, 0.3, 0.4, 0.5), (3, 4, 5))
+            ),
+            key=lambda how: value(broad, how),
+        )
     answerable = sorted(e.scored.answerable for e in examples if e.item.answerable)
     allowed = int(FALSE_REFUSALS * len(answerable))
     threshold = float(answerable[allowed]) if answerable else 0.5
-    return replace(best[1], answerable_threshold=round(threshold - 1e-6, 6))
+    return replace(how, answerable_threshold=round(threshold - 1e-6, 6))
 
 
 def train(

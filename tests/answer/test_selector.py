@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ROOT
 from rag.answer.roles import span_roles
-from rag.answer.selector import AnswerModel, AnswerModelError
+from rag.answer.selector import AnswerModel, AnswerModelError, answer_chance
 from rag.ingest.sentences import sentence_spans
 from rag.pipeline import Pipeline
 
@@ -30,6 +30,31 @@ def test_a_missing_or_stale_model_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "broken.pkl").write_bytes(b"not a pickle")
     with pytest.raises(AnswerModelError, match=r"cannot be read.*rag train"):
         AnswerModel.load(tmp_path / "broken.pkl")
+
+
+class _FirstColumn:
+    """A stand-in classifier: the chance of class 1 is the row's first value."""
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        return np.column_stack([1 - rows[:, 0], rows[:, 0]])
+
+
+def test_a_two_part_question_weighs_the_whole_and_the_mean_of_its_parts() -> None:
+    whole = np.array([[0.8], [0.1], [0.1]])
+    parts = [np.array([[0.8], [0.0], [0.2]]), np.array([[0.0], [0.9], [0.2]])]
+    assert np.allclose(answer_chance(_FirstColumn(), whole, []), [0.8, 0.1, 0.1])
+    chance = answer_chance(_FirstColumn(), whole, parts)
+    assert np.allclose(chance, [0.6, 0.275, 0.15])
+    assert chance[1] > chance[2]  # the second part's sentence now outranks a filler
+    assert answer_chance(_FirstColumn(), np.zeros((0, 1)), []).shape == (0,)
+
+
+@pytest.mark.slow
+def test_a_two_part_question_quotes_both_parts(seeded_pipeline: Pipeline) -> None:
+    answer = seeded_pipeline.ask(
+        "Hur många invånare har Nordmaling och vilket ledningssystem implementerades där?"
+    )
+    assert "7500" in answer.text and "Stratsys" in answer.text, answer.text
 
 
 def _role_of(pipeline: Pipeline, source: str, start: int) -> str:
