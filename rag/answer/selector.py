@@ -234,9 +234,11 @@ class LearnedAnswerer:
         matrix = candidate_features(view, candidates, self.index)
         parts = part_matrices(question, candidates, self.index, self._question_vector)
         probs = answer_chance(self.model.selector, matrix, parts)
+        return Scored(view, candidates, matrix, probs, self._answerable(view, matrix, probs))
+
+    def _answerable(self, view: QuestionView, matrix: np.ndarray, probs: np.ndarray) -> float:
         item = item_features(view, matrix, probs)
-        answerable = float(positive_chance(self.model.abstainer, item[None, :])[0])
-        return Scored(view, candidates, matrix, probs, answerable)
+        return float(positive_chance(self.model.abstainer, item[None, :])[0])
 
     def answer(self, question: str, passages: Sequence[Passage], standalone: str = "") -> Answer:
         """Compose an answer from the best-scored sentences, or abstain.
@@ -244,15 +246,24 @@ class LearnedAnswerer:
         A follow-up has two readings: its own words, which say what is asked, and the
         `standalone` query, which also names the subject. The sentences are ranked by the
         mean of the two readings' probabilities; whether to answer at all is decided on the
-        standalone one, since the fragment alone rarely looks answerable.
+        standalone reading's evidence with those probabilities, since the fragment alone
+        rarely looks answerable. Training reads follow-ups the same way.
         """
         scored = self.score(question, passages)
         if standalone and standalone != question:
             full = self.score(standalone, passages)
-            if [c.sentence for c in full.candidates] == [c.sentence for c in scored.candidates]:
-                scored = replace(scored, probs=(scored.probs + full.probs) / 2)
-            scored = replace(scored, answerable=full.answerable)
+            if same_sentences(full.candidates, scored.candidates):
+                probs = (scored.probs + full.probs) / 2
+                answerable = self._answerable(full.question, full.matrix, probs)
+                scored = replace(full, probs=probs, answerable=answerable)
+            else:
+                scored = replace(scored, answerable=full.answerable)
         return compose(question, passages, scored, self.index, self.model.composition)
+
+
+def same_sentences(one: Sequence[Candidate], other: Sequence[Candidate]) -> bool:
+    """Whether two readings of a question score the same candidate sentences."""
+    return [c.sentence for c in one] == [c.sentence for c in other]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rag.answer.features import ArticleKey, SentenceIndex, candidate_features, view_question
+from rag.answer.features import (
+    ArticleKey,
+    Candidate,
+    SentenceIndex,
+    candidate_features,
+    view_question,
+)
 from rag.answer.relevance import RELEVANCE_FILE, RelevanceCalibration
 from rag.answer.selector import (
     ITEM_FEATURE_DIRECTIONS,
@@ -34,6 +40,7 @@ from rag.answer.selector import (
     compose,
     item_features,
     part_matrices,
+    same_sentences,
 )
 from rag.config import DEFAULT_ANSWER_MODEL
 from rag.evaluation.metrics import (
@@ -85,6 +92,9 @@ class Example:
     article: ArticleKey | None
     passages: list[Any]
     parts: list[np.ndarray]  # the matrix read against each part of a two-part question
+    # A follow-up's own words read alone (matrix, parts), as the chat reads them beside the
+    # standalone query; None for a question that stands alone.
+    fragment: tuple[np.ndarray, list[np.ndarray]] | None = None
 
 
 def build_examples(
@@ -103,6 +113,7 @@ def build_examples(
         candidates = candidates_for(index, view, passages)
         matrix = candidate_features(view, candidates, index)
         parts = part_matrices(query, candidates, index, pipeline.question_vector)
+        fragment = _fragment(pipeline.restore_accents(item.question), query, candidates, pipeline)
         spans = [s for group in gold_spans(item, file_texts) for s in group]
         labels = np.asarray([_overlap(c.sentence, spans) for c in candidates], dtype=np.float32)
         article = next(
@@ -110,10 +121,24 @@ def build_examples(
             _gold_article(spans, index) or (candidates[0].sentence.article if candidates else None),
         )
         scored = Scored(view, candidates, matrix, np.zeros(len(candidates)), 0.0)
-        examples.append(Example(item, scored, labels, spans, article, passages, parts))
+        examples.append(Example(item, scored, labels, spans, article, passages, parts, fragment))
         if on_progress is not None:
             on_progress(n, len(items))
     return examples
+
+
+def _fragment(
+    own: str, query: str, candidates: Sequence[Candidate], pipeline: Pipeline
+) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """A follow-up's own words as the answerer reads them beside `query` (else None)."""
+    if own == query or not candidates:
+        return None
+    index = pipeline.sentence_index
+    view = view_question(own, index.weights, pipeline.question_vector(own))
+    if not same_sentences(candidates_for(index, view, [c.passage for c in candidates]), candidates):
+        return None
+    matrix = candidate_features(view, candidates, index)
+    return matrix, part_matrices(own, candidates, index, pipeline.question_vector)
 
 
 def standalone(item: EvalItem, restore: Callable[[str], str]) -> str:
@@ -175,9 +200,10 @@ def fit_abstainer(items: np.ndarray, answerable: np.ndarray) -> Any:
 
 def _with_probs(example: Example, selector: Any) -> Example:
     s = example.scored
-    return replace(
-        example, scored=replace(s, probs=answer_chance(selector, s.matrix, example.parts))
-    )
+    probs = answer_chance(selector, s.matrix, example.parts)
+    if example.fragment is not None:  # a follow-up: the mean of its two readings
+        probs = (probs + answer_chance(selector, *example.fragment)) / 2
+    return replace(example, scored=replace(s, probs=probs))
 
 
 def cross_validate(probed: Sequence[Example], fold: dict[int, int]) -> list[Example]:
