@@ -48,6 +48,8 @@ class EvalItem:
     gold_quotes: tuple[str, ...]
     kind: Kind
     history: tuple[str, ...] = ()  # earlier user questions of a conversation, oldest first
+    # What a follow-up is about (alternatives, lowercase): its standalone query names one.
+    subject: tuple[str, ...] = ()
 
     @property
     def answerable(self) -> bool:
@@ -86,6 +88,7 @@ class ItemScores:
     citation_recall: float | None
     unsupported_numbers: tuple[str, ...]
     latency_ms: float
+    subject_named: float | None = None  # 1.0 when the searched query names the item's subject
 
     def hit(self, k: int) -> float:
         """1.0 when a relevant passage is in the top k."""
@@ -152,6 +155,7 @@ def _item(raw: dict[str, Any]) -> EvalItem:
         gold_quotes=tuple(str(q) for q in raw["gold_quotes"]),
         kind=raw["kind"],
         history=tuple(str(q) for q in history),
+        subject=tuple(str(w).lower() for w in raw.get("subject", [])),
     )
 
 
@@ -257,6 +261,22 @@ def score_item(
         ),
         unsupported_numbers=unsupported_numbers(answer),
         latency_ms=latency_ms,
+        subject_named=(
+            float(names_subject(answer.searched_query, item.subject)) if item.subject else None
+        ),
+    )
+
+
+def names_subject(query: str, subject: Sequence[str]) -> bool:
+    """Whether `query` holds one of the `subject` alternatives.
+
+    An alternative is held when each of its words of three letters or more is, in any
+    order: "fönster av möjligheter" in "…utredningen fönster möjligheter…".
+    """
+    text = query.lower()
+    return any(
+        all(w in text for w in words)
+        for words in ([w for w in alt.split() if len(w) >= 3] or [alt] for alt in subject)
     )
 
 
@@ -304,6 +324,7 @@ def aggregate(scores: Sequence[ItemScores]) -> dict[str, float]:
     metrics["answers_with_unsupported_numbers"] = float(
         sum(bool(s.unsupported_numbers) for s in scores)
     )
+    metrics["subject_named"] = _mean(s.subject_named for s in scores if s.subject_named is not None)
     metrics["refusal_recall"] = _mean(float(s.abstained) for s in unanswerable)
     metrics["false_refusal_rate"] = _mean(float(s.abstained) for s in answerable)
     latencies = sorted(s.latency_ms for s in scores)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from rag.evaluation.metrics import (
     aggregate,
     gold_spans,
     load_questions,
+    names_subject,
     score_item,
     unsupported_numbers,
 )
@@ -122,3 +124,17 @@ def test_an_item_may_carry_the_earlier_questions_of_its_conversation(tmp_path: P
     path.write_text(json.dumps(base | {"history": "Vem leder FSS?"}) + "\n")
     with pytest.raises(EvalSetError, match=r"q.jsonl:1: history must be a list"):
         load_questions(path)
+
+
+def test_a_follow_up_is_scored_on_whether_its_searched_query_names_the_subject() -> None:
+    item = replace(_item(), history=("Vad gör Huset i Nordmaling?",), subject=("nordmaling",))
+    relevant = _chunk(12, 38)
+    named = replace(_answer("7500 [1]", [relevant]), searched_query="Huset Nordmalings invånare")
+    lost = replace(named, searched_query="hur många invånare")
+    spans = gold_spans(item, {"a.txt": FILE})
+    scores = [score_item(item, [], a, spans, 1, 1.0) for a in (named, lost)]
+    assert [s.subject_named for s in scores] == [1.0, 0.0]
+    assert aggregate(scores)["subject_named"] == 0.5
+    assert score_item(_item(), [], named, spans, 1, 1.0).subject_named is None
+    assert names_subject("utredningen fönster möjligheter när", ["fönster av möjligheter"])
+    assert not names_subject("utredningen fönster när", ["fönster av möjligheter"])
