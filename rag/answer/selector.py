@@ -230,15 +230,20 @@ class LearnedAnswerer:
 
     def score(self, question: str, passages: Sequence[Passage]) -> Scored:
         """The candidates with their probabilities, and the probability of any answer."""
+        read = self._read(question, passages)
+        return replace(read, answerable=self._answerable(read))
+
+    def _read(self, question: str, passages: Sequence[Passage]) -> Scored:
+        """The candidates with their probabilities; `answerable` is left to the caller."""
         view = view_question(question, self.index.weights, self._question_vector(question))
         candidates = candidates_for(self.index, view, passages)
         matrix = candidate_features(view, candidates, self.index)
         parts = part_matrices(question, candidates, self.index, self._question_vector)
         probs = answer_chance(self.model.selector, matrix, parts)
-        return Scored(view, candidates, matrix, probs, self._answerable(view, matrix, probs))
+        return Scored(view, candidates, matrix, probs, answerable=float("nan"))
 
-    def _answerable(self, view: QuestionView, matrix: np.ndarray, probs: np.ndarray) -> float:
-        item = item_features(view, matrix, probs)
+    def _answerable(self, read: Scored) -> float:
+        item = item_features(read.question, read.matrix, read.probs)
         return float(positive_chance(self.model.abstainer, item[None, :])[0])
 
     def answer(self, question: str, passages: Sequence[Passage], standalone: str = "") -> Answer:
@@ -250,15 +255,13 @@ class LearnedAnswerer:
         standalone reading's evidence with those probabilities, since the fragment alone
         rarely looks answerable. Training reads follow-ups the same way.
         """
-        scored = self.score(question, passages)
+        scored = self._read(question, passages)
+        judged = scored  # the reading whose evidence decides whether to answer
         if standalone and standalone != question:
-            full = self.score(standalone, passages)
-            if same_sentences(full.candidates, scored.candidates):
-                probs = (scored.probs + full.probs) / 2
-                answerable = self._answerable(full.question, full.matrix, probs)
-                scored = replace(full, probs=probs, answerable=answerable)
-            else:
-                scored = replace(scored, answerable=full.answerable)
+            judged = self._read(standalone, passages)
+            if same_sentences(judged.candidates, scored.candidates):
+                scored = judged = replace(judged, probs=(scored.probs + judged.probs) / 2)
+        scored = replace(scored, answerable=self._answerable(judged))
         return compose(question, passages, scored, self.index, self.model.composition)
 
 

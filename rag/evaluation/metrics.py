@@ -144,6 +144,9 @@ def _item(raw: dict[str, Any]) -> EvalItem:
     history = raw.get("history", [])
     if not isinstance(history, list) or len(history) > MAX_HISTORY:
         raise ValueError(f"history must be a list of at most {MAX_HISTORY} earlier questions")
+    subject = raw.get("subject", [])
+    if not isinstance(subject, list):
+        raise ValueError("subject must be a list of alternatives")
     gold = raw["gold_file"]
     files = () if gold is None else (gold,) if isinstance(gold, str) else tuple(gold)
     return EvalItem(
@@ -155,7 +158,7 @@ def _item(raw: dict[str, Any]) -> EvalItem:
         gold_quotes=tuple(str(q) for q in raw["gold_quotes"]),
         kind=raw["kind"],
         history=tuple(str(q) for q in history),
-        subject=tuple(str(w).lower() for w in raw.get("subject", [])),
+        subject=tuple(str(w).lower() for w in subject),
     )
 
 

@@ -1,10 +1,10 @@
 """Lexical data of an index generation, built once and kept beside the index.
 
 Every process that answers needs all indexed chunks (BM25 and answering read them),
-the BM25 index, the word weights, the corpus's names and its accented words, all computed
-from the chunks'
-stems. Reading and computing them takes about 40 s at 100k chunks; loading them back from
-`data_dir/lexical/<collection>/` takes a few seconds. A file is named by the
+the BM25 index, the word weights and the corpus's names (computed from the chunks'
+stems), and its accented words (from their text). Reading and computing them takes about
+40 s at 100k chunks; loading them back from `data_dir/lexical/<collection>/` takes a few
+seconds. A file is named by the
 generation's collection, its Chroma id and size, and a digest of the code and library
 versions that compute the data, so a new ingest, or a change to that code, builds it
 again. Files are written atomically; one that cannot be read or written costs a

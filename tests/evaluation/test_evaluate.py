@@ -124,6 +124,9 @@ def test_an_item_may_carry_the_earlier_questions_of_its_conversation(tmp_path: P
     path.write_text(json.dumps(base | {"history": "Vem leder FSS?"}) + "\n")
     with pytest.raises(EvalSetError, match=r"q.jsonl:1: history must be a list"):
         load_questions(path)
+    path.write_text(json.dumps(base | {"subject": "fss"}) + "\n")
+    with pytest.raises(EvalSetError, match=r"q.jsonl:1: subject must be a list"):
+        load_questions(path)
 
 
 def test_a_follow_up_is_scored_on_whether_its_searched_query_names_the_subject() -> None:
