@@ -315,9 +315,9 @@ def verification(
         str | None,
         typer.Option(
             "--part",
-            help="train (default), held, fresh or all (held and fresh give the final "
-            "figure); with --build, the part the new answers join (default: every third "
-            "held, the rest train).",
+            help="train (default), fresh or all (fresh, never trained on, gives the "
+            "final figure); with --build, the part the new answers join (default: every "
+            "third held, the rest train).",
         ),
     ] = None,
     build_from: Annotated[

@@ -23,7 +23,14 @@ from rag.answer.evidence import Asked, asked_value, holds_value
 from rag.answer.roles import CREDIT_ROLES, ROLES, Role, span_roles
 from rag.ingest.sentences import sentence_spans
 from rag.retrieve.glossary import searched_text
-from rag.retrieve.lexical import PRONOUNS, TermWeights, looks_english, matches, terms
+from rag.retrieve.lexical import (
+    PRONOUNS,
+    TermWeights,
+    looks_english,
+    matches,
+    matches_held,
+    terms,
+)
 from rag.types import Chunk, Passage
 
 ArticleKey = tuple[str, str]  # (source, title)
@@ -360,6 +367,8 @@ def weighted_coverage(
     if total == 0:
         return 1.0
     weighted = zip(question_terms, weights, strict=True)
+    if isinstance(text_terms, tuple):
+        return sum(w for t, w in weighted if matches_held(t, text_terms)) / total
     return sum(w for t, w in weighted if matches(t, text_terms)) / total
 
 

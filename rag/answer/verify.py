@@ -109,6 +109,8 @@ SUPPORT_FEATURES = (
     "passage_similarity",  # e5 cosine of the claim to its backing passages' centroid
     "passage_similarity_elsewhere",  # how much closer another passage's centroid is
     "negation_shift",  # how much closer to its sources the claim gets without its negation
+    "negation_phrase",  # a source negates next to the words the claim's negation stands by
+    "similarity_pair",  # e5 cosine of the claim to the mean of its two closest source sentences
 )
 
 
@@ -294,8 +296,15 @@ class Verifier:
         # A name is taken from any passage of the prompt: a speaker is often named in one
         # passage and quoted in the next ("Olivia:").
         absent = [x for x in names if not any(_name_in(x, _text(p)) for p in passages)]
-        features = self._modelled(sentence.text, cited, backing, passages)
-        if features is not None and self.model.flags(features):
+        features = (
+            None if missing or absent else self._modelled(sentence.text, cited, backing, passages)
+        )
+        if missing:
+            sentence.closest = _holder(passages, basis, lambda p: _has_number(p, missing[0]))
+            sentence.reason = f"talet {missing[0]} finns inte i {source} {refs}"
+        elif absent:
+            sentence.reason = f"”{absent[0]}” finns inte i {source} {refs}"
+        elif features is not None and self.model.flags(features):
             if (
                 backing
                 and features["negated"]
@@ -304,14 +313,11 @@ class Verifier:
                 sentence.reason = f"{source} {refs} säger inte att det inte är så"
             else:
                 sentence.closest = self._closest_other(sentence.text, cited, passages)
-                closest = f"; närmast är källa [{sentence.closest}]" if sentence.closest else ""
-                sentence.reason = f"stöds inte av {source} {refs}{closest}"
-        elif missing:
-            sentence.reason = f"talet {missing[0]} finns inte i {source} {refs}"
-        elif absent:
-            sentence.reason = f"”{absent[0]}” finns inte i {source} {refs}"
+                sentence.reason = f"stöds inte av {source} {refs}"
         elif backing or not says_not_covered:
             sentence.kept = backing or self._closest_cited(sentence.text, cited, passages)
+        if sentence.closest:
+            sentence.reason += f"; närmast är källa [{sentence.closest}]"
         return sentence
 
     def _holding(self, claim: str, passages: Sequence[Passage]) -> list[int]:
@@ -349,7 +355,7 @@ class Verifier:
         if NOT_COVERED.search(claim):
             return None
         negated = bool(_NEGATION.search(claim))
-        pooled = list(dict.fromkeys(t for n in backing for t in _terms(passages[n - 1])))
+        pooled = tuple(dict.fromkeys(t for n in backing for t in _terms(passages[n - 1])))
         if (
             backing
             and not negated
@@ -365,7 +371,7 @@ class Verifier:
         basis = backing or cited
         claim_terms = _claim_words(claim)
         coverage = [self._coverage(claim_terms, _terms(p)) for p in passages]
-        pooled = list(dict.fromkeys(t for n in basis for t in _terms(passages[n - 1])))
+        pooled = tuple(dict.fromkeys(t for n in basis for t in _terms(passages[n - 1])))
         own_coverage = self._coverage(claim_terms, pooled)
         similarity = self._similarities(claim, passages)
         own_similarity = max(similarity[n - 1] for n in basis)
@@ -382,10 +388,11 @@ class Verifier:
             "coverage_elsewhere": max(0.0, max(coverage) - own_coverage),
             "similarity": own_similarity,
             "similarity_elsewhere": max(similarity) - own_similarity,
+            "similarity_pair": self._pair_similarity(claim, sources),
             "english": english,
             "english_similarity": english * (own_similarity - 0.85),
             "english_coverage": english * own_coverage,
-            **self._negation_features(claim, sources, own_similarity, bool(english)),
+            **self._negation_features(claim, sources, own_similarity),
             "claim_words": math.log1p(len(claim_terms)),
             "no_backing": float(not backing),
         }
@@ -405,13 +412,13 @@ class Verifier:
         }
 
     def _negation_features(
-        self, claim: str, sources: Sequence[Passage], similarity: float, english: bool
+        self, claim: str, sources: Sequence[Passage], similarity: float
     ) -> dict[str, float]:
         """Whether the claim negates, and whether its sources negate where it does."""
         negation = _NEGATION.search(claim)
         features = dict.fromkeys(
             ("negated", "negation_unmatched_words", "negation_unmatched_meaning",
-             "negation_unmatched_closest", "negation_shift"),
+             "negation_unmatched_closest", "negation_shift", "negation_phrase"),
             0.0,
         )  # fmt: skip
         if not negation or NOT_COVERED.search(claim):
@@ -427,10 +434,12 @@ class Verifier:
         features["negation_unmatched_closest"] = (
             float(not _NEGATIVE.search(closest[0])) if closest else 0.0
         )
-        if english:  # Swedish negations are looked up by their words
-            plain = claim[: negation.start()] + claim[negation.end() :]
-            without = max(self._similarity(p, self._claim_vector(plain)) for p in sources)
-            features["negation_shift"] = without - similarity
+        features["negation_phrase"] = float(
+            any(_negation_phrase_in(claim, negation, _text(p)) for p in sources)
+        )
+        plain = claim[: negation.start()] + claim[negation.end() :]
+        without = max(self._similarity(p, self._claim_vector(plain)) for p in sources)
+        features["negation_shift"] = without - similarity
         return features
 
     def claims(self, text: str, passages: Sequence[Passage]) -> list[tuple[str, list[int]]]:
@@ -515,8 +524,23 @@ class Verifier:
     def _claim_vector(self, claim: str) -> np.ndarray:
         """The claim's e5 query vector, embedded once per answer."""
         if claim not in self._claim_vectors:
-            self._claim_vectors[claim] = self._embedder.encode([claim], query=True)[0]
+            self._claim_vectors[claim] = self._embedder.encode_claim(claim)
         return self._claim_vectors[claim]
+
+    def _pair_similarity(self, claim: str, sources: Sequence[Passage]) -> float:
+        """Cosine of the claim to the mean of its two closest source sentences.
+
+        A sentence that joins two source sentences is closer to their mean than to either.
+        """
+        vector = self._claim_vector(claim)
+        stacked = [self._vectors(p)[1] for p in sources]
+        vectors = (
+            np.vstack([v for v in stacked if len(v)]) if any(len(v) for v in stacked) else None
+        )
+        if vectors is None:
+            return -1.0
+        closest = vectors[np.argsort(-(vectors @ vector))[:2]].mean(axis=0)
+        return float(closest @ vector / (np.linalg.norm(closest) + 1e-9))
 
     def _centroid_similarity(self, claim: str, passage: Passage) -> float:
         """Cosine of the claim to the mean of the passage's sentence vectors."""
@@ -560,7 +584,7 @@ class Verifier:
         def lexical(span: tuple[int, int]) -> float:
             sentence = _slice(passage, *span)
             shared = sum(_number_in(x, sentence) for x in numbers)
-            return self._coverage(claim_terms, terms(sentence)) + 0.5 * shared
+            return self._coverage(claim_terms, _distinct_terms(sentence)) + 0.5 * shared
 
         best = max(spans, key=lexical)
         if lexical(best) >= self.policy.min_marker_coverage:
@@ -570,6 +594,11 @@ class Verifier:
             return best
         vector = self._claim_vector(claim)
         return embedded_spans[int(np.argmax(vectors @ vector))]
+
+
+def _holder(passages: Sequence[Passage], basis: list[int], holds: Callable[[Passage], bool]) -> int:
+    """The first passage outside `basis` that `holds` (a number the basis lacks), else 0."""
+    return next((n for n, p in enumerate(passages, 1) if n not in basis and holds(p)), 0)
 
 
 def _cited(sentence: _Sentence, passages: Sequence[Passage]) -> list[int]:
@@ -615,9 +644,9 @@ def _text(passage: Passage) -> str:
     return f"{passage.chunk.embed_text}\n{passage.chunk.text}"
 
 
-def _terms(passage: Passage) -> list[str]:
+def _terms(passage: Passage) -> tuple[str, ...]:
     """The distinct stems of the passage with its title and section."""
-    return list(_distinct_terms(passage.chunk.embed_text))
+    return _distinct_terms(passage.chunk.embed_text)
 
 
 @lru_cache(maxsize=1024)
@@ -672,6 +701,23 @@ def _name_in(name: str, text: str) -> bool:
 def _content_words(text: str) -> list[str]:
     """The words of `text` that have a content stem, in order."""
     return [w for w in re.findall(r"\w+", text) if terms(w)]
+
+
+def _negation_phrase_in(claim: str, negation: re.Match[str], text: str) -> bool:
+    """Whether `text` negates next to a word that stands next to the claim's negation.
+
+    "som inte kunde vara med" is found in "Om du inte kunde vara med": the source says
+    the same negation, whatever the words' weight.
+    """
+    before = re.findall(r"\w+", claim[: negation.start()].lower())[-1:]
+    after = re.findall(r"\w+", claim[negation.end() :].lower())[:1]
+    words = re.findall(r"\w+", text.lower())
+    for i, word in enumerate(words):
+        if _NEGATIVE.fullmatch(word):
+            near = set(words[max(0, i - 2) : i] + words[i + 1 : i + 3])
+            if near & {*before, *after}:
+                return True
+    return False
 
 
 def _negates_near(sentence: str, scope: set[str]) -> bool:

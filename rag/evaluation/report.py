@@ -148,11 +148,17 @@ def _fmt(value: float) -> str:
 
 
 def metrics_table(columns: dict[str, dict[str, float]]) -> str:
-    """A Markdown table: one row per metric, one column per named set of metrics."""
+    """A Markdown table: one row per metric, one column per named set of metrics.
+
+    A metric a set lacks (no item of that kind) shows as "–".
+    """
     names = list(columns)
-    keys = list(next(iter(columns.values())))
+    keys = list(dict.fromkeys(key for metrics in columns.values() for key in metrics))
     lines = [f"| metric | {' | '.join(names)} |", "| --- |" + " ---: |" * len(names)]
-    lines += [f"| {key} | {' | '.join(_fmt(columns[n][key]) for n in names)} |" for key in keys]
+    lines += [
+        f"| {key} | {' | '.join(_fmt(columns[n].get(key, math.nan)) for n in names)} |"
+        for key in keys
+    ]
     return "\n".join(lines)
 
 

@@ -123,6 +123,15 @@ class RagEmbeddings(Embeddings, ABC):
             keep = keep * 9 // 10
         return " ".join(words[:keep])
 
+    def encode_claim(self, text: str) -> np.ndarray:
+        """Embed a sentence to compare with stored sentences, by the fastest fit engine.
+
+        The verifier embeds every sentence of an LLM answer it cannot settle by words;
+        here that is the query encoder.
+        """
+        vector: np.ndarray = self.encode([text], query=True)[0]
+        return vector
+
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query (cut to the model's window); a read-only (dim,) vector, cached."""
         text = self.fit_query(text)
@@ -196,11 +205,23 @@ class E5Embeddings(RagEmbeddings):
         engine = self._engines[query]
         if engine not in ("onnx", "onnx-int8"):
             return None
-        int8 = engine == "onnx-int8"
+        return self._encoder(int8=engine == "onnx-int8")
+
+    def _encoder(self, int8: bool) -> OnnxEncoder | None:
         with self._building:
             if int8 not in self._encoders:
                 self._encoders[int8] = self._build(int8)
             return self._encoders[int8]
+
+    def encode_claim(self, text: str) -> np.ndarray:
+        """Embed an answer's sentence through int8 ONNX when questions go through ONNX.
+
+        About half the time of the float engine (4.5 against 7.8 ms for a short
+        sentence); the verifier's figures did not move (docs/decisions.md).
+        """
+        encoder = self._encoder(int8=True) if self.onnx(True) is not None else None
+        vector = encoder.encode(text, self._query_threads(), True) if encoder else None
+        return vector if vector is not None else super().encode_claim(text)
 
     def _build(self, int8: bool) -> OnnxEncoder | None:
         try:

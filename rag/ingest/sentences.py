@@ -66,8 +66,13 @@ def _paragraph_sentences(paragraph: str, offset: int) -> Iterator[tuple[int, int
 
 
 def _continues(previous: str, following: str) -> bool:
-    """True when `following` continues the sentence `previous` rather than starting one."""
-    if following[0].islower():
+    """True when `following` continues the sentence `previous` rather than starting one.
+
+    A lowercase word, a comma or a closing bracket continues it, and so does a bracketed
+    aside in lowercase: a quoted title ending in "?" splits nothing ("... ?”, anger").
+    """
+    aside = following.startswith("(") and following[1:2].islower()
+    if following[0].islower() or following[0] in ",;:)" or aside:
         return True
     last_word = previous.rsplit(maxsplit=1)[-1].lower()
     return last_word in _ABBREVIATIONS

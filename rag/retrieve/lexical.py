@@ -97,6 +97,16 @@ def matches(query_term: str, text_terms: Iterable[str]) -> bool:
     return False
 
 
+@lru_cache(maxsize=65_536)
+def matches_held(query_term: str, text_terms: tuple[str, ...]) -> bool:
+    """`matches` remembered for a text's stems held as a tuple.
+
+    The citation check compares each sentence of an answer with the same passages many
+    times, and an English sentence's stems mostly match nothing, which scans them all.
+    """
+    return matches(query_term, text_terms)
+
+
 def _one_edit_apart(a: str, b: str) -> bool:
     """True when one insertion, deletion or substitution turns `a` into `b`."""
     if abs(len(a) - len(b)) > 1 or a[:1] != b[:1]:

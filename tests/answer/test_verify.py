@@ -61,7 +61,7 @@ def test_unsupported_and_uncited_sentences_are_flagged(verifier: Verifier) -> No
     reasons = {result.text[f.start : f.end]: f.reason for f in result.flagged}
     assert reasons == {
         "Boendet har 40 platser.": "talet 40 finns inte i källa [2]",
-        "Kommunens socialchef heter Anna Andersson.": "stöds inte av källa [1]",
+        "Kommunens socialchef heter Anna Andersson.": "”Anna” finns inte i källa [1]",
         "Huset infördes av regeringen i hela landet.": "saknar källhänvisning",
     }
     assert "[" not in result.text and result.citations == ()
@@ -78,7 +78,7 @@ def test_english_answer_is_checked_by_meaning(verifier: Verifier) -> None:
     assert result.supported_sentences == 1
     (flag,) = result.flagged
     assert result.text[flag.start : flag.end] == "It opened in March after two years of planning."
-    assert flag.reason == "stöds inte av källa [1]; närmast är källa [2]"
+    assert flag.reason == "talet 2 finns inte i källa [1]; närmast är källa [2]"
     assert result.citations[0].quote == "Boendet i Exempelby har tolv platser."
 
 
@@ -134,9 +134,19 @@ def test_numbers_names_negations_and_unsaid_things(
 def test_a_claim_cited_to_the_wrong_passage_names_the_closer_one(verifier: Verifier) -> None:
     result = verifier.verify("Boendet i Exempelby har tolv platser [1].", PASSAGES)
     (flag,) = result.flagged
-    assert flag.reason == "stöds inte av källa [1]; närmast är källa [2]"
+    # the number says where it is, without the meaning model
+    assert flag.reason == "talet 12 finns inte i källa [1]; närmast är källa [2]"
     # The closer passage is cited too, quoting its closest words, so the flag's [2] opens it
     (offered,) = result.citations
     assert offered.n == 2 and offered.quote == "Boendet i Exempelby har tolv platser."
     assert result.text == "Boendet i Exempelby har tolv platser."
     assert result.supported_sentences == 0
+
+
+def test_a_claim_without_numbers_cited_to_the_wrong_passage_is_judged_by_meaning(
+    verifier: Verifier,
+) -> None:
+    result = verifier.verify("Boendet öppnade efter en lång planering [1].", PASSAGES)
+    (flag,) = result.flagged
+    assert flag.reason == "stöds inte av källa [1]; närmast är källa [2]"
+    assert [c.n for c in result.citations] == [2]

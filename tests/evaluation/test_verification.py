@@ -120,3 +120,10 @@ def test_the_support_model_keeps_false_alarms_within_each_languages_budget() -> 
         assert figures[f"cv_unsupported_caught:{language}"] > 0.8
     assert model.flags({**dict.fromkeys(SUPPORT_FEATURES, 0.0), "coverage": -0.2})
     assert not model.flags({**dict.fromkeys(SUPPORT_FEATURES, 0.0), "coverage": 1.0})
+
+
+def test_a_language_without_planted_kind_shows_a_dash_in_the_table() -> None:
+    from rag.evaluation.report import metrics_table
+
+    table = metrics_table({"sv": {"a": 1.0, "caught:name": 0.5}, "en": {"a": 0.25}})
+    assert "| caught:name | 0.500 | – |" in table and "| a | 1.000 | 0.250 |" in table
