@@ -390,15 +390,38 @@ def train(
     out: Annotated[
         Path | None, typer.Option("--out", help="Model file (RAG_ANSWER_MODEL by default).")
     ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only",
+            help="carry: only the follow-up model (a minute); answer: only the answer model.",
+        ),
+    ] = None,
     seeds: SeedsOption = None,
     data: DataOption = None,
 ) -> None:
-    """Train the answer model (quote choice and abstention) and write its model card."""
+    """Train the follow-up model and the answer model (quote choice, abstention)."""
     from rag.answer.train import train as fit
+    from rag.evaluation.metrics import load_questions
+    from rag.retrieve.carry import CARRY_MODEL, train_carry
 
+    if only not in (None, "carry", "answer"):
+        raise typer.BadParameter("--only takes carry or answer")
     settings = _settings(seeds, data)
     pipeline = _pipeline(settings)
-    run_ingest(pipeline)  # the model is trained on what users' questions retrieve
+    run_ingest(pipeline)  # the models are trained on what users' questions retrieve
+    if only != "answer":
+        with err.status("Training the follow-up model"):
+            carry, figures = train_carry(
+                load_questions(conversations),
+                load_questions(questions),
+                pipeline.search,
+                pipeline.live.lexical.weights.idf,
+            )
+        carry.save(CARRY_MODEL)
+        err.print(f"Wrote {CARRY_MODEL}: " + " ".join(f"{k}={v:.3f}" for k, v in figures.items()))
+    if only == "carry":
+        return
     target = out or settings.answer_model
     fit(
         pipeline,

@@ -30,7 +30,14 @@ from rag.ingest.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.ingest.documents import load_documents, seeds_lookup
 from rag.logs import log_event, question_fields
 from rag.pii import MASK, mask_identity_numbers
-from rag.retrieve.followup import MAX_TURNS, missing_referent, standalone_query
+from rag.retrieve.carry import CarryModel, carry_features
+from rag.retrieve.followup import (
+    MAX_TURNS,
+    carried_query,
+    missing_referent,
+    rule_query,
+    standalone_query,
+)
 from rag.retrieve.glossary import searched_text
 from rag.retrieve.lexical import looks_english
 from rag.retrieve.retrievers import DenseRetriever, HybridRetriever, Retriever
@@ -368,7 +375,7 @@ class Pipeline:
 
     def warm_up(self) -> None:
         """Load the index, the lexical index, the word weights and the models before users ask."""
-        _ = self.retriever, self.answerer
+        _ = self.retriever, self.answerer, self.carry_model
         self.embedder.encode(["uppvärmning"], query=True)
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
@@ -419,8 +426,41 @@ class Pipeline:
 
         Third comes the LLM's failure when its rewrite fell back to the rule.
         """
-        query, failure = standalone_query(question, history[-MAX_TURNS:], self.chat)
+        history = history[-MAX_TURNS:]
+        weight = self.live.lexical.weights.idf
+        query, failure = standalone_query(question, history, self.chat, weight)
+        by_rule = self.chat is None or failure is not None
+        if history and by_rule and self.settings.retrieval_mode == "hybrid":
+            return (*self._follow_up(question, history, k), failure)
         return query, self.search(query, k), failure
+
+    def _follow_up(
+        self, question: str, history: Sequence[Turn], k: int | None
+    ) -> tuple[str, list[Passage]]:
+        """A follow-up searched alone or with the conversation's words, as the model picks.
+
+        Both readings are searched, and the last turn's query (its passages are cached);
+        `rag.retrieve.carry` decides from the words and what each reading finds.
+        """
+        weight = self.live.lexical.weights.idf
+        carried = carried_query(question, history, weight)
+        alone = self.search(question, k)
+        if carried == question:
+            return question, alone
+        with_context = self.search(carried, k)
+        last = history[-1]
+        last_query = last.searched or rule_query(last.question, history[:-1], weight)
+        features = carry_features(
+            question, history, weight, alone, with_context, self.search(last_query, k)
+        )
+        if self.carry_model.carries(features):
+            return carried, with_context
+        return question, alone
+
+    @cached_property
+    def carry_model(self) -> CarryModel:
+        """The learned choice between a follow-up's two readings (`rag train --only carry`)."""
+        return CarryModel.load()
 
     def _with_articles(self, answer: Answer) -> Answer:
         """`answer` with its citations' pages, the cited articles, their dates, the age warning."""

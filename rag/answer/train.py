@@ -51,8 +51,7 @@ from rag.evaluation.metrics import (
     overlaps,
     span_overlaps,
 )
-from rag.retrieve.followup import rule_query
-from rag.types import Turn
+from rag.types import Passage, Turn
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -107,13 +106,13 @@ def build_examples(
     """Retrieve each question and label its candidate sentences."""
     examples = []
     for n, item in enumerate(items, start=1):
-        query = standalone(item, pipeline.restore_accents)
-        passages = pipeline.search(query)
+        query, passages = read_as_chat(item, pipeline)
         view = view_question(query, index.weights, pipeline.question_vector(query))
         candidates = candidates_for(index, view, passages)
         matrix = candidate_features(view, candidates, index)
         parts = part_matrices(query, candidates, index, pipeline.question_vector)
-        fragment = _fragment(pipeline.restore_accents(item.question), query, candidates, pipeline)
+        own = pipeline.restore_accents(item.question)
+        fragment = _fragment(own, query, passages, candidates, pipeline)
         spans = [s for group in gold_spans(item, file_texts) for s in group]
         labels = np.asarray([_overlap(c.sentence, spans) for c in candidates], dtype=np.float32)
         article = next(
@@ -128,27 +127,34 @@ def build_examples(
 
 
 def _fragment(
-    own: str, query: str, candidates: Sequence[Candidate], pipeline: Pipeline
+    own: str,
+    query: str,
+    passages: Sequence[Passage],
+    candidates: Sequence[Candidate],
+    pipeline: Pipeline,
 ) -> tuple[np.ndarray, list[np.ndarray]] | None:
     """A follow-up's own words as the answerer reads them beside `query` (else None)."""
     if own == query or not candidates:
         return None
     index = pipeline.sentence_index
     view = view_question(own, index.weights, pipeline.question_vector(own))
-    if not same_sentences(candidates_for(index, view, [c.passage for c in candidates]), candidates):
+    if not same_sentences(candidates_for(index, view, passages), candidates):
         return None
     matrix = candidate_features(view, candidates, index)
     return matrix, part_matrices(own, candidates, index, pipeline.question_vector)
 
 
-def standalone(item: EvalItem, restore: Callable[[str], str]) -> str:
-    """The query a training question is searched and read as: a follow-up made standalone.
+def read_as_chat(item: EvalItem, pipeline: Pipeline) -> tuple[str, list[Passage]]:
+    """The query a training question is searched as, and its passages, as the chat does.
 
-    Each turn is read as users' questions are (`restore`: å, ä, ö put back). The rule makes
-    each earlier turn standalone in turn and needs nothing of their answers, so training
-    does not depend on any earlier model.
+    Each turn is read as users' questions are (å, ä, ö put back); a follow-up is made
+    standalone without an LLM, its earlier turns by the rule, so training does not
+    depend on any earlier answer.
     """
-    return rule_query(restore(item.question), [Turn(restore(q)) for q in item.history])
+    restore = pipeline.restore_accents
+    history = [Turn(restore(q)) for q in item.history]
+    query, passages, _ = pipeline.retrieve(restore(item.question), history)
+    return query, passages
 
 
 def _overlap(sentence: Any, spans: Sequence[GoldSpan]) -> float:

@@ -7,13 +7,15 @@ question is therefore translated even when it opens a conversation. Without an L
 when it fails) a deterministic rule puts the content words of the last turn's
 standalone query in front of a question that leans on it: one with a word pointing back,
 one that opens with "och"/"men"/"and", one with at most two content words, or one in
-the other language with few content words (`needs_context`).
+the other language with few content words (`needs_context`). Of a long chain's words the
+rarest are carried (by the corpus' word weights), so the conversation's subject, named
+in its first question, is not crowded out by the later questions' words.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.answer.llm import ChatBackend
 from rag.answer.prompts import rewrite_messages
@@ -55,6 +57,23 @@ def needs_context(question: str, history: Sequence[Turn] = ()) -> bool:
     return switched and len(content) <= MAX_SWITCH_WORDS
 
 
+def context_cues(question: str, history: Sequence[Turn]) -> list[float]:
+    """The cues `needs_context` weighs, each on its own (for the learned decision).
+
+    Whether the rule asks for context, a word pointing back, "det"/"it", an opening that
+    continues, a switch of language from the turn before.
+    """
+    words = [w.lower() for w in _WORD.findall(question)]
+    switched = bool(history) and looks_english(question) != looks_english(history[-1].question)
+    return [
+        float(needs_context(question, history)),
+        float(any(w in _POINTING for w in words)),
+        float(bool({"det", "it"} & set(words))),
+        float(bool(words) and words[0] in _CONTINUES),
+        float(switched),
+    ]
+
+
 def missing_referent(question: str) -> str:
     """The word by which a conversation's first question points to nothing, or "".
 
@@ -66,36 +85,53 @@ def missing_referent(question: str) -> str:
     return personal or (place.group(1) if place else "")
 
 
-def rule_query(question: str, history: Sequence[Turn]) -> str:
+WordWeight = Callable[[str], float]  # a stem's weight in the corpus (idf)
+
+
+def rule_query(question: str, history: Sequence[Turn], weight: WordWeight | None = None) -> str:
     """The standalone query by the deterministic rule (see the module docstring).
 
     Only the last MAX_TURNS turns count: a conversation of any length costs the same.
+    Without `weight` the last carried words are kept.
     """
     history = history[-MAX_TURNS:]
     if not history or not needs_context(question, history):
         return question
-    return _carry(_standalone(history), question)
+    return _carry(_standalone(history, weight), question, weight)
 
 
-def _standalone(history: Sequence[Turn]) -> str:
+def carried_query(question: str, history: Sequence[Turn], weight: WordWeight | None) -> str:
+    """`question` with the last turn's standalone words carried in front, needed or not."""
+    history = history[-MAX_TURNS:]
+    return _carry(_standalone(history, weight), question, weight) if history else question
+
+
+def _standalone(history: Sequence[Turn], weight: WordWeight | None) -> str:
     """The query the last turn searched: as recorded, or made again by the rule."""
     last = history[-1]
-    return last.searched or rule_query(last.question, history[:-1])
+    return last.searched or rule_query(last.question, history[:-1], weight)
 
 
-def _carry(previous: str, question: str) -> str:
-    """`question`, with `previous`'s content words in front."""
+def _carry(previous: str, question: str, weight: WordWeight | None) -> str:
+    """`question`, with `previous`'s content words (the rarest, in their order) in front."""
     own = {w.lower() for w in _WORD.findall(question)}
     carried = [
         w
         for w in dict.fromkeys(_WORD.findall(previous))
         if w.lower() not in STOPWORDS and w.lower() not in own and len(w) > 1
     ]
-    return " ".join([*carried[-MAX_CONTEXT_WORDS:], question])
+    if weight is None or len(carried) <= MAX_CONTEXT_WORDS:
+        return " ".join([*carried[-MAX_CONTEXT_WORDS:], question])
+    rarity = [max((weight(t) for t in terms(w)), default=0.0) for w in carried]
+    rarest = sorted(range(len(carried)), key=lambda i: (-rarity[i], -i))[:MAX_CONTEXT_WORDS]
+    return " ".join([*(carried[i] for i in sorted(rarest)), question])
 
 
 def standalone_query(
-    question: str, history: Sequence[Turn], chat: ChatBackend | None
+    question: str,
+    history: Sequence[Turn],
+    chat: ChatBackend | None,
+    weight: WordWeight | None = None,
 ) -> tuple[str, LlmError | None]:
     """The query to search for `question` after `history`, and the LLM's failure if any.
 
@@ -105,10 +141,10 @@ def standalone_query(
     answer too.
     """
     if chat is None or not (history or looks_english(question)):
-        return rule_query(question, history), None
+        return rule_query(question, history, weight), None
     try:
         reply = chat.complete(rewrite_messages(question, history))
     except LlmError as exc:
-        return rule_query(question, history), exc
+        return rule_query(question, history, weight), exc
     line = next((ln.strip().strip("\"'«»”") for ln in reply.splitlines() if ln.strip()), "")
-    return (line[:MAX_QUERY_CHARS] if line else rule_query(question, history)), None
+    return (line[:MAX_QUERY_CHARS] if line else rule_query(question, history, weight)), None
