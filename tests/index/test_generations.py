@@ -24,7 +24,7 @@ from rag.pipeline import Pipeline
 from rag.records import answer_record
 
 RAG = str(Path(sys.executable).with_name("rag"))
-QUESTION = "Vad kostade nyckelfri hemtjänst?"
+QUESTION = "Hur mycket kostade nyckelfri hemtjänst?"
 KILL_BOUND_S = 240  # generous: model load plus embedding on a busy 2-core machine
 
 
