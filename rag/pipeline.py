@@ -33,9 +33,10 @@ from rag.pii import MASK, mask_identity_numbers
 from rag.retrieve.carry import CarryModel, carry_features
 from rag.retrieve.followup import (
     MAX_TURNS,
+    WordWeight,
     carried_query,
+    last_query,
     missing_referent,
-    rule_query,
     standalone_query,
 )
 from rag.retrieve.glossary import searched_text
@@ -431,28 +432,24 @@ class Pipeline:
         query, failure = standalone_query(question, history, self.chat, weight)
         by_rule = self.chat is None or failure is not None
         if history and by_rule and self.settings.retrieval_mode == "hybrid":
-            return (*self._follow_up(question, history, k), failure)
+            return (*self._follow_up(question, history, weight, k), failure)
         return query, self.search(query, k), failure
 
     def _follow_up(
-        self, question: str, history: Sequence[Turn], k: int | None
+        self, question: str, history: Sequence[Turn], weight: WordWeight, k: int | None
     ) -> tuple[str, list[Passage]]:
         """A follow-up searched alone or with the conversation's words, as the model picks.
 
         Both readings are searched, and the last turn's query (its passages are cached);
         `rag.retrieve.carry` decides from the words and what each reading finds.
         """
-        weight = self.live.lexical.weights.idf
         carried = carried_query(question, history, weight)
         alone = self.search(question, k)
         if carried == question:
             return question, alone
         with_context = self.search(carried, k)
-        last = history[-1]
-        last_query = last.searched or rule_query(last.question, history[:-1], weight)
-        features = carry_features(
-            question, history, weight, alone, with_context, self.search(last_query, k)
-        )
+        last = self.search(last_query(history, weight), k)
+        features = carry_features(question, history, weight, alone, with_context, last)
         if self.carry_model.carries(features):
             return carried, with_context
         return question, alone

@@ -533,12 +533,10 @@ class Verifier:
         A sentence that joins two source sentences is closer to their mean than to either.
         """
         vector = self._claim_vector(claim)
-        stacked = [self._vectors(p)[1] for p in sources]
-        vectors = (
-            np.vstack([v for v in stacked if len(v)]) if any(len(v) for v in stacked) else None
-        )
-        if vectors is None:
+        stacked = [v for v in (self._vectors(p)[1] for p in sources) if len(v)]
+        if not stacked:
             return -1.0
+        vectors = np.vstack(stacked)
         closest = vectors[np.argsort(-(vectors @ vector))[:2]].mean(axis=0)
         return float(closest @ vector / (np.linalg.norm(closest) + 1e-9))
 

@@ -53,8 +53,12 @@ def needs_context(question: str, history: Sequence[Turn] = ()) -> bool:
         return True
     if words[0] in _CONTINUES or any(w in _POINTING for w in words):
         return True
-    switched = bool(history) and looks_english(question) != looks_english(history[-1].question)
-    return switched and len(content) <= MAX_SWITCH_WORDS
+    return _switched(question, history) and len(content) <= MAX_SWITCH_WORDS
+
+
+def _switched(question: str, history: Sequence[Turn]) -> bool:
+    """Whether `question` is asked in the other language than the turn before."""
+    return bool(history) and looks_english(question) != looks_english(history[-1].question)
 
 
 def context_cues(question: str, history: Sequence[Turn]) -> list[float]:
@@ -64,13 +68,12 @@ def context_cues(question: str, history: Sequence[Turn]) -> list[float]:
     continues, a switch of language from the turn before.
     """
     words = [w.lower() for w in _WORD.findall(question)]
-    switched = bool(history) and looks_english(question) != looks_english(history[-1].question)
     return [
         float(needs_context(question, history)),
         float(any(w in _POINTING for w in words)),
         float(bool({"det", "it"} & set(words))),
         float(bool(words) and words[0] in _CONTINUES),
-        float(switched),
+        float(_switched(question, history)),
     ]
 
 
@@ -97,16 +100,16 @@ def rule_query(question: str, history: Sequence[Turn], weight: WordWeight | None
     history = history[-MAX_TURNS:]
     if not history or not needs_context(question, history):
         return question
-    return _carry(_standalone(history, weight), question, weight)
+    return carried_query(question, history, weight)
 
 
 def carried_query(question: str, history: Sequence[Turn], weight: WordWeight | None) -> str:
     """`question` with the last turn's standalone words carried in front, needed or not."""
     history = history[-MAX_TURNS:]
-    return _carry(_standalone(history, weight), question, weight) if history else question
+    return _carry(last_query(history, weight), question, weight) if history else question
 
 
-def _standalone(history: Sequence[Turn], weight: WordWeight | None) -> str:
+def last_query(history: Sequence[Turn], weight: WordWeight | None) -> str:
     """The query the last turn searched: as recorded, or made again by the rule."""
     last = history[-1]
     return last.searched or rule_query(last.question, history[:-1], weight)
