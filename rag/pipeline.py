@@ -370,9 +370,14 @@ class Pipeline:
             return None
         return self.embedder.encode_query(searched_text(question))
 
-    def restore_accents(self, question: str) -> str:
-        """`question` with å, ä, ö where a user typed a, a, o (rag.retrieve.accents)."""
-        return self.live.lexical.accents.restore(question)
+    def restore_typed(self, question: str) -> str:
+        """`question` as meant: with å, ä, ö and its misspelt words put right.
+
+        `rag.retrieve.accents` reads "manga" as "många"; `rag.retrieve.spelling` reads
+        "hembtsök" as the articles' "hembesök".
+        """
+        lexical = self.live.lexical
+        return lexical.spelling.correct(lexical.accents.restore(question))
 
     def warm_up(self) -> None:
         """Load the index, the lexical index, the word weights and the models before users ask."""
@@ -479,7 +484,8 @@ class Pipeline:
         Yields `Searched` (the query and passages), then `TextDelta`s while an LLM writes,
         then the final `Answer` with `searched_query` and timings. Identity numbers in the
         question or the history are masked first: nothing downstream ever sees them. A
-        Swedish question typed without å, ä, ö is read with them (`restore_accents`).
+        Swedish question typed without å, ä, ö is read with them, a misspelt word as the
+        articles' word it most likely means (`restore_typed`).
 
         Raises:
             QuestionError: the question is empty or longer than RAG_MAX_QUESTION_CHARS.
@@ -487,12 +493,12 @@ class Pipeline:
         """
         began = time.perf_counter()
         masked = mask_identity_numbers(clean_question(question, self.settings.max_question_chars))
-        question = self.restore_accents(masked.text)
+        question = self.restore_typed(masked.text)
         history = [
             replace(
                 t,
-                question=self.restore_accents(mask_identity_numbers(t.question).text),
-                searched=self.restore_accents(mask_identity_numbers(t.searched).text),
+                question=self.restore_typed(mask_identity_numbers(t.question).text),
+                searched=self.restore_typed(mask_identity_numbers(t.searched).text),
             )
             for t in history[-MAX_TURNS:]  # a follow-up leans on the last few turns only
         ]

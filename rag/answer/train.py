@@ -111,7 +111,7 @@ def build_examples(
         candidates = candidates_for(index, view, passages)
         matrix = candidate_features(view, candidates, index)
         parts = part_matrices(query, candidates, index, pipeline.question_vector)
-        own = pipeline.restore_accents(item.question)
+        own = pipeline.restore_typed(item.question)
         fragment = _fragment(own, query, passages, candidates, pipeline)
         spans = [s for group in gold_spans(item, file_texts) for s in group]
         labels = np.asarray([_overlap(c.sentence, spans) for c in candidates], dtype=np.float32)
@@ -151,7 +151,7 @@ def read_as_chat(item: EvalItem, pipeline: Pipeline) -> tuple[str, list[Passage]
     standalone without an LLM, its earlier turns by the rule, so training does not
     depend on any earlier answer.
     """
-    restore = pipeline.restore_accents
+    restore = pipeline.restore_typed
     history = [Turn(restore(q)) for q in item.history]
     query, passages, _ = pipeline.retrieve(restore(item.question), history)
     return query, passages

@@ -73,7 +73,7 @@ def run_eval(
             turns = conversation(pipeline, item.history)
             began = time.perf_counter()
             depth = max(RANK_DEPTH, pipeline.settings.top_k)
-            question = pipeline.restore_accents(item.question)  # as the chat reads it
+            question = pipeline.restore_typed(item.question)  # as the chat reads it
             query, ranking, _ = pipeline.retrieve(question, turns, depth)
             answer = pipeline.answer_from(question, ranking[: pipeline.settings.top_k], query)
             latency = (time.perf_counter() - began) * 1000

@@ -31,15 +31,16 @@ from pathlib import Path
 from rag import types
 from rag.answer import evidence
 from rag.answer.evidence import Names
-from rag.retrieve import accents, lexical, retrievers
+from rag.retrieve import accents, glossary, lexical, retrievers, spelling
 from rag.retrieve.accents import Accents
 from rag.retrieve.lexical import TermWeights, terms
 from rag.retrieve.retrievers import LexicalRetriever
+from rag.retrieve.spelling import Spelling
 from rag.types import Chunk
 
 _LOG = logging.getLogger(__name__)
 # The modules and libraries whose code shapes the data: a change to any of them rebuilds.
-_CODE = (lexical, accents, retrievers, evidence, types, sys.modules[__name__])
+_CODE = (lexical, accents, spelling, glossary, retrievers, evidence, types, sys.modules[__name__])
 _LIBRARIES = ("bm25s", "PyStemmer", "numpy")
 _SUFFIX = ".pickle"
 
@@ -53,6 +54,7 @@ class LexicalData:
     weights: TermWeights
     names: Names
     accents: Accents  # restores å, ä, ö in questions typed without them
+    spelling: Spelling  # reads misspelt question words as the articles' words
 
     @classmethod
     def build(cls, chunks: Iterable[Chunk]) -> LexicalData:
@@ -69,6 +71,7 @@ class LexicalData:
             TermWeights(stems),
             Names(ordered, stems),
             Accents(chunk.text for chunk in ordered),
+            Spelling((chunk.text for chunk in ordered), {t for s in stems for t in s}),
         )
 
 
