@@ -149,6 +149,7 @@ class CarryExample:
     features: list[float]
     alone_rank: int
     carried_rank: int
+    stays: bool = False  # the article is the one the last turn's search put first
 
 
 def carry_example(
@@ -166,7 +167,7 @@ def carry_example(
         return next((i for i, p in enumerate(passages) if p.chunk.source == gold), 99)
 
     features = carry_features(question, history, weight, alone, carried, last)
-    return CarryExample(features, rank(alone), rank(carried))
+    return CarryExample(features, rank(alone), rank(carried), rank(last) == 0)
 
 
 def topic_changes(items: Sequence[EvalItem], count: int) -> list[tuple[str, str, str]]:
@@ -215,13 +216,21 @@ def train_carry(
 
 
 def fit_carry(examples: Sequence[CarryExample]) -> CarryModel:
-    """Fit on the examples where one reading ranks the article higher than the other."""
+    """Fit on the examples where one reading ranks the article higher than the other.
+
+    Where both put it first, the conversation decides: carry when the question stays on
+    the last turn's article (so the query names the subject), not when it moves on.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
+    both_first = [e for e in examples if e.alone_rank == e.carried_rank == 0]
     decisive = [e for e in examples if e.alone_rank != e.carried_rank]
-    x = np.array([e.features for e in decisive])
-    y = np.array([int(e.carried_rank < e.alone_rank) for e in decisive])
+    x = np.array([e.features for e in [*decisive, *both_first]])
+    y = np.array(
+        [int(e.carried_rank < e.alone_rank) for e in decisive]
+        + [int(e.stays) for e in both_first]
+    )
     scaler = StandardScaler().fit(x)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
     regression = LogisticRegression(max_iter=2000).fit((x - scaler.mean_) / scale, y)

@@ -76,6 +76,13 @@ def test_fitted_model_carries_what_the_data_says_and_survives_a_round_trip(
         CarryModel.load(tmp_path / "missing.json")
 
 
+def test_where_both_readings_find_the_article_the_conversation_staying_on_it_decides() -> None:
+    staying = [replace(_example(1.0, 0, 0), stays=True)] * 20
+    moving = [_example(0.0, 0, 0)] * 20  # a new topic the last turn's search did not find
+    model = fit_carry(staying + moving)
+    assert model.carries(staying[0].features) and not model.carries(moving[0].features)
+
+
 def test_topic_changes_pair_questions_of_different_articles_the_same_way_each_time() -> None:
     items = [
         EvalItem(f"q{n}", f"Fråga {n}?", "", (), (f"{n % 3}.txt",), (), "fact") for n in range(9)
