@@ -228,8 +228,7 @@ def fit_carry(examples: Sequence[CarryExample]) -> CarryModel:
     decisive = [e for e in examples if e.alone_rank != e.carried_rank]
     x = np.array([e.features for e in [*decisive, *both_first]])
     y = np.array(
-        [int(e.carried_rank < e.alone_rank) for e in decisive]
-        + [int(e.stays) for e in both_first]
+        [int(e.carried_rank < e.alone_rank) for e in decisive] + [int(e.stays) for e in both_first]
     )
     scaler = StandardScaler().fit(x)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
