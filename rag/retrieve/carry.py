@@ -68,7 +68,14 @@ class CarryModel:
     features: tuple[str, ...] = CARRY_FEATURES
 
     def carries(self, values: Sequence[float]) -> bool:
-        """Whether a follow-up with these feature values is searched with the context."""
+        """Whether a follow-up with these feature values is searched with the context.
+
+        When both readings put the last turn's first article first, the question stays on
+        it: carrying cannot mislead the search and lets the query name the subject.
+        """
+        named = dict(zip(self.features, values, strict=True))
+        if named["same_first_article"] and named["last_first_article"]:
+            return True
         z = (np.asarray(values) - np.asarray(self.mean)) / np.asarray(self.scale)
         logit = float(z @ np.asarray(self.coef)) + self.intercept
         return bool(1 / (1 + math.exp(-logit)) >= self.threshold)
@@ -149,7 +156,6 @@ class CarryExample:
     features: list[float]
     alone_rank: int
     carried_rank: int
-    stays: bool = False  # the article is the one the last turn's search put first
 
 
 def carry_example(
@@ -167,7 +173,7 @@ def carry_example(
         return next((i for i, p in enumerate(passages) if p.chunk.source == gold), 99)
 
     features = carry_features(question, history, weight, alone, carried, last)
-    return CarryExample(features, rank(alone), rank(carried), rank(last) == 0)
+    return CarryExample(features, rank(alone), rank(carried))
 
 
 def topic_changes(items: Sequence[EvalItem], count: int) -> list[tuple[str, str, str]]:
@@ -203,7 +209,7 @@ def train_carry(
         carry_example(question, [earlier], gold, search, weight)
         for earlier, question, gold in topic_changes(questions, TOPIC_CHANGES)
     ]
-    model = fit_carry([*follow_ups, *changes])
+    model = fit_carry(follow_ups, changes)
     figures = {
         "follow_ups": float(len(follow_ups)),
         "topic_changes": float(len(changes)),
@@ -215,24 +221,24 @@ def train_carry(
     return model, figures
 
 
-def fit_carry(examples: Sequence[CarryExample]) -> CarryModel:
+def fit_carry(follow_ups: Sequence[CarryExample], changes: Sequence[CarryExample]) -> CarryModel:
     """Fit on the examples where one reading ranks the article higher than the other.
 
-    Where both put it first, the conversation decides: carry when the question stays on
-    the last turn's article (so the query names the subject), not when it moves on.
+    Follow-ups and topic changes weigh the same in all, however many of each there are:
+    more follow-ups must not teach the model to carry the old topic into a new one.
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    both_first = [e for e in examples if e.alone_rank == e.carried_rank == 0]
-    decisive = [e for e in examples if e.alone_rank != e.carried_rank]
-    x = np.array([e.features for e in [*decisive, *both_first]])
-    y = np.array(
-        [int(e.carried_rank < e.alone_rank) for e in decisive] + [int(e.stays) for e in both_first]
-    )
+    kinds = [[e for e in kind if e.alone_rank != e.carried_rank] for kind in (follow_ups, changes)]
+    decisive = [e for kind in kinds for e in kind]
+    x = np.array([e.features for e in decisive])
+    y = np.array([int(e.carried_rank < e.alone_rank) for e in decisive])
+    share = [len(decisive) / (2 * max(1, len(kind))) for kind in kinds]
+    weight = np.concatenate([np.full(len(kind), w) for kind, w in zip(kinds, share, strict=True)])
     scaler = StandardScaler().fit(x)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    regression = LogisticRegression(max_iter=2000).fit((x - scaler.mean_) / scale, y)
+    regression = LogisticRegression(max_iter=2000).fit((x - scaler.mean_) / scale, y, weight)
     return CarryModel(
         tuple(float(v) for v in scaler.mean_),
         tuple(float(v) for v in scale),

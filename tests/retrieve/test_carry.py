@@ -60,9 +60,11 @@ def _example(context: float, alone_rank: int, carried_rank: int) -> CarryExample
 def test_fitted_model_carries_what_the_data_says_and_survives_a_round_trip(
     tmp_path: Path,
 ) -> None:
-    examples = [_example(1.0, 3, 0)] * 20 + [_example(0.0, 0, 4)] * 20 + [_example(1.0, 0, 0)]
-    model = fit_carry(examples)
-    assert model.carries(examples[0].features) and not model.carries(examples[20].features)
+    follow_ups = [_example(1.0, 3, 0)] * 20 + [_example(1.0, 0, 0)]
+    changes = [_example(0.0, 0, 4)] * 5  # fewer: the two kinds weigh the same
+    examples = [*follow_ups, *changes]
+    model = fit_carry(follow_ups, changes)
+    assert model.carries(follow_ups[0].features) and not model.carries(changes[0].features)
     assert first_hits(examples, model) == 1.0
     assert first_hits([_example(1.0, 0, 5)], None) == 0.0  # the rule carries and misses
     path = tmp_path / "carry.json"
@@ -76,11 +78,13 @@ def test_fitted_model_carries_what_the_data_says_and_survives_a_round_trip(
         CarryModel.load(tmp_path / "missing.json")
 
 
-def test_where_both_readings_find_the_article_the_conversation_staying_on_it_decides() -> None:
-    staying = [replace(_example(1.0, 0, 0), stays=True)] * 20
-    moving = [_example(0.0, 0, 0)] * 20  # a new topic the last turn's search did not find
-    model = fit_carry(staying + moving)
-    assert model.carries(staying[0].features) and not model.carries(moving[0].features)
+def test_a_question_both_readings_keep_on_the_last_turns_article_is_carried() -> None:
+    model = fit_carry([_example(1.0, 3, 0)] * 20, [_example(0.0, 0, 4)] * 20)
+    staying = _example(0.0, 0, 0).features
+    assert not model.carries(staying)
+    named = dict(zip(CARRY_FEATURES, staying, strict=True))
+    named["same_first_article"] = named["last_first_article"] = 1.0
+    assert model.carries(list(named.values()))
 
 
 def test_topic_changes_pair_questions_of_different_articles_the_same_way_each_time() -> None:
