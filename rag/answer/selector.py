@@ -11,7 +11,7 @@ cross-validation the answer abstains. A question that asks two things at once
 (`rag.retrieve.parts`) is also read per part: each sentence's probability is the mean of
 the whole question's and the parts' mean, so the second part's sentence is not outranked
 by sentences that hold only the first. Otherwise the answer quotes the best sentences (at
-most 3, or 5 for a summary or list question), each with the sentence after it while both
+most 3, or 4 for a summary or list question), each with the sentence after it while both
 fit `window_chars` (and the one before when it opens with a pronoun), in source order per
 article, each cited.
 
