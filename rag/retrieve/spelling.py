@@ -13,7 +13,8 @@ in the answer fell by a fifth). A word is read as another when
 - a word of the articles (or of the glossary) is within one edit of it (two for words of
   eight letters or more): a letter added, dropped, changed, or two swapped
   (Damerau-Levenshtein, RapidFuzz). The closest wins, then the one the articles use
-  most.
+  most. Only words that open with the typed word's first or second letter are read, so
+  a large corpus costs little (a misspelt first letter stays as typed).
 
 The corrected question is what is searched and shown as "Sökte efter".
 """
@@ -64,11 +65,11 @@ class Spelling:
         for phrase in GLOSSARY:  # English questions are read against the glossary's words
             counts.update(w for w in phrase if w not in counts)
         self._counts = dict(counts)
-        by_length: dict[int, list[str]] = defaultdict(list)
+        buckets: dict[tuple[int, str], list[str]] = defaultdict(list)
         for word in sorted(counts):
             if len(word) >= MIN_LENGTH - 1:
-                by_length[len(word)].append(word)
-        self._by_length = dict(by_length)
+                buckets[(len(word), word[0])].append(word)
+        self._buckets = dict(buckets)  # by length and first letter: a scan reads few words
         self._known = frozenset(_known_words() if known is None else known)
         self._stems = frozenset(stems)
 
@@ -90,14 +91,18 @@ class Spelling:
         if any(stem in self._stems for stem in terms(word)) or self._compound(word):
             return None
         edits = 2 if len(word) >= LONG_WORD else 1
-        pool = [
-            w
-            for n in range(len(word) - edits, len(word) + edits + 1)
-            for w in self._by_length.get(n, ())
+        found = [
+            hit
+            for length in range(len(word) - edits, len(word) + edits + 1)
+            for first in {word[0], word[1]}  # the first two letters swapped too
+            for hit in extract(
+                word,
+                self._buckets.get((length, first), ()),
+                scorer=DamerauLevenshtein.distance,
+                score_cutoff=edits,
+                limit=None,
+            )
         ]
-        found = extract(
-            word, pool, scorer=DamerauLevenshtein.distance, score_cutoff=edits, limit=None
-        )
         if not found:
             return None
         best = min(found, key=lambda hit: (hit[1], -self._counts[hit[0]], hit[0]))
