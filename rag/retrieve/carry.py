@@ -11,7 +11,9 @@ whether the question's own hits are the last turn's articles.
 It is trained by `rag train` on the training follow-ups (where carrying the context
 finds the conversation's article and the question alone does not, or the other way
 round) and on training questions asked after another article's question (a change of
-topic, where carrying misleads). Stored as JSON beside the code (MODEL_CARD.md).
+topic, where carrying misleads), the two kinds weighing the same. A question both
+readings keep on the last turn's first article is carried without asking the model.
+Stored as JSON beside the code (MODEL_CARD.md).
 """
 
 from __future__ import annotations
