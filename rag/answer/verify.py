@@ -72,6 +72,11 @@ _NUMBER_WORDS = {
 _NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
 # A capitalised word inside a sentence (not its first): a name, place or organisation.
 _NAME = re.compile(r"(?<=[\w,)] )[A-ZÅÄÖ][\wåäöéü-]{2,}")
+_ENGLISH_CALENDAR = {
+    *"january february march april may june july august september october november".split(),
+    *"december monday tuesday wednesday thursday friday saturday sunday".split(),
+}
+_QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|”[^”]*”|«[^»]*»")
 MIN_NAME_PREFIX = 5  # a name may end differently in a compound or inflection,
 MAX_NAME_ENDING = 4  # by at most this many letters, keeping at least MIN_NAME_PREFIX
 NEGATION_SCOPE = 3  # content words after a negation that it bears on
@@ -295,7 +300,11 @@ class Verifier:
         names = [x for x in _names(sentence.text) if self._checks_name(x, sentence.text)]
         # A name is taken from any passage of the prompt: a speaker is often named in one
         # passage and quoted in the next ("Olivia:").
-        absent = [x for x in names if not any(_name_in(x, _text(p)) for p in passages)]
+        absent = [
+            x
+            for x in names
+            if not any(_name_in(x, _text(p), _capital_counts(x, sentence.text)) for p in passages)
+        ]
         features = (
             None if missing or absent else self._modelled(sentence.text, cited, backing, passages)
         )
@@ -402,8 +411,15 @@ class Verifier:
     ) -> dict[str, float]:
         """Shares of the claim's names only other passages hold, and that none holds."""
         names = [x for x in _names(claim) if self._checks_name(x, claim)]
-        in_basis = [any(_name_in(x, _text(passages[n - 1])) for n in basis) for x in names]
-        anywhere = [any(_name_in(x, _text(p)) for p in passages) for x in names]
+        capital = [_capital_counts(x, claim) for x in names]
+        in_basis = [
+            any(_name_in(x, _text(passages[n - 1]), c) for n in basis)
+            for x, c in zip(names, capital, strict=True)
+        ]
+        anywhere = [
+            any(_name_in(x, _text(p), c) for p in passages)
+            for x, c in zip(names, capital, strict=True)
+        ]
         share = 1 / len(names) if names else 0.0
         elsewhere = sum(a and not b for a, b in zip(anywhere, in_basis, strict=True))
         return {
@@ -685,15 +701,35 @@ def _names(text: str) -> list[str]:
     return list(dict.fromkeys(m.group() for m in _NAME.finditer(text)))
 
 
-def _name_in(name: str, text: str) -> bool:
+def _swedish_wording(claim: str) -> bool:
+    """Whether the claim's own words (outside quotation marks) are Swedish."""
+    return not looks_english(_QUOTED.sub(" ", claim))
+
+
+def _capital_counts(name: str, claim: str) -> bool:
+    """Whether the name's capital must be in the source too: a Swedish claim, not a month.
+
+    Swedish writes only names with a capital; English also months and weekdays.
+    """
+    return name.lower() not in _ENGLISH_CALENDAR and _swedish_wording(claim)
+
+
+def _name_in(name: str, text: str, capital: bool = True) -> bool:
     """Whether `name` occurs in `text`, inflected or in a compound.
 
     "Lunds" is found in "i Lund", "Sarah-ärenden" in "lex Sarah", "Teamsmötena" in "Teams".
+    With `capital` (a Swedish claim, where only names are capitalised) its capital must be
+    there too: "Uppdrag" is no name in "ett uppdrag".
     """
     first = name.split("-")[0]
     stem = first[:-1] if first.endswith("s") and len(first) > 4 else first
     forms = {stem, stem[: max(MIN_NAME_PREFIX, len(stem) - MAX_NAME_ENDING)]}
-    return any(re.search(rf"\b{re.escape(form)}", text, re.IGNORECASE) for form in forms)
+
+    def pattern(form: str) -> str:
+        head, tail = re.escape(form[0]), re.escape(form[1:])
+        return rf"\b{head}(?i:{tail})" if capital else rf"(?i:\b{head}{tail})"
+
+    return any(re.search(pattern(form), text) for form in forms)
 
 
 def _content_words(text: str) -> list[str]:

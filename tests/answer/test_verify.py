@@ -116,6 +116,8 @@ def test_not_covered_reply_is_recognised(verifier: Verifier) -> None:
         ("Boendet i Exempelby har 12 platser [2].", ""),  # "tolv" in the source
         ("Nordmaling är en kommun i Norrbotten med cirka 7500 invånare [1].", "”Norrbotten”"),
         ("Nordmalings kommun har cirka 7500 invånare [1].", ""),  # inflected name
+        # a common noun of the sources is no name ("planering" is in passage 2)
+        ("Kommunen byggde en modell som kallas Planering [1].", "”Planering”"),
         ("Boendet i Exempelby har inte tolv platser [2].", "säger inte att det inte är så"),
         ("Hur många som bor på boendet framgår inte av källorna.", ""),  # says what is unsaid
         ("Vem som driver boendet finns inte bland utdragen.", ""),
