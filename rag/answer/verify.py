@@ -2,15 +2,15 @@
 
 Markers that point to no passage are removed, and so is a marker whose passage shares
 too little with its sentence. Every number (number words too) must be in the cited
-passages and every name in the answer's passages. A sentence whose passages hold most
-of its content words (weighted by rarity) and which negates nothing is supported; any
-other is judged by the support model (`SupportModel`, trained on the verification
-benchmark) from its word coverage, e5 closeness, names and negation cues, here and in
-the other passages. An unsupported sentence loses its markers and is flagged with the
-reason; when another passage is closer, the flag names it and it is cited too. An
-uncited sentence one passage holds is given that marker; a sentence saying what the
-sources do not state needs none. Each citation quotes the passage span that best
-supports its sentences.
+passages and every name in the answer's passages (in a Swedish claim, with its capital).
+A sentence whose passages hold most of its content words (weighted by rarity) and which
+negates nothing is supported; any other is judged by the support model (`SupportModel`,
+trained on the verification benchmark) from its word coverage, e5 closeness, names and
+negation cues, here and in the other passages. An unsupported sentence loses its markers
+and is flagged with the reason; when another passage is closer, the flag names it and it
+is cited too. An uncited sentence one passage holds is given that marker; a sentence
+saying what the sources do not state needs none. Each citation quotes the passage span
+that best supports its sentences.
 """
 
 from __future__ import annotations
@@ -300,11 +300,8 @@ class Verifier:
         names = [x for x in _names(sentence.text) if self._checks_name(x, sentence.text)]
         # A name is taken from any passage of the prompt: a speaker is often named in one
         # passage and quoted in the next ("Olivia:").
-        absent = [
-            x
-            for x in names
-            if not any(_name_in(x, _text(p), _capital_counts(x, sentence.text)) for p in passages)
-        ]
+        capital = {x: _capital_counts(x, sentence.text) for x in names}
+        absent = [x for x in names if not any(_name_in(x, _text(p), capital[x]) for p in passages)]
         features = (
             None if missing or absent else self._modelled(sentence.text, cited, backing, passages)
         )
@@ -714,7 +711,7 @@ def _capital_counts(name: str, claim: str) -> bool:
     return name.lower() not in _ENGLISH_CALENDAR and _swedish_wording(claim)
 
 
-def _name_in(name: str, text: str, capital: bool = True) -> bool:
+def _name_in(name: str, text: str, capital: bool) -> bool:
     """Whether `name` occurs in `text`, inflected or in a compound.
 
     "Lunds" is found in "i Lund", "Sarah-ärenden" in "lex Sarah", "Teamsmötena" in "Teams".
