@@ -300,7 +300,7 @@ class Verifier:
         names = [x for x in _names(sentence.text) if self._checks_name(x, sentence.text)]
         # A name is taken from any passage of the prompt: a speaker is often named in one
         # passage and quoted in the next ("Olivia:").
-        capital = {x: _capital_counts(x, sentence.text) for x in names}
+        capital = _capitals(names, sentence.text)
         absent = [x for x in names if not any(_name_in(x, _text(p), capital[x]) for p in passages)]
         features = (
             None if missing or absent else self._modelled(sentence.text, cited, backing, passages)
@@ -408,15 +408,11 @@ class Verifier:
     ) -> dict[str, float]:
         """Shares of the claim's names only other passages hold, and that none holds."""
         names = [x for x in _names(claim) if self._checks_name(x, claim)]
-        capital = [_capital_counts(x, claim) for x in names]
+        capital = _capitals(names, claim)
         in_basis = [
-            any(_name_in(x, _text(passages[n - 1]), c) for n in basis)
-            for x, c in zip(names, capital, strict=True)
+            any(_name_in(x, _text(passages[n - 1]), capital[x]) for n in basis) for x in names
         ]
-        anywhere = [
-            any(_name_in(x, _text(p), c) for p in passages)
-            for x, c in zip(names, capital, strict=True)
-        ]
+        anywhere = [any(_name_in(x, _text(p), capital[x]) for p in passages) for x in names]
         share = 1 / len(names) if names else 0.0
         elsewhere = sum(a and not b for a, b in zip(anywhere, in_basis, strict=True))
         return {
@@ -703,12 +699,14 @@ def _swedish_wording(claim: str) -> bool:
     return not looks_english(_QUOTED.sub(" ", claim))
 
 
-def _capital_counts(name: str, claim: str) -> bool:
-    """Whether the name's capital must be in the source too: a Swedish claim, not a month.
+def _capitals(names: Sequence[str], claim: str) -> dict[str, bool]:
+    """Each name with whether its capital must be in the source too (in a Swedish claim).
 
-    Swedish writes only names with a capital; English also months and weekdays.
+    Swedish writes only names with a capital; English also months and weekdays, so those
+    are matched without case.
     """
-    return name.lower() not in _ENGLISH_CALENDAR and _swedish_wording(claim)
+    swedish = _swedish_wording(claim)
+    return {x: swedish and x.lower() not in _ENGLISH_CALENDAR for x in names}
 
 
 def _name_in(name: str, text: str, capital: bool) -> bool:
