@@ -2,7 +2,9 @@
 
 Markers that point to no passage are removed, and so is a marker whose passage shares
 too little with its sentence. Every number (number words too) must be in the cited
-passages and every name in the answer's passages (in a Swedish claim, with its capital).
+passages (a year its article names an event by may be in another of them), every name
+in the answer's passages (in a Swedish claim, with its capital), and a two-word person
+name written as they write it.
 A sentence whose passages hold most of its content words (weighted by rarity) and which
 negates nothing is supported; any other is judged by the support model (`SupportModel`,
 trained on the verification benchmark) from its word coverage, e5 closeness, names and
@@ -76,6 +78,10 @@ _ENGLISH_CALENDAR = {
     *"january february march april may june july august september october november".split(),
     *"december monday tuesday wednesday thursday friday saturday sunday".split(),
 }
+# Two capitalised words in a row, each with lowercase after its capital: a person's name.
+_PERSON = re.compile(r"\b([A-ZÅÄÖ][a-zåäöéü]+)(?=[ \u00a0]([A-ZÅÄÖ][a-zåäöéü]+)\b)")
+# A year after a name labels an event: "Socialchefsdagarna 2021", "Almedalen 2022".
+_EVENT_YEAR = re.compile(r"\b[A-ZÅÄÖ][\wåäöé-]+ ((?:19|20)\d\d)\b")
 _QUOTED = re.compile(r"\"[^\"]*\"|“[^”]*”|”[^”]*”|«[^»]*»")
 MIN_NAME_PREFIX = 5  # a name may end differently in a compound or inflection,
 MAX_NAME_ENDING = 4  # by at most this many letters, keeping at least MIN_NAME_PREFIX
@@ -83,6 +89,11 @@ NEGATION_SCOPE = 3  # content words after a negation that it bears on
 NEGATION_BEFORE = 1  # and content words before it
 NEGATION_WINDOW = 6  # words between a source's negation and a word it bears on
 NEGATION_SENTENCES = 2  # else a negation must be among this many closest source sentences
+# A bracketed aside about the sources, not the subject: "(skribenten namnges inte i utdragen)".
+_SOURCE_ASIDE = re.compile(
+    r"\s*\((?=[^()]*\b(utdrag|källor|källan|texten|artikeln|excerpt|source|passage))"
+    r"(?=[^()]*\b(inte|ej|not)\b)[^()]*\)"
+)
 _NEGATION = re.compile(r"\b(inte|ej|aldrig|icke|not|never)\b", re.I)
 # What a source may say a negation with ("utan", "saknas", "ingen").
 _NEGATIVE = re.compile(
@@ -251,7 +262,7 @@ class Verifier:
         supported: dict[int, list[str]] = {}  # passage number -> claims it supports
         offered: dict[int, list[str]] = {}  # passage number -> flagged claims it is closest to
         cursor, length, count, not_covered = 0, 0, 0, False
-        for start, end in sentence_spans(text):
+        for start, end in _claim_spans(text):
             gap = text[cursor:start]
             sentence = self._judge(_parse(text[start:end]), passages)
             rendered = _render(sentence)
@@ -280,31 +291,38 @@ class Verifier:
 
     def _judge(self, sentence: _Sentence, passages: Sequence[Passage]) -> _Sentence:
         cited = _cited(sentence, passages)
-        claim_terms = _words(sentence.text)  # numbers are checked on their own
-        numbers = _numbers(sentence.text)
-        says_not_covered = bool(NOT_COVERED.search(sentence.text))
+        claim = _SOURCE_ASIDE.sub("", sentence.text)  # "(the excerpts do not name …)" is no claim
+        claim_terms = _words(claim)  # numbers are checked on their own
+        numbers = _numbers(claim)
+        says_not_covered = bool(NOT_COVERED.search(claim))
         if not cited:
             substantive = len(claim_terms) >= self.policy.min_claim_terms or numbers
             if substantive and not says_not_covered:
-                cited = self._holding(sentence.text, passages)
+                cited = self._holding(claim, passages)
                 if not cited:
                     sentence.reason = "saknar källhänvisning"
                     return sentence
             else:
                 return sentence
-        backing = self._backing(sentence.text, cited, passages)
+        backing = self._backing(claim, cited, passages)
         basis = backing or cited
         refs = ", ".join(f"[{n}]" for n in basis)
         source = "källa" if len(basis) == 1 else "källorna"
-        missing = [x for x in numbers if not any(_has_number(passages[n - 1], x) for n in basis)]
-        names = [x for x in _names(sentence.text) if self._checks_name(x, sentence.text)]
+        context = _same_articles(passages, basis)
+        missing = [
+            x
+            for x in numbers
+            if not any(_has_number(passages[n - 1], x) for n in basis)
+            # The year an article names its event by holds for all its passages.
+            and not any(x in _event_years(p) for p in context)
+        ]
+        names = [x for x in _names(claim) if self._checks_name(x, claim)]
         # A name is taken from any passage of the prompt: a speaker is often named in one
         # passage and quoted in the next ("Olivia:").
-        capital = _capitals(names, sentence.text)
+        capital = _capitals(names, claim)
         absent = [x for x in names if not any(_name_in(x, _text(p), capital[x]) for p in passages)]
-        features = (
-            None if missing or absent else self._modelled(sentence.text, cited, backing, passages)
-        )
+        absent += _person_names(claim, passages)
+        features = None if missing or absent else self._modelled(claim, cited, backing, passages)
         if missing:
             sentence.closest = _holder(passages, basis, lambda p: _has_number(p, missing[0]))
             sentence.reason = f"talet {missing[0]} finns inte i {source} {refs}"
@@ -318,10 +336,10 @@ class Verifier:
             ):
                 sentence.reason = f"{source} {refs} säger inte att det inte är så"
             else:
-                sentence.closest = self._closest_other(sentence.text, cited, passages)
+                sentence.closest = self._closest_other(claim, cited, passages)
                 sentence.reason = f"stöds inte av {source} {refs}"
         elif backing or not says_not_covered:
-            sentence.kept = backing or self._closest_cited(sentence.text, cited, passages)
+            sentence.kept = backing or self._closest_cited(claim, cited, passages)
         if sentence.closest:
             sentence.reason += f"; närmast är källa [{sentence.closest}]"
         return sentence
@@ -434,6 +452,7 @@ class Verifier:
             return features
         closest = self._closest_sentences(claim, sources, NEGATION_SENTENCES)
         features["negated"] = 1.0
+        phrase = any(_negation_phrase_in(claim, negation, _text(p)) for p in sources)
         features["negation_unmatched_words"] = float(
             self._negation_unmatched(claim, negation, sources)
         )
@@ -443,9 +462,7 @@ class Verifier:
         features["negation_unmatched_closest"] = (
             float(not _NEGATIVE.search(closest[0])) if closest else 0.0
         )
-        features["negation_phrase"] = float(
-            any(_negation_phrase_in(claim, negation, _text(p)) for p in sources)
-        )
+        features["negation_phrase"] = float(phrase)
         plain = claim[: negation.start()] + claim[negation.end() :]
         without = max(self._similarity(p, self._claim_vector(plain)) for p in sources)
         features["negation_shift"] = without - similarity
@@ -455,7 +472,7 @@ class Verifier:
         """Each cited sentence of an answer (markers removed) with the passages it cites."""
         text = _MARKER_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text.strip())
         found = []
-        for start, end in sentence_spans(text):
+        for start, end in _claim_spans(text):
             sentence = _parse(text[start:end])
             cited = _cited(sentence, passages)
             if cited:
@@ -644,6 +661,74 @@ def _render(sentence: _Sentence) -> str:
             out += kept
         cursor = end
     return (out + sentence.raw[cursor:]).strip()
+
+
+def _event_years(passage: Passage) -> set[str]:
+    """The years the passage names an event by (in its title, heading or text)."""
+    return set(_EVENT_YEAR.findall(_text(passage)))
+
+
+def _same_articles(passages: Sequence[Passage], basis: list[int]) -> list[Passage]:
+    """The passages of the prompt from the articles of the `basis` passages."""
+    articles = {(passages[n - 1].chunk.source, passages[n - 1].chunk.title) for n in basis}
+    return [p for p in passages if (p.chunk.source, p.chunk.title) in articles]
+
+
+def _person_names(claim: str, passages: Sequence[Passage]) -> list[str]:
+    """Two-word person names in the claim the passages never write, though one half is known.
+
+    "Anna Starwar" when the sources have "Anna Burston", "Director Wigzell" when they have
+    "Olivia Wigzell": a swapped first name or surname, checked in any language. A known
+    surname after the claim's first word is no name ("Enligt Anna"); an inflected first
+    word is the same ("Samtalsledaren Petra" for "Samtalsledare Petra").
+    """
+    written = {pair for p in passages for pair in _written_names(_text(p))}
+    firsts, lasts = {f for f, _ in written}, {last for _, last in written}
+    absent = []
+    for first, last, start in _pairs(claim):
+        surname = _base_name(last)
+        known = first in firsts or (start > 0 and surname in lasts)
+        if known and not any(
+            w_last == surname and _name_in(first, w_first, capital=True)
+            for w_first, w_last in written
+        ):
+            absent.append(f"{first} {last}")
+    return absent
+
+
+@lru_cache(maxsize=1024)
+def _written_names(text: str) -> frozenset[tuple[str, str]]:
+    """The two-word names `text` writes, the second without a genitive s."""
+    return frozenset((first, _base_name(last)) for first, last, _ in _pairs(text))
+
+
+def _base_name(name: str) -> str:
+    """The name without a genitive s ("Grönvalls" -> "Grönvall")."""
+    return name[:-1] if name.endswith("s") and len(name) > 4 else name
+
+
+def _pairs(text: str) -> set[tuple[str, str, int]]:
+    """Each two capitalised words in a row (overlapping) with the first one's offset."""
+    return {(m.group(1), m.group(2), m.start()) for m in _PERSON.finditer(text)}
+
+
+def _claim_spans(text: str) -> list[tuple[int, int]]:
+    """The answer's sentences; a split inside a quotation or before a bracket is undone.
+
+    'ask: "How was it? Was it fine?" ("Hur var det?") [1].' is one claim with its marker.
+    """
+    spans: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        if spans and (_open_quotation(text[spans[-1][0] : spans[-1][1]]) or text[start] == "("):
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return spans
+
+
+def _open_quotation(sentence: str) -> bool:
+    """Whether `sentence` ends inside a quotation (an odd number of quotation marks)."""
+    return sentence.count('"') % 2 == 1 or (sentence.count("”") + sentence.count("“")) % 2 == 1
 
 
 def _text(passage: Passage) -> str:

@@ -152,3 +152,61 @@ def test_a_claim_without_numbers_cited_to_the_wrong_passage_is_judged_by_meaning
     (flag,) = result.flagged
     assert flag.reason == "stöds inte av källa [1]; närmast är källa [2]"
     assert [c.n for c in result.citations] == [2]
+
+
+PANEL = (
+    "Samtalsledare Petra West från FSS ledde panelen på Socialchefsdagarna 2021.\n\n"
+    "Anna Burston menade att tilliten är viktig för socialtjänsten. Det är snarare polisen "
+    "än kommunen som sparar pengarna på tidiga insatser."
+)
+OTHER = "Boendet i Exempelby öppnade 2019 med tolv platser för äldre."
+
+
+def _panel_passages() -> list[Passage]:
+    second = PANEL.index("Anna Burston")
+    spans = [
+        ("p.txt", "Panelsamtal", PANEL, 0, second),
+        ("p.txt", "Panelsamtal", PANEL, second, len(PANEL)),
+        ("b.txt", "Boendet", OTHER, 0, len(OTHER)),
+    ]
+    passages = []
+    for n, (source, title, text, start, end) in enumerate(spans, start=1):
+        body = text[start:end].strip()
+        begin = text.index(body)
+        chunk = Chunk(f"p{n}", source, title, "", begin, begin + len(body), body, body)
+        passages.append(Passage(chunk, rank=n, score=1.0))
+    return passages
+
+
+@pytest.fixture(scope="module")
+def panel_verifier(e5: RagEmbeddings) -> Verifier:
+    weights = TermWeights(terms(p.chunk.embed_text) for p in _panel_passages())
+    return Verifier(ExtractiveAnswerer(weights).coverage, e5)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "reason"),
+    [
+        # the year an article names its event by holds for all its passages; not another's
+        ("Anna Burston menade 2021 att tilliten är viktig för socialtjänsten [2].", ""),
+        ("Anna Burston menade 2019 att tilliten är viktig för socialtjänsten [2].", "talet 2019"),
+        # a swapped first name or surname, in either language
+        ("Petra Burston menade att tilliten är viktig för socialtjänsten [2].", "”Petra Burston”"),
+        ("The panel heard Director Burston say that trust matters [2].", "”Director Burston”"),
+        ("Enligt Anna Burston är tilliten viktig för socialtjänsten [2].", ""),
+        ("Samtalsledaren Petra West från FSS ledde panelen [1].", ""),
+        # a quoted question, or its translation in brackets, does not end the sentence
+        (
+            'The survey answer was: "How was it? Was it good?" ("Hur var det? Var det bra?") [2].',
+            "",
+        ),
+        # an aside about the sources is no negation of the claim
+        ("Anna Burston (vars titel inte anges i utdragen) menade att tilliten är viktig [2].", ""),
+    ],
+)
+def test_article_years_person_names_quotations_and_asides(
+    panel_verifier: Verifier, sentence: str, reason: str
+) -> None:
+    result = panel_verifier.verify(sentence, _panel_passages())
+    found = " ".join(f.reason for f in result.flagged)
+    assert (reason in found) if reason else found == "", found
