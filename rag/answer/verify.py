@@ -452,7 +452,6 @@ class Verifier:
             return features
         closest = self._closest_sentences(claim, sources, NEGATION_SENTENCES)
         features["negated"] = 1.0
-        phrase = any(_negation_phrase_in(claim, negation, _text(p)) for p in sources)
         features["negation_unmatched_words"] = float(
             self._negation_unmatched(claim, negation, sources)
         )
@@ -462,7 +461,9 @@ class Verifier:
         features["negation_unmatched_closest"] = (
             float(not _NEGATIVE.search(closest[0])) if closest else 0.0
         )
-        features["negation_phrase"] = float(phrase)
+        features["negation_phrase"] = float(
+            any(_negation_phrase_in(claim, negation, _text(p)) for p in sources)
+        )
         plain = claim[: negation.start()] + claim[negation.end() :]
         without = max(self._similarity(p, self._claim_vector(plain)) for p in sources)
         features["negation_shift"] = without - similarity
@@ -678,9 +679,9 @@ def _person_names(claim: str, passages: Sequence[Passage]) -> list[str]:
     """Two-word person names in the claim the passages never write, though one half is known.
 
     "Anna Starwar" when the sources have "Anna Burston", "Director Wigzell" when they have
-    "Olivia Wigzell": a swapped first name or surname, checked in any language. A known
-    surname after the claim's first word is no name ("Enligt Anna"); an inflected first
-    word is the same ("Samtalsledaren Petra" for "Samtalsledare Petra").
+    "Olivia Wigzell": a swapped first name or surname, checked in any language. A pair
+    opening the claim counts only by a known first name ("Enligt Anna" is none); an
+    inflected first word is the same ("Samtalsledaren Petra" for "Samtalsledare Petra").
     """
     written = {pair for p in passages for pair in _written_names(_text(p))}
     firsts, lasts = {f for f, _ in written}, {last for _, last in written}
@@ -801,8 +802,7 @@ def _name_in(name: str, text: str, capital: bool) -> bool:
     With `capital` (a Swedish claim, where only names are capitalised) its capital must be
     there too: "Uppdrag" is no name in "ett uppdrag".
     """
-    first = name.split("-")[0]
-    stem = first[:-1] if first.endswith("s") and len(first) > 4 else first
+    stem = _base_name(name.split("-")[0])
     forms = {stem, stem[: max(MIN_NAME_PREFIX, len(stem) - MAX_NAME_ENDING)]}
 
     def pattern(form: str) -> str:
