@@ -316,11 +316,13 @@ class Verifier:
             # The year an article names its event by holds for all its passages.
             and not any(x in _event_years(p) for p in context)
         ]
-        names = [x for x in _names(claim) if self._checks_name(x, claim)]
         # A name is taken from any passage of the prompt: a speaker is often named in one
         # passage and quoted in the next ("Olivia:").
-        capital = _capitals(names, claim)
-        absent = [x for x in names if not any(_name_in(x, _text(p), capital[x]) for p in passages)]
+        absent = [
+            x
+            for x, capital in self._claim_names(claim).items()
+            if not any(_name_in(x, _text(p), capital) for p in passages)
+        ]
         absent += _person_names(claim, passages)
         features = None if missing or absent else self._modelled(claim, cited, backing, passages)
         if missing:
@@ -425,8 +427,8 @@ class Verifier:
         self, claim: str, basis: list[int], passages: Sequence[Passage]
     ) -> dict[str, float]:
         """Shares of the claim's names only other passages hold, and that none holds."""
-        names = [x for x in _names(claim) if self._checks_name(x, claim)]
-        capital = _capitals(names, claim)
+        capital = self._claim_names(claim)
+        names = list(capital)
         in_basis = [
             any(_name_in(x, _text(passages[n - 1]), capital[x]) for n in basis) for x in names
         ]
@@ -485,6 +487,11 @@ class Verifier:
     ) -> dict[str, float] | None:
         """The features the support model sees for this claim, None if words settle it."""
         return self._modelled(claim, cited, self._backing(claim, cited, passages), passages)
+
+    def _claim_names(self, claim: str) -> dict[str, bool]:
+        """The claim's names to check, each with whether its capital must match (`_capitals`)."""
+        names = [x for x in _names(claim) if self._checks_name(x, claim)]
+        return _capitals(names, claim)
 
     def _checks_name(self, name: str, claim: str) -> bool:
         """Whether a name in the claim must be found in its sources.
@@ -708,9 +715,9 @@ def _base_name(name: str) -> str:
     return name[:-1] if name.endswith("s") and len(name) > 4 else name
 
 
-def _pairs(text: str) -> set[tuple[str, str, int]]:
-    """Each two capitalised words in a row (overlapping) with the first one's offset."""
-    return {(m.group(1), m.group(2), m.start()) for m in _PERSON.finditer(text)}
+def _pairs(text: str) -> list[tuple[str, str, int]]:
+    """Each two capitalised words in a row (overlapping), in order, with the first's offset."""
+    return [(m.group(1), m.group(2), m.start()) for m in _PERSON.finditer(text)]
 
 
 def _claim_spans(text: str) -> list[tuple[int, int]]:
