@@ -44,6 +44,7 @@ _NAME_AND_TITLE = re.compile(r"^[A-ZÅÄÖ][\wåäöé-]+(?:\s[A-ZÅÄÖ][\wåä
 _CAPITALISED = re.compile(r"\b[A-ZÅÄÖ][\wåäöé-]+")
 _WORD = re.compile(r"\w+")
 _END = re.compile(r"[.!…:;,]\W*$")  # a heading ends in none of these ("?" it may)
+MAX_SIGN_OFF_WORDS = 30  # a sign-off's title line, unpunctuated, is at most this long
 _LIST_ITEM = re.compile(r"^\s*(?:[•\-–*]|\d+[.)])\s")  # a list line is body text
 
 
@@ -61,8 +62,8 @@ def sentence_role(text: str, own_line: bool, after_greeting: bool = False) -> Ro
         return "aside"
     if _GREETING.search(text):
         return "signature"
-    if after_greeting and own_line and len(words) <= 12 and _mostly_names(text, words):
-        return "signature"
+    if after_greeting and own_line and _sign_off_line(text, words):
+        return "signature"  # the name, then a title line ("Verksamhetschef inom …")
     credit = _CAPTION.search(text)
     if credit and (credit.start() >= 0.6 * len(text) or len(words) <= 12):
         return "caption"  # a credit inside a long sentence leaves it body text
@@ -81,6 +82,14 @@ def sentence_role(text: str, own_line: bool, after_greeting: bool = False) -> Ro
     if own_line and len(words) <= 14 and not _END.search(text) and not _LIST_ITEM.match(text):
         return "heading"
     return "body"
+
+
+def _sign_off_line(text: str, words: list[str]) -> bool:
+    """Whether a line after a greeting continues the sign-off: a name, or a title line."""
+    if len(words) <= 12 and _mostly_names(text, words):
+        return True
+    unpunctuated = not _END.search(text) and not text.rstrip().endswith("?")
+    return unpunctuated and len(words) <= MAX_SIGN_OFF_WORDS
 
 
 def _mostly_names(text: str, words: list[str]) -> bool:

@@ -21,6 +21,7 @@ PS: Öppet hus hålls den 3 april.
 
 Varma hälsningar
 Lisa Svensson, enhetschef
+Verksamhetschef inom äldreomsorgen och projektledare för omställningen i Tallbacka
 """
 
 
@@ -39,6 +40,9 @@ def test_a_hand_made_article_gets_each_role() -> None:
     assert roles["PS: Öppet hus hålls den 3 april."] == "aside"
     assert roles["Varma hälsningar"] == "signature"
     assert roles["Lisa Svensson, enhetschef"] == "signature"
+    # a sign-off's unpunctuated title line is part of it, however few capitals it has
+    title = "Verksamhetschef inom äldreomsorgen och projektledare för omställningen i Tallbacka"
+    assert roles[title] == "signature"
 
 
 def test_the_seeds_credits_and_sign_offs_are_not_body() -> None:
@@ -52,6 +56,10 @@ def test_the_seeds_credits_and_sign_offs_are_not_body() -> None:
     ] == ("caption")
     assert roles["Hälsningar Anna Burston, ordförande FSS region Skåne"] == "signature"
     assert roles["Monica Persson, ordförande FSS"] == "signature"
+    assert roles[
+        "Verksamhetschef inom Barn, unga och familjestöd samt projektledare för "
+        "omställningsarbetet till första linjens socialtjänst i Lunds kommun"
+    ] == ("signature")
     body = [s for s, role in roles.items() if role == "body"]
     assert len(body) > 0.7 * len(roles)  # most of the text is body
     # a credit inside a long sentence leaves it body text
