@@ -74,6 +74,7 @@ _NUMBER_WORDS = {
 _NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
 # A capitalised word inside a sentence (not its first): a name, place or organisation.
 _NAME = re.compile(r"(?<=[\w,)] )[A-ZÅÄÖ][\wåäöéü-]{2,}")
+_SPLIT_NAME = re.compile(r"\b([A-ZÅÄÖ][a-zåäöé]{2,}) ([A-ZÅÄÖ][a-zåäöé]{2,})\b")
 _ENGLISH_CALENDAR = {
     *"january february march april may june july august september october november".split(),
     *"december monday tuesday wednesday thursday friday saturday sunday".split(),
@@ -292,6 +293,7 @@ class Verifier:
     def _judge(self, sentence: _Sentence, passages: Sequence[Passage]) -> _Sentence:
         cited = _cited(sentence, passages)
         claim = _SOURCE_ASIDE.sub("", sentence.text)  # "(the excerpts do not name …)" is no claim
+        claim = _joined_names(claim, passages)
         claim_terms = _words(claim)  # numbers are checked on their own
         numbers = _numbers(claim)
         says_not_covered = bool(NOT_COVERED.search(claim))
@@ -486,6 +488,7 @@ class Verifier:
         self, claim: str, cited: list[int], passages: Sequence[Passage]
     ) -> dict[str, float] | None:
         """The features the support model sees for this claim, None if words settle it."""
+        claim = _joined_names(claim, passages)
         return self._modelled(claim, cited, self._backing(claim, cited, passages), passages)
 
     def _claim_names(self, claim: str) -> dict[str, bool]:
@@ -680,6 +683,24 @@ def _same_articles(passages: Sequence[Passage], basis: list[int]) -> list[Passag
     """The passages of the prompt from the articles of the `basis` passages."""
     articles = {(passages[n - 1].chunk.source, passages[n - 1].chunk.title) for n in basis}
     return [p for p in passages if (p.chunk.source, p.chunk.title) in articles]
+
+
+def _joined_names(claim: str, passages: Sequence[Passage]) -> str:
+    """The claim with a name written in two words joined where the sources write it as one.
+
+    "Star Wars" is the sources' "Starwars": each word alone is in no passage.
+    """
+
+    def joined(match: re.Match[str]) -> str:
+        one = match.group(1) + match.group(2).lower()
+        written = [_text(p) for p in passages]
+        if any(one.lower() in t.lower() for t in written) and not any(
+            match.group() in t for t in written
+        ):
+            return one
+        return match.group()
+
+    return _SPLIT_NAME.sub(joined, claim)
 
 
 def _person_names(claim: str, passages: Sequence[Passage]) -> list[str]:

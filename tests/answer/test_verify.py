@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.extractive import ExtractiveAnswerer
-from rag.answer.verify import SupportModel, SupportModelError, Verifier
+from rag.answer.verify import SupportModel, SupportModelError, Verifier, _joined_names
 from rag.index.embed import RagEmbeddings
 from rag.retrieve.lexical import TermWeights, terms
 from rag.types import Chunk, Passage
@@ -210,3 +210,14 @@ def test_article_years_person_names_quotations_and_asides(
     result = panel_verifier.verify(sentence, _panel_passages())
     found = " ".join(f.reason for f in result.flagged)
     assert (reason in found) if reason else found == "", found
+
+
+def test_a_name_written_in_two_words_is_read_as_the_sources_join_it() -> None:
+    title = "Vad kan socialtjänsten lära av Yoda i Starwars?"
+    text = "Yoda säger: du måste lära om."
+    chunk = Chunk("y", "y.txt", title, "", 0, len(text), text, f"{title}\n{text}")
+    passages = [Passage(chunk, rank=1, score=1.0)]
+    joined = _joined_names("The post quotes Yoda from Star Wars [1].", passages)
+    assert joined == "The post quotes Yoda from Starwars [1]."
+    unchanged = "Anna Burston quotes Yoda [1]."  # "Annaburston" is in no source
+    assert _joined_names(unchanged, passages) == unchanged
