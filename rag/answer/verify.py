@@ -48,12 +48,14 @@ _WHOLE_HOUR = re.compile(r"[.:]00$")  # "17.00" and "17" are the same time
 _THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")  # English "7,500"
 _DIGIT_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")  # "7 500" -> "7500"
 NOT_COVERED = re.compile(
-    r"(källorna|utdragen|artiklarna|texten|artikeln)\s+(besvarar|täcker|nämner|tar|anger|säger)"
+    r"(källorna|källan|utdragen|utdraget|artiklarna|texten|artikeln)\s+"
+    r"(besvarar|täcker|nämner|tar|anger|säger)"
     r"\s+(dock\s+|däremot\s+|alltså\s+)?inte|inget (i|om det i) källorna|"
     r"(framgår|anges|nämns|står|sägs|redovisas|preciseras)\s+(dock\s+|däremot\s+)?inte|"
-    r"(finns|ingår|ges)\s+(dock\s+|däremot\s+)?inte\s+(i|bland|av)\s+(utdragen|källorna)|"
+    r"(finns|ingår|ges)\s+(dock\s+|däremot\s+)?inte\s+(i|bland|av)\s+(utdragen|utdraget|källorna|källan)|"
     r"går\s+inte\s+att\s+belägga|"
-    r"(sources|excerpts|passages)( provided| given)? (do|does) not|do not (answer|cover|mention)|"
+    r"(sources?|excerpts?|passages?)( provided| given)? (do|does) not|"
+    r"do not (answer|cover|mention)|"
     r"(is|are) not (stated|mentioned|given|specified)|"
     r"(does|do) not (explicitly |directly )?(say|state|specify|mention|give|name)",
     re.IGNORECASE,

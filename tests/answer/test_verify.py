@@ -121,6 +121,8 @@ def test_not_covered_reply_is_recognised(verifier: Verifier) -> None:
         ("Boendet i Exempelby har inte tolv platser [2].", "säger inte att det inte är så"),
         ("Hur många som bor på boendet framgår inte av källorna.", ""),  # says what is unsaid
         ("Vem som driver boendet finns inte bland utdragen.", ""),
+        ("Utdraget anger dock inte vem som driver boendet.", ""),  # one excerpt
+        ("The excerpt does not say who runs the home.", ""),
         ("Nordmaling is a municipality with about 7,500 inhabitants [1].", ""),  # 7500
         ("Nordmaling has about 7,600 inhabitants [1].", "talet 7600 finns inte i källa [1]"),
     ],
