@@ -12,8 +12,9 @@ cross-validation the answer abstains. A question that asks two things at once
 the whole question's and the parts' mean, so the second part's sentence is not outranked
 by sentences that hold only the first. Otherwise the answer quotes the best sentences (at
 most 3, or 4 for a summary or list question), each with the sentence after it while both
-fit `window_chars` (and the one before when it opens with a pronoun), in source order per
-article, each cited.
+fit `window_chars` (and the one before when it opens with a pronoun), grown to the
+neighbouring sentences the selector also rates (`grow_relative` of the best) while the
+quote fits `grow_chars`, in source order per article, each cited.
 
 Bylines, captions and signatures are quoted only when the question asks who wrote,
 filmed or photographed, who took part, or how to get in touch.
@@ -38,6 +39,7 @@ from rag.answer.features import (
     FEATURES,
     Candidate,
     QuestionView,
+    Sentence,
     SentenceIndex,
     asks_credits,
     candidate_features,
@@ -94,6 +96,8 @@ class Composition:
     broad_quotes: int = 3  # a summary or list question ("Sammanfatta …", "Vilka …") quotes up to
     broad_relative: float = 0.5  # this many, each with this share of the best probability
     window_chars: int = 400  # a quote takes the following sentence while both fit
+    grow_relative: float = 0.1  # and neighbours with this share of the best probability
+    grow_chars: int = 600  # while the quote fits this
     lead_chars: int = 400  # "Vad handlar … om?" opens with the article's lead, this long
 
 
@@ -303,6 +307,10 @@ def compose(
         for i in order[:most]
         if i == order[0] or probs[i] >= max(how.floor, relative * best)
     ]
+    chance = {
+        (c.sentence.source, c.sentence.start): float(p)
+        for c, p in zip(scored.candidates, probs, strict=True)
+    }
     quotes: list[tuple[Candidate, int, int]] = []
     if ABOUT.search(question):  # what an article is about: its lead says it first
         lead = _lead(scored.candidates[order[0]], index, how.lead_chars)
@@ -310,6 +318,7 @@ def compose(
             quotes.append(lead)
     for candidate in chosen:
         start, end = _quote_span(candidate, index, how.window_chars)
+        start, end = _grown(candidate, index, (start, end), how, chance, best)
         if any(
             c.sentence.source == candidate.sentence.source and s < end and start < e
             for c, s, e in quotes
@@ -378,6 +387,41 @@ def _quote_span(candidate: Candidate, index: SentenceIndex, window: int) -> tupl
         and after.end <= chunk.end
     ):
         end = after.end
+    return start, end
+
+
+def _grown(
+    candidate: Candidate,
+    index: SentenceIndex,
+    span: tuple[int, int],
+    how: Composition,
+    chance: dict[tuple[str, int], float],
+    best: float,
+) -> tuple[int, int]:
+    """The quote's span grown, each way, by body sentences the selector rates too.
+
+    A neighbour joins while its probability is at least `grow_relative` of the best
+    sentence's and the quote fits `grow_chars` within the cited passage: the answer's
+    sentence comes with the context the model finds relevant, not a fixed window.
+    """
+    start, end = span
+    chunk = candidate.passage.chunk
+    for step in (-1, 1):
+        sentence: Sentence | None = candidate.sentence
+        while sentence is not None:
+            sentence = index.neighbour(sentence, step)
+            if sentence is None or (start <= sentence.start and sentence.end <= end):
+                continue  # already quoted: look one further
+            joined = (sentence.start, end) if step < 0 else (start, sentence.end)
+            if (
+                sentence.role != "body"
+                or sentence.start < chunk.start
+                or sentence.end > chunk.end
+                or joined[1] - joined[0] > how.grow_chars
+                or chance.get((sentence.source, sentence.start), 0.0) < how.grow_relative * best
+            ):
+                break
+            start, end = joined
     return start, end
 
 

@@ -60,6 +60,9 @@ TRAINING_SET = Path("train/questions.jsonl")
 TRAINING_CONVERSATIONS = Path("train/conversations.jsonl")  # follow-ups, read made standalone
 LABEL_OVERLAP = 0.5  # a sentence is an answer when this share of it (or of the quote) is gold
 FALSE_REFUSALS = 0.05  # the abstention threshold keeps cross-validated false refusals below
+# Quotes grow to the neighbours the selector rates while answers stay, on average, under
+# five of the articles' sentences (99 characters each), as the LLM's answers do.
+MAX_MEAN_ANSWER_CHARS = 450
 _SELECTOR = {
     "max_iter": 300,
     "learning_rate": 0.05,
@@ -287,7 +290,8 @@ def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Com
 
     The abstention threshold is the highest whose false refusals stay under
     FALSE_REFUSALS; quote choices maximise facts in the answer plus quote precision, for
-    summary and list questions apart from the rest.
+    summary and list questions apart from the rest; quotes grow as far as answers stay
+    under MAX_MEAN_ANSWER_CHARS on average.
     """
     broad = [e for e in examples if e.scored.question.broad]
     narrow = [e for e in examples if not e.scored.question.broad]
@@ -309,10 +313,23 @@ def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Com
             ),
             key=lambda how: value(broad, how),
         )
+    grown = [replace(how, grow_relative=share) for share in (0.05, 0.1, 0.2, 0.3)]
+    short = [h for h in grown if _mean_length(examples, h, index) <= MAX_MEAN_ANSWER_CHARS]
+    how = max(short or [how], key=lambda how: value(examples, how))
     answerable = sorted(e.scored.answerable for e in examples if e.item.answerable)
     allowed = int(FALSE_REFUSALS * len(answerable))
     threshold = float(answerable[allowed]) if answerable else 0.5
     return replace(how, answerable_threshold=round(threshold - 1e-6, 6))
+
+
+def _mean_length(examples: Sequence[Example], how: Composition, index: SentenceIndex) -> float:
+    """The mean length (characters) of the answers to the answerable questions."""
+    texts = [
+        compose(e.item.question, e.passages, e.scored, index, how).text
+        for e in examples
+        if e.item.answerable
+    ]
+    return float(np.mean([len(t) for t in texts])) if texts else 0.0
 
 
 def train(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from conftest import ROOT
 from rag.answer.roles import span_roles
-from rag.answer.selector import AnswerModel, AnswerModelError, answer_chance
+from rag.answer.selector import AnswerModel, AnswerModelError, answer_chance, compose
 from rag.ingest.sentences import sentence_spans
 from rag.pipeline import Pipeline
 
@@ -164,3 +165,27 @@ def test_value_questions_quote_the_value(seeded_pipeline: Pipeline) -> None:
     answered = [q for q, fact in ANSWERED if fact in seeded_pipeline.ask(q).text]
     missed = [q for q, _ in ANSWERED if q not in answered]
     assert len(answered) >= ANSWERED_WITH_THE_VALUE * len(ANSWERED), missed
+
+
+@pytest.mark.slow
+def test_quotes_grow_within_their_passage_to_the_limit(seeded_pipeline: Pipeline) -> None:
+    answerer = seeded_pipeline.answerer
+    how = answerer.model.composition
+    grown_any = False
+    for question, _ in ANSWERED:
+        passages = seeded_pipeline.search(question)
+        scored = answerer.score(question, passages)
+        plain = compose(question, passages, scored, answerer.index, replace(how, grow_relative=2))
+        grown = compose(question, passages, scored, answerer.index, how)
+        spans = {(c.passage.chunk.source, c.start, c.end) for c in plain.citations}
+        for after in grown.citations:
+            chunk = after.passage.chunk
+            (before,) = [
+                (s, e)
+                for source, s, e in spans
+                if source == chunk.source and after.start <= s and e <= after.end
+            ][:1]  # the quote it grew from
+            assert chunk.start <= after.start and after.end <= chunk.end
+            assert after.end - after.start <= max(how.grow_chars, before[1] - before[0])
+            grown_any = grown_any or (after.start, after.end) != before
+    assert grown_any
