@@ -39,7 +39,6 @@ from rag.answer.features import (
     FEATURES,
     Candidate,
     QuestionView,
-    Sentence,
     SentenceIndex,
     asks_credits,
     candidate_features,
@@ -407,10 +406,10 @@ def _grown(
     start, end = span
     chunk = candidate.passage.chunk
     for step in (-1, 1):
-        sentence: Sentence | None = candidate.sentence
-        while sentence is not None:
-            sentence = index.neighbour(sentence, step)
-            if sentence is None or (start <= sentence.start and sentence.end <= end):
+        current = candidate.sentence
+        while (sentence := index.neighbour(current, step)) is not None:
+            current = sentence
+            if start <= sentence.start and sentence.end <= end:
                 continue  # already quoted: look one further
             joined = (sentence.start, end) if step < 0 else (start, sentence.end)
             if (

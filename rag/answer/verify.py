@@ -692,13 +692,14 @@ def _joined_names(claim: str, passages: Sequence[Passage]) -> str:
 
     "Star Wars" is the sources' "Starwars": each word alone is in no passage.
     """
+    if not _SPLIT_NAME.search(claim):
+        return claim  # most claims: no passage text to read
+    written = [_text(p) for p in passages]
+    lowered = [t.lower() for t in written]
 
     def joined(match: re.Match[str]) -> str:
         one = match.group(1) + match.group(2).lower()
-        written = [_text(p) for p in passages]
-        if any(one.lower() in t.lower() for t in written) and not any(
-            match.group() in t for t in written
-        ):
+        if any(one.lower() in t for t in lowered) and not any(match.group() in t for t in written):
             return one
         return match.group()
 
