@@ -317,7 +317,7 @@ def verification(
             "--part",
             help="train (default), fresh or all (fresh, never trained on, gives the "
             "final figure); with --build, the part the new answers join (default: every "
-            "third held, the rest train).",
+            "third fresh, the rest train).",
         ),
     ] = None,
     build_from: Annotated[
@@ -357,7 +357,7 @@ def verification(
     part = part or "train"
     items = [i for i in load_benchmark(benchmark) if part == "all" or i.part == part]
     if fit:
-        with err.status("Training the support model (about a minute)"):
+        with err.status("Training the support model (about three minutes)"):
             model, figures = fit_support_model(support_rows(items, pipeline.verifier))
         model.save(SUPPORT_MODEL)
         pipeline.verifier.use_model(model)

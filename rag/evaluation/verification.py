@@ -59,7 +59,7 @@ class VerifyItem:
     passages: tuple[Passage, ...]
     kind: str = FAITHFUL  # FAITHFUL or one of PLANTED_KINDS
     planted: str = ""  # the changed sentence as it stands in `answer` (markers included)
-    part: str = "train"  # "train" (used to tune the verifier) or "held" (the final figure only)
+    part: str = "train"  # "train" (tunes the verifier) or HELD_PART (the final figure only)
 
     @property
     def language(self) -> str:
@@ -317,6 +317,7 @@ def _share(flags: Iterable[bool]) -> float:
 
 _QUESTION = re.compile(r"<fraga>(.*?)</fraga>", re.DOTALL)
 HELD_EVERY = 3  # every third recorded answer (and its planted copies) is held apart
+HELD_PART = "fresh"  # the part never trained on: the final figure only
 
 
 def build_benchmark(
@@ -334,7 +335,7 @@ def build_benchmark(
     against the recorded prompt (the key is the hash of its last message), so a prompt
     recorded before the retrieval changed is refused rather than stored with other
     passages. Answers are numbered from `first`; all go to `part` if given, else every
-    HELD_EVERY-th to the held-apart part.
+    HELD_EVERY-th to the held-apart part (HELD_PART).
 
     Raises:
         EvalSetError: a prompt's passages can no longer be found.
@@ -359,7 +360,7 @@ def build_benchmark(
         rebuilt = answer_messages(question, passages, searched)[-1].content
         if hashlib.sha1(str(rebuilt).encode()).hexdigest() != record["key"]:
             raise EvalSetError(f"prompt {record['key']}: its passages are no longer retrieved")
-        part_of = part or ("held" if n % HELD_EVERY == HELD_EVERY - 1 else "train")
+        part_of = part or (HELD_PART if n % HELD_EVERY == HELD_EVERY - 1 else "train")
         faithful = VerifyItem(
             f"v{first + n:03d}", question, written[record["key"]], passages, part=part_of
         )
@@ -478,8 +479,8 @@ def fit_support_model(rows: SupportRows) -> tuple[Any, dict[str, float]]:
 
     def fitted(rows_x: np.ndarray, rows_y: np.ndarray) -> Any:
         return HistGradientBoostingClassifier(
-            max_depth=3,
-            max_iter=200,
+            max_leaf_nodes=15,
+            max_iter=300,
             learning_rate=0.05,
             min_samples_leaf=20,
             class_weight="balanced",

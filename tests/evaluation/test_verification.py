@@ -13,6 +13,7 @@ from rag.answer.prompts import answer_messages
 from rag.answer.verify import SUPPORT_FEATURES
 from rag.evaluation.verification import (
     FAITHFUL,
+    HELD_PART,
     MAX_FALSE_ALARMS,
     SupportRows,
     VerifyItem,
@@ -96,6 +97,11 @@ def test_a_benchmark_built_from_recorded_prompts_is_scored(
     )
     kinds = {i.kind: i for i in items}
     assert kinds["faithful"].answer == answer and "number" in kinds
+    assert {i.part for i in items} == {"train"}  # the first of every three trains
+    again = build_benchmark(
+        prompts, answers, seeded_pipeline.search, seeded_pipeline.indexed_chunks, part=HELD_PART
+    )
+    assert {i.part for i in again} == {HELD_PART} == {"fresh"}  # what --part fresh scores
     verify = seeded_pipeline.verifier.verify
     assert judge(kinds["faithful"], verify).flagged == 0
     assert judge(kinds["number"], verify).caught
