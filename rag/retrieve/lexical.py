@@ -84,17 +84,40 @@ def matches(query_term: str, text_terms: Iterable[str]) -> bool:
 
     "bostad" matches "bostadsbidrag", "socialtjänst" matches "socialtjänstlag", and
     "karlstad" matches the typo "kalstad" (one edit apart, for stems of six letters or more).
+    Each stem pair is compared once: the answer compares a question's stems with the
+    same sentences' stems many times (sentence, neighbours, paragraph, passage).
     """
-    for term in text_terms:
-        if term == query_term:
+    matched, unmatched = _compared(query_term)
+    text = set(text_terms)
+    if not matched.isdisjoint(text):
+        return True
+    if len(unmatched) > MAX_COMPARED:
+        unmatched.clear()
+    for term in text - unmatched:
+        if _term_matches(query_term, term):
+            matched.add(term)
             return True
-        if len(query_term) >= MIN_COMPOUND_PART and query_term in term:
-            return True
-        if len(term) >= MIN_COMPOUND_PART and term in query_term:
-            return True
-        if len(query_term) >= MIN_FUZZY and _one_edit_apart(query_term, term):
-            return True
+        unmatched.add(term)
     return False
+
+
+MAX_COMPARED = 100_000  # stems remembered as not matching one query stem
+
+
+@lru_cache(maxsize=4_096)
+def _compared(query_term: str) -> tuple[set[str], set[str]]:
+    """The stems found to match `query_term` and those found not to (filled by `matches`)."""
+    return set(), set()
+
+
+def _term_matches(query_term: str, term: str) -> bool:
+    if term == query_term:
+        return True
+    if len(query_term) >= MIN_COMPOUND_PART and query_term in term:
+        return True
+    if len(term) >= MIN_COMPOUND_PART and term in query_term:
+        return True
+    return len(query_term) >= MIN_FUZZY and _one_edit_apart(query_term, term)
 
 
 @lru_cache(maxsize=65_536)

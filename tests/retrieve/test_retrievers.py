@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rag.pipeline import Pipeline
-from rag.retrieve.lexical import Decompounder, terms
+from rag.retrieve.lexical import Decompounder, matches, terms
 from rag.retrieve.retrievers import LexicalRetriever, fuse
 from rag.types import Chunk, Passage
 
@@ -68,3 +68,13 @@ def test_every_mode_finds_the_huset_article(seeded_pipeline: Pipeline, mode: str
     )
     passages = pipeline.search("Hur arbetade Nordmaling med kvalitetsledning i huset?", 3)
     assert passages[0].chunk.source == "003_7b0b9db67c0573bb.txt"
+
+
+def test_stem_matching_remembers_pairs_without_mixing_texts() -> None:
+    """A query stem compared with one text's stems is judged afresh against the next."""
+    assert not matches("karlstad", ["göteborg", "stad"])
+    assert matches("karlstad", ["göteborg", "kalstad"])  # one edit apart
+    assert not matches("karlstad", ["göteborg"])  # remembered as not matching
+    assert matches("karlstad", ("karlstadsbor",))  # part of a compound
+    assert matches("bostad", iter(["bostadsbidrag"]))  # any iterable of stems
+    assert not matches("bo", ["bostadsbidrag"])  # too short to be a part
