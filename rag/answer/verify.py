@@ -10,9 +10,10 @@ negates nothing is supported; any other is judged by the support model (`Support
 trained on the verification benchmark) from its word coverage, e5 closeness, names and
 negation cues, here and in the other passages. An unsupported sentence loses its markers
 and is flagged with the reason; when another passage is closer, the flag names it and it
-is cited too. An uncited sentence one passage holds is given that marker; a sentence
-saying what the sources do not state needs none. Each citation quotes the passage span
-that best supports its sentences.
+is cited too. An uncited sentence one passage holds is given that marker, else it is
+checked against the passages its neighbour cites ("Ja, enligt X. … [1]"); a sentence
+saying what the sources do not state needs none, and only the rest of it ("…, men …")
+is checked. Each citation quotes the passage span that best supports its sentences.
 """
 
 from __future__ import annotations
@@ -49,8 +50,8 @@ _THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")  # English "7,500"
 _DIGIT_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")  # "7 500" -> "7500"
 NOT_COVERED = re.compile(
     r"(källorna|källan|utdragen|utdraget|artiklarna|texten|artikeln)\s+"
-    r"(besvarar|täcker|nämner|tar|anger|säger)"
-    r"\s+(dock\s+|däremot\s+|alltså\s+)?inte|inget (i|om det i) källorna|"
+    r"(tar|\w{3,}r)"  # a verb in the present ("anger", "beskriver"), not "har", "är"
+    r"\s+(dock\s+|däremot\s+|alltså\s+)?(inte|inget|ingen|inga)\b|inget (i|om det i) källorna|"
     r"(framgår|anges|nämns|står|sägs|redovisas|preciseras)\s+(dock\s+|däremot\s+)?inte|"
     r"(finns|ingår|ges)\s+(dock\s+|däremot\s+)?inte\s+(i|bland|av)\s+(utdragen|utdraget|källorna|källan)|"
     r"går\s+inte\s+att\s+belägga|"
@@ -60,6 +61,9 @@ NOT_COVERED = re.compile(
     r"(does|do) not (explicitly |directly )?(say|state|specify|mention|give|name)",
     re.IGNORECASE,
 )
+UNCITED = "saknar källhänvisning"
+# "…, men …": a sentence saying what the sources leave out goes on to claim something.
+_CONTRAST = re.compile(r",\s+(men|but)\s", re.IGNORECASE)
 # Number words as digits: "tre myndigheter" and "3 myndigheter" make the same claim.
 _NUMBER_WORDS = {
     w: str(n)
@@ -265,9 +269,16 @@ class Verifier:
         supported: dict[int, list[str]] = {}  # passage number -> claims it supports
         offered: dict[int, list[str]] = {}  # passage number -> flagged claims it is closest to
         cursor, length, count, not_covered = 0, 0, 0, False
-        for start, end in _claim_spans(text):
+        spans = _claim_spans(text)
+        parsed = [_parse(text[start:end]) for start, end in spans]
+        for k, (start, end) in enumerate(spans):
             gap = text[cursor:start]
-            sentence = self._judge(_parse(text[start:end]), passages)
+            # An uncited sentence may lean on its neighbour's citation ("Ja, enligt X. …[1]").
+            around = [
+                n for s in (parsed[k + 1 : k + 2] + parsed[max(0, k - 1) : k])
+                for n in _cited(s, passages)
+            ]  # fmt: skip
+            sentence = self._judge(parsed[k], passages, around)
             rendered = _render(sentence)
             parts += [gap, rendered]
             if sentence.reason:
@@ -292,23 +303,31 @@ class Verifier:
         )
         return Verified("".join(parts), citations, tuple(flagged), count, not_covered)
 
-    def _judge(self, sentence: _Sentence, passages: Sequence[Passage]) -> _Sentence:
+    def _judge(
+        self, sentence: _Sentence, passages: Sequence[Passage], around: Sequence[int] = ()
+    ) -> _Sentence:
         cited = _cited(sentence, passages)
         claim = _SOURCE_ASIDE.sub("", sentence.text)  # "(the excerpts do not name …)" is no claim
         claim = _joined_names(claim, passages)
         claim_terms = _words(claim)  # numbers are checked on their own
         numbers = _numbers(claim)
         says_not_covered = bool(NOT_COVERED.search(claim))
+        leaning = False  # uncited, judged by its neighbour's sources
         if not cited:
             substantive = len(claim_terms) >= self.policy.min_claim_terms or numbers
             if substantive and not says_not_covered:
                 cited = self._holding(claim, passages)
+                if not cited and around:
+                    cited, leaning = list(dict.fromkeys(around)), True
                 if not cited:
-                    sentence.reason = "saknar källhänvisning"
+                    sentence.reason = UNCITED
                     return sentence
             else:
                 return sentence
         backing = self._backing(claim, cited, passages)
+        if leaning and not backing:  # the neighbour's sources share too little of it
+            sentence.reason = UNCITED
+            return sentence
         basis = backing or cited
         refs = ", ".join(f"[{n}]" for n in basis)
         source = "källa" if len(basis) == 1 else "källorna"
@@ -346,6 +365,8 @@ class Verifier:
                 sentence.reason = f"stöds inte av {source} {refs}"
         elif backing or not says_not_covered:
             sentence.kept = backing or self._closest_cited(claim, cited, passages)
+        if leaning and sentence.reason:  # the neighbour's sources do not hold it either
+            sentence.reason, sentence.closest = UNCITED, 0
         if sentence.closest:
             sentence.reason += f"; närmast är källa [{sentence.closest}]"
         return sentence
@@ -380,9 +401,11 @@ class Verifier:
 
         A claim whose backing passages hold most of its words, and which negates nothing,
         is supported without embedding it (most claims: the check stays fast). What the
-        sources leave out is not modelled: its markers show where it looked.
+        sources leave out is not modelled (its markers show where it looked), only what
+        the sentence claims beside it (`_claimed_part`).
         """
-        if NOT_COVERED.search(claim):
+        claim = _claimed_part(claim)
+        if not claim:
             return None
         negated = bool(_NEGATION.search(claim))
         pooled = tuple(dict.fromkeys(t for n in backing for t in _terms(passages[n - 1])))
@@ -631,6 +654,21 @@ class Verifier:
             return best
         vector = self._claim_vector(claim)
         return embedded_spans[int(np.argmax(vectors @ vector))]
+
+
+def _claimed_part(claim: str) -> str:
+    """What a sentence claims beside what it says the sources leave out ("" for nothing).
+
+    "Utdragen säger inte om …, men de visar att …": the clause after "men" is the claim.
+    """
+    if not NOT_COVERED.search(claim):
+        return claim
+    contrast = _CONTRAST.search(claim)
+    if contrast is None:
+        return ""
+    clauses = (claim[: contrast.start()], claim[contrast.end() :])
+    claimed = [c for c in clauses if not NOT_COVERED.search(c)]
+    return claimed[0] if len(claimed) == 1 else ""
 
 
 def _holder(passages: Sequence[Passage], basis: list[int], holds: Callable[[Passage], bool]) -> int:

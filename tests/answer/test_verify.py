@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from rag.answer.extractive import ExtractiveAnswerer
-from rag.answer.verify import SupportModel, SupportModelError, Verifier, _joined_names
+from rag.answer.verify import (
+    SupportModel,
+    SupportModelError,
+    Verifier,
+    _claimed_part,
+    _joined_names,
+)
 from rag.index.embed import RagEmbeddings
 from rag.retrieve.lexical import TermWeights, terms
 from rag.types import Chunk, Passage
@@ -104,6 +110,31 @@ def test_a_missing_or_stale_support_model_says_how_to_rebuild_it(tmp_path: Path)
         SupportModel.load(tmp_path / "old.pkl")
 
 
+def test_an_uncited_sentence_is_checked_against_its_neighbours_sources(
+    verifier: Verifier,
+) -> None:
+    """ "Ja, enligt …" before a cited sentence leans on its citation; an unrelated one does not."""
+    result = verifier.verify(
+        "Ja, Nordmaling byggde modellen Huset. Kommunen byggde en modell som kallas Huset "
+        "för kvalitetsarbete [1]. Regeringen beslutade om Huset i hela landet.",
+        PASSAGES,
+    )
+    reasons = {result.text[f.start : f.end]: f.reason for f in result.flagged}
+    assert reasons == {"Regeringen beslutade om Huset i hela landet.": "saknar källhänvisning"}
+    assert result.text.startswith("Ja, Nordmaling byggde modellen Huset [1].")
+
+
+def test_only_what_a_sentence_claims_beside_what_is_left_out_is_checked() -> None:
+    assert _claimed_part("Utdragen anger inget belopp.") == ""
+    assert _claimed_part("Utdragen anger inget belopp, men boendet har tolv platser") == (
+        "boendet har tolv platser"
+    )
+    assert _claimed_part("Boendet har tolv platser, men källorna anger inte priset") == (
+        "Boendet har tolv platser"
+    )
+    assert _claimed_part("Boendet har tolv platser") == "Boendet har tolv platser"
+
+
 def test_not_covered_reply_is_recognised(verifier: Verifier) -> None:
     result = verifier.verify("Källorna besvarar inte frågan.", PASSAGES)
     assert result.says_not_covered and result.flagged == () and result.citations == ()
@@ -122,6 +153,9 @@ def test_not_covered_reply_is_recognised(verifier: Verifier) -> None:
         ("Hur många som bor på boendet framgår inte av källorna.", ""),  # says what is unsaid
         ("Vem som driver boendet finns inte bland utdragen.", ""),
         ("Utdraget anger dock inte vem som driver boendet.", ""),  # one excerpt
+        ("Utdragen beskriver inte närmare vem som driver boendet.", ""),  # any verb
+        ("Utdragen anger inget belopp för boendet.", ""),
+        ("Texten har inte tolv platser [2].", "säger inte att det inte är så"),  # "har": a claim
         ("The excerpt does not say who runs the home.", ""),
         ("Nordmaling is a municipality with about 7,500 inhabitants [1].", ""),  # 7500
         ("Nordmaling has about 7,600 inhabitants [1].", "talet 7600 finns inte i källa [1]"),
