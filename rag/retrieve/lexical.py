@@ -52,6 +52,7 @@ _ONLY_SWEDISH = (frozenset(STOPWORDS_SWEDISH) | SWEDISH_QUESTION_WORDS) - frozen
 _STEMMER = Stemmer.Stemmer("swedish")
 MIN_COMPOUND_PART = 5  # shortest stem matched inside a compound word
 MIN_FUZZY = 6  # shortest stem matched with one spelling difference
+MAX_COMPARED = 100_000  # stems remembered as not matching one query stem (`matches`)
 MIN_COMPOUND = 8  # shortest word tried as a compound of two known stems
 
 
@@ -101,9 +102,6 @@ def matches(query_term: str, text_terms: Iterable[str]) -> bool:
     return False
 
 
-MAX_COMPARED = 100_000  # stems remembered as not matching one query stem
-
-
 @lru_cache(maxsize=4_096)
 def _compared(query_term: str) -> tuple[set[str], set[str]]:
     """The stems found to match `query_term` and those found not to (filled by `matches`)."""
@@ -111,6 +109,7 @@ def _compared(query_term: str) -> tuple[set[str], set[str]]:
 
 
 def _term_matches(query_term: str, term: str) -> bool:
+    """Whether `term` is `query_term`, holds it or is held by it, or is one edit from it."""
     if term == query_term:
         return True
     if len(query_term) >= MIN_COMPOUND_PART and query_term in term:
