@@ -271,13 +271,11 @@ class Verifier:
         cursor, length, count, not_covered = 0, 0, 0, False
         spans = _claim_spans(text)
         parsed = [_parse(text[start:end]) for start, end in spans]
+        cited = [_cited(s, passages) for s in parsed]
         for k, (start, end) in enumerate(spans):
             gap = text[cursor:start]
             # An uncited sentence may lean on its neighbour's citation ("Ja, enligt X. …[1]").
-            around = [
-                n for s in (parsed[k + 1 : k + 2] + parsed[max(0, k - 1) : k])
-                for n in _cited(s, passages)
-            ]  # fmt: skip
+            around = [n for c in (cited[k + 1 : k + 2] + cited[max(0, k - 1) : k]) for n in c]
             sentence = self._judge(parsed[k], passages, around)
             rendered = _render(sentence)
             parts += [gap, rendered]
@@ -477,7 +475,7 @@ class Verifier:
              "negation_unmatched_closest", "negation_shift", "negation_phrase"),
             0.0,
         )  # fmt: skip
-        if not negation or NOT_COVERED.search(claim):
+        if not negation:  # what the sources leave out never reaches here (`_claimed_part`)
             return features
         closest = self._closest_sentences(claim, sources, NEGATION_SENTENCES)
         features["negated"] = 1.0
