@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -76,8 +77,16 @@ ITEM_FEATURE_DIRECTIONS: dict[str, int] = {
     "q_terms": 0,
     "cov_chunk_best": 1,
     "names_top": 1,
+    # the training questions closest in meaning (QuestionMemory): their weighted vote, the
+    # closest one's similarity, the closest unanswerable and the closest answerable one's
+    "memory_vote": 0,
+    "memory_nearest": 0,
+    "memory_unanswerable": 0,
+    "memory_answerable": 0,
 }
 ITEM_FEATURES = tuple(ITEM_FEATURE_DIRECTIONS)
+MEMORY_NEIGHBOURS = 10  # training questions a question's memory vote reads
+MEMORY_SHARPNESS = 20.0  # vote weight exp(sharpness * (similarity - the closest one's))
 
 
 class AnswerModelError(RagError):
@@ -100,6 +109,43 @@ class Composition:
     lead_chars: int = 400  # "Vad handlar … om?" opens with the article's lead, this long
 
 
+@dataclass(frozen=True)
+class QuestionMemory:
+    """The training questions' e5 vectors and whether the corpus answers them.
+
+    Users writing from the same articles ask much what the training writers asked: a
+    question close to known near misses is likely one too (docs/decisions.md).
+    """
+
+    vectors: np.ndarray  # (questions, dim) float16, unit rows
+    answerable: np.ndarray  # (questions,) bool
+
+    @cached_property
+    def _rows(self) -> np.ndarray:
+        """The vectors in float32, converted once (a float16 product is slow)."""
+        return self.vectors.astype(np.float32)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the float16 vectors only, not the float32 copy."""
+        return {"vectors": self.vectors, "answerable": self.answerable}
+
+    def features(self, vector: np.ndarray | None, allowed: np.ndarray | None = None) -> np.ndarray:
+        """The memory features of a question (NaN without a vector); `allowed` masks rows."""
+        if vector is None or not len(self.answerable):
+            return np.full(4, np.nan, dtype=np.float32)
+        similarity = self._rows @ np.asarray(vector, dtype=np.float32)
+        if allowed is not None:
+            similarity = np.where(allowed, similarity, -1.0)
+        nearest = np.argsort(-similarity, kind="stable")[:MEMORY_NEIGHBOURS]
+        weights = np.exp(MEMORY_SHARPNESS * (similarity[nearest] - similarity[nearest[0]]))
+        vote = float(weights @ self.answerable[nearest]) / float(weights.sum())
+        unanswerable = np.where(~self.answerable, similarity, -1.0).max()
+        answerable = np.where(self.answerable, similarity, -1.0).max()
+        return np.asarray(
+            [vote, similarity[nearest[0]], unanswerable, answerable], dtype=np.float32
+        )
+
+
 @dataclass
 class AnswerModel:
     """The trained selector and abstainer, with what they were trained for."""
@@ -107,6 +153,9 @@ class AnswerModel:
     selector: Any  # classifier over FEATURES: P(sentence holds the answer)
     abstainer: Any  # classifier over ITEM_FEATURES: P(the question is answered)
     composition: Composition = field(default_factory=Composition)
+    memory: QuestionMemory = field(
+        default_factory=lambda: QuestionMemory(np.zeros((0, 0), np.float16), np.zeros(0, bool))
+    )
     features: tuple[str, ...] = FEATURES
     item_features: tuple[str, ...] = ITEM_FEATURES
     sklearn: str = field(default_factory=lambda: metadata.version("scikit-learn"))
@@ -137,10 +186,14 @@ class AnswerModel:
         return model
 
 
-def item_features(question: QuestionView, matrix: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """The abstainer's features for one question, from its candidates' matrix and probabilities."""
+def item_features(
+    question: QuestionView, matrix: np.ndarray, probs: np.ndarray, memory: np.ndarray
+) -> np.ndarray:
+    """The abstainer's features for one question: its candidates' and its `memory` features."""
     if not len(probs):
-        return np.zeros(len(ITEM_FEATURES), dtype=np.float32)
+        return np.concatenate([np.zeros(len(ITEM_FEATURES) - len(memory)), memory]).astype(
+            np.float32
+        )
     order = np.argsort(-probs, kind="stable")
     top = order[:5]
 
@@ -166,6 +219,7 @@ def item_features(question: QuestionView, matrix: np.ndarray, probs: np.ndarray)
             float(len(question.terms)),
             best("cov_chunk"),
             best("names_share", top, missing=1.0),
+            *memory,
         ],
         dtype=np.float32,
     )
@@ -246,7 +300,8 @@ class LearnedAnswerer:
         return Scored(view, candidates, matrix, probs, answerable=float("nan"))
 
     def _answerable(self, read: Scored) -> float:
-        item = item_features(read.question, read.matrix, read.probs)
+        memory = self.model.memory.features(read.question.vector)
+        item = item_features(read.question, read.matrix, read.probs, memory)
         return float(positive_chance(self.model.abstainer, item[None, :])[0])
 
     def answer(self, question: str, passages: Sequence[Passage], standalone: str = "") -> Answer:

@@ -34,6 +34,7 @@ from rag.answer.selector import (
     ITEM_FEATURES,
     AnswerModel,
     Composition,
+    QuestionMemory,
     Scored,
     answer_chance,
     candidates_for,
@@ -73,6 +74,7 @@ _SELECTOR = {
     "early_stopping": False,
 }
 SELECTOR_MEMBERS = 3  # the selector averages this many boosted models (seeds 0, 1, 2)
+QUESTION_FOLDS = 5  # random folds of questions: new questions about the training articles
 _ABSTAINER = {
     "max_iter": 200,
     "learning_rate": 0.05,
@@ -215,23 +217,68 @@ def _with_probs(example: Example, selector: Any) -> Example:
     return replace(example, scored=replace(s, probs=probs))
 
 
-def cross_validate(probed: Sequence[Example], fold: dict[int, int]) -> list[Example]:
-    """Out-of-fold chances of an answer, leaving one article out at a time.
+def cross_validate(
+    by_article: Sequence[Example],
+    by_question: Sequence[Example],
+    folds: tuple[dict[int, int], dict[int, int]],
+    memory: QuestionMemory,
+) -> tuple[Any, float, np.ndarray, np.ndarray]:
+    """The abstainer, its threshold, and out-of-fold chances of an answer.
 
-    `probed` holds out-of-fold selector probabilities (`out_of_fold_selector`); the
-    abstainer of each article is fitted on the other articles' rows, so neither model is
-    scored on questions it learned from.
+    Every question is read twice: as a new question about a known article (selector
+    probabilities and question memory from the other question folds: `by_question`) and
+    as one about a new article (from the other articles: `by_article`), so the abstainer
+    learns when the memory has nothing close. The threshold keeps FALSE_REFUSALS in both.
+
+    Returns:
+        the abstainer fitted on both readings, the threshold, the known-article and the
+        new-article chances (in `by_article`'s order, which is `by_question`'s).
+
     """
-    rows, answerable = _item_matrix(probed)
-    groups = np.asarray([fold[id(e.item)] for e in probed])
-    chances = np.zeros(len(probed))
+    article_fold, question_fold = folds
+    known, answerable = _item_matrix(by_question, memory, question_fold)
+    new, _ = _item_matrix(by_article, memory, article_fold)
+    rows, labels = np.vstack([known, new]), np.concatenate([answerable, answerable])
+    groups = np.tile([question_fold[id(e.item)] for e in by_question], 2)
+    chances = np.zeros(len(rows))
     for g in sorted(set(groups)):
-        abstainer = fit_abstainer(rows[groups != g], answerable[groups != g])
+        abstainer = fit_abstainer(rows[groups != g], labels[groups != g])
         chances[groups == g] = abstainer.predict_proba(rows[groups == g])[:, 1]
+    n = len(answerable)
+    threshold = min(
+        _refusal_threshold(chances[:n], answerable), _refusal_threshold(chances[n:], answerable)
+    )
+    return fit_abstainer(rows, labels), threshold, chances[:n], chances[n:]
+
+
+def _refusal_threshold(chances: np.ndarray, answerable: np.ndarray) -> float:
+    """The highest threshold that refuses at most FALSE_REFUSALS of the answerable."""
+    ranked = np.sort(chances[answerable])
+    return float(ranked[int(FALSE_REFUSALS * len(ranked))]) - 1e-6 if len(ranked) else 0.5
+
+
+def with_chances(examples: Sequence[Example], chances: np.ndarray) -> list[Example]:
+    """The examples with these chances of an answer."""
     return [
         replace(e, scored=replace(e.scored, answerable=float(p)))
-        for e, p in zip(probed, chances, strict=True)
+        for e, p in zip(examples, chances, strict=True)
     ]
+
+
+def question_memory(examples: Sequence[Example]) -> QuestionMemory:
+    """The training questions' vectors and answerability (empty without vectors)."""
+    vectors = [v for e in examples if (v := e.scored.question.vector) is not None]
+    if not vectors or len(vectors) < len(examples):
+        return QuestionMemory(np.zeros((0, 0), np.float16), np.zeros(0, bool))
+    return QuestionMemory(
+        np.vstack(vectors).astype(np.float16), np.asarray([e.item.answerable for e in examples])
+    )
+
+
+def question_folds(examples: Sequence[Example]) -> dict[int, int]:
+    """Each example's random question fold (by `id` of its item), the same every run."""
+    draw = np.random.default_rng(0).integers(QUESTION_FOLDS, size=len(examples))
+    return {id(e.item): int(f) for e, f in zip(examples, draw, strict=True)}
 
 
 def out_of_fold_selector(examples: Sequence[Example], fold: dict[int, int]) -> list[Example]:
@@ -243,14 +290,24 @@ def out_of_fold_selector(examples: Sequence[Example], fold: dict[int, int]) -> l
     return [result[id(e)] for e in examples]
 
 
-def _item_row(example: Example) -> np.ndarray:
-    s = example.scored
-    return item_features(s.question, s.matrix, s.probs)
+def _item_matrix(
+    examples: Sequence[Example], memory: QuestionMemory, fold: dict[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The abstainer's rows; each question's memory holds only other folds' questions.
 
-
-def _item_matrix(examples: Sequence[Example]) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.vstack([_item_row(e) for e in examples])
-    return rows, np.asarray([e.item.answerable for e in examples])
+    `memory` holds `examples`' questions in their order.
+    """
+    groups = np.asarray([fold[id(e.item)] for e in examples])
+    rows = [
+        item_features(
+            e.scored.question,
+            e.scored.matrix,
+            e.scored.probs,
+            memory.features(e.scored.question.vector, groups != groups[i]),
+        )
+        for i, e in enumerate(examples)
+    ]
+    return np.vstack(rows), np.asarray([e.item.answerable for e in examples])
 
 
 def evaluate(
@@ -359,20 +416,34 @@ def train(
     on_step("cross-validating: one article left out at a time")
     fold = _folds(examples)
     probed = out_of_fold_selector(examples, fold)
-    out_of_fold = cross_validate(probed, fold)
-    how = choose_composition(out_of_fold, index)
+    on_step("cross-validating: new questions about the same articles")
+    question_fold = question_folds(examples)
+    known = out_of_fold_selector(examples, question_fold)
+    memory = question_memory(examples)
+    abstainer, threshold, known_chances, new_chances = cross_validate(
+        probed, known, (fold, question_fold), memory
+    )
+    out_of_fold = with_chances(probed, new_chances)
+    how = replace(choose_composition(out_of_fold, index), answerable_threshold=round(threshold, 6))
     cv = evaluate(out_of_fold, how, index)
-    on_step(f"leave-one-article-out: {json.dumps({k: round(v, 3) for k, v in cv.items()})}")
+    cv_known = evaluate(with_chances(known, known_chances), how, index)
+    for name, figures in (("leave-one-article-out", cv), ("new questions", cv_known)):
+        on_step(f"{name}: {json.dumps({k: round(v, 3) for k, v in figures.items()})}")
     on_step("fitting on every question")
     selector = fit_selector(examples)
-    abstainer = fit_abstainer(*_item_matrix(probed))  # on selector probabilities it never fit
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
     model = AnswerModel(
         selector,
         abstainer,
         how,
         trained_on=digest,
-        card={"cross_validation": cv, "questions": len(items), "composition": asdict(how)},
+        memory=memory,
+        card={
+            "cross_validation": cv,
+            "known_articles": cv_known,
+            "questions": len(items),
+            "composition": asdict(how),
+        },
     )
     model.save(out)
     relevance_table(examples).save(out.parent / RELEVANCE_FILE)
@@ -408,9 +479,10 @@ def _write_card(path: Path, model: AnswerModel, sources: Sequence[Path]) -> None
         "<!-- figures -->\n"
         f"Trained on {files} ({model.card['questions']} questions, digest "
         f"`{model.trained_on}`), scikit-learn {model.sklearn}.\n\n"
-        "| leave-one-article-out | value |\n| --- | ---: |\n"
+        "| cross-validated | new article (leave one out) | new questions (5 folds) |\n"
+        "| --- | ---: | ---: |\n"
         + "".join(
-            f"| {name} | {value:.3f} |\n"
+            f"| {name} | {value:.3f} | {model.card['known_articles'][name]:.3f} |\n"
             for name, value in model.card["cross_validation"].items()
             if name != "items"
         )

@@ -10,7 +10,13 @@ import pytest
 
 from conftest import ROOT
 from rag.answer.roles import span_roles
-from rag.answer.selector import AnswerModel, AnswerModelError, answer_chance, compose
+from rag.answer.selector import (
+    AnswerModel,
+    AnswerModelError,
+    QuestionMemory,
+    answer_chance,
+    compose,
+)
 from rag.ingest.sentences import sentence_spans
 from rag.pipeline import Pipeline
 
@@ -31,6 +37,37 @@ def test_a_missing_or_stale_model_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "broken.pkl").write_bytes(b"not a pickle")
     with pytest.raises(AnswerModelError, match=r"cannot be read.*rag train"):
         AnswerModel.load(tmp_path / "broken.pkl")
+
+
+def _unit(*values: float) -> np.ndarray:
+    vector = np.asarray(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def test_the_question_memory_votes_with_the_closest_training_questions() -> None:
+    memory = QuestionMemory(
+        np.vstack([_unit(1, 0, 0), _unit(1, 0.1, 0), _unit(0, 1, 0), _unit(0, 0, 1)]).astype(
+            np.float16
+        ),
+        np.array([False, False, True, True]),
+    )
+    vote, nearest, unanswerable, answerable = memory.features(_unit(1, 0.05, 0))
+    assert vote < 0.01 and nearest > 0.99, "close to two near misses: votes to refuse"
+    assert unanswerable > 0.99 and answerable < 0.1
+    vote, *_ = memory.features(_unit(0.1, 1, 0))
+    assert vote > 0.99
+    # without the two near misses (another fold), the closest answerable ones vote
+    vote, nearest, unanswerable, _ = memory.features(
+        _unit(1, 0.05, 0), np.array([False, False, True, True])
+    )
+    assert vote == 1.0 and nearest < 0.1 and unanswerable == -1.0
+    assert np.isnan(memory.features(None)).all(), "no vector (lexical mode): no evidence"
+
+
+def test_the_shipped_model_remembers_its_training_questions() -> None:
+    memory = AnswerModel.load().memory
+    assert memory.vectors.shape == (len(memory.answerable), 384)
+    assert 0.5 < memory.answerable.mean() < 0.9
 
 
 class _FirstColumn:
