@@ -373,10 +373,9 @@ def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Com
     grown = [replace(how, grow_relative=share) for share in (0.05, 0.1, 0.2, 0.3)]
     short = [h for h in grown if _mean_length(examples, h, index) <= MAX_MEAN_ANSWER_CHARS]
     how = max(short or [how], key=lambda how: value(examples, how))
-    answerable = sorted(e.scored.answerable for e in examples if e.item.answerable)
-    allowed = int(FALSE_REFUSALS * len(answerable))
-    threshold = float(answerable[allowed]) if answerable else 0.5
-    return replace(how, answerable_threshold=round(threshold - 1e-6, 6))
+    chances = np.asarray([e.scored.answerable for e in examples])
+    threshold = _refusal_threshold(chances, np.asarray([e.item.answerable for e in examples]))
+    return replace(how, answerable_threshold=round(threshold, 6))
 
 
 def _mean_length(examples: Sequence[Example], how: Composition, index: SentenceIndex) -> float:
