@@ -185,8 +185,8 @@ ANSWERED = [
     ("Var hölls Socialchefsdagarna 2023?", "Karlstad"),
 ]
 # Floors: one item below what the shipped model does (rag train re-measures them).
-NEAR_MISSES_REFUSED = 0.5
-ANSWERED_WITH_THE_VALUE = 0.6
+NEAR_MISSES_REFUSED = 0.64
+ANSWERED_WITH_THE_VALUE = 0.8
 
 
 @pytest.mark.slow
