@@ -25,6 +25,7 @@ Train with `rag train` (see `rag.answer.train`); the model card is
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -109,6 +110,13 @@ class Composition:
     lead_chars: int = 400  # "Vad handlar … om?" opens with the article's lead, this long
 
 
+def article_digest(index: SentenceIndex, article: tuple[str, str]) -> str:
+    """A digest of an indexed article's sentences (empty when the index lacks it)."""
+    sentences = index.article(article)
+    text = "\n".join(s.text for s in sentences)
+    return hashlib.sha256(text.encode()).hexdigest()[:16] if sentences else ""
+
+
 @dataclass(frozen=True)
 class QuestionMemory:
     """The training questions' e5 vectors and whether the corpus answers them.
@@ -119,6 +127,13 @@ class QuestionMemory:
 
     vectors: np.ndarray  # (questions, dim) float16, unit rows
     answerable: np.ndarray  # (questions,) bool
+    # the articles it was learned on: (source, title) -> digest of their sentences' text;
+    # a question answered from any other (new or changed) text reads no memory
+    articles: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def knows(self, index: SentenceIndex, article: tuple[str, str]) -> bool:
+        """Whether `article` is one the memory was learned on, with the same text."""
+        return self.articles.get(article) == article_digest(index, article)
 
     @cached_property
     def _rows(self) -> np.ndarray:
@@ -127,7 +142,7 @@ class QuestionMemory:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle the float16 vectors only, not the float32 copy."""
-        return {"vectors": self.vectors, "answerable": self.answerable}
+        return {"vectors": self.vectors, "answerable": self.answerable, "articles": self.articles}
 
     def features(self, vector: np.ndarray | None, allowed: np.ndarray | None = None) -> np.ndarray:
         """The memory features of a question (NaN without a vector); `allowed` masks rows."""
@@ -300,7 +315,10 @@ class LearnedAnswerer:
         return Scored(view, candidates, matrix, probs, answerable=float("nan"))
 
     def _answerable(self, read: Scored) -> float:
-        memory = self.model.memory.features(read.question.vector)
+        known = bool(read.candidates) and self.model.memory.knows(
+            self.index, read.candidates[int(np.argmax(read.probs))].sentence.article
+        )
+        memory = self.model.memory.features(read.question.vector if known else None)
         item = item_features(read.question, read.matrix, read.probs, memory)
         return float(positive_chance(self.model.abstainer, item[None, :])[0])
 

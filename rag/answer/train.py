@@ -37,6 +37,7 @@ from rag.answer.selector import (
     QuestionMemory,
     Scored,
     answer_chance,
+    article_digest,
     candidates_for,
     compose,
     item_features,
@@ -238,17 +239,17 @@ def cross_validate(
     article_fold, question_fold = folds
     known, answerable = _item_matrix(by_question, memory, question_fold)
     new, _ = _item_matrix(by_article, memory, article_fold)
-    rows, labels = np.vstack([known, new]), np.concatenate([answerable, answerable])
-    groups = np.tile([question_fold[id(e.item)] for e in by_question], 2)
+    unknown, _ = _item_matrix(by_article, memory, article_fold, read=False)
+    rows = np.vstack([known, new, unknown])
+    labels = np.concatenate([answerable, answerable, answerable])
+    groups = np.tile([question_fold[id(e.item)] for e in by_question], 3)
     chances = np.zeros(len(rows))
     for g in sorted(set(groups)):
         abstainer = fit_abstainer(rows[groups != g], labels[groups != g])
         chances[groups == g] = abstainer.predict_proba(rows[groups == g])[:, 1]
     n = len(answerable)
-    threshold = min(
-        _refusal_threshold(chances[:n], answerable), _refusal_threshold(chances[n:], answerable)
-    )
-    return fit_abstainer(rows, labels), threshold, chances[:n], chances[n:]
+    threshold = min(_refusal_threshold(chances[k * n : (k + 1) * n], answerable) for k in range(3))
+    return fit_abstainer(rows, labels), threshold, chances[:n], chances[n : 2 * n]
 
 
 def _refusal_threshold(chances: np.ndarray, answerable: np.ndarray) -> float:
@@ -265,13 +266,16 @@ def with_chances(examples: Sequence[Example], chances: np.ndarray) -> list[Examp
     ]
 
 
-def question_memory(examples: Sequence[Example]) -> QuestionMemory:
+def question_memory(examples: Sequence[Example], index: SentenceIndex) -> QuestionMemory:
     """The training questions' vectors and answerability (empty without vectors)."""
     vectors = [v for e in examples if (v := e.scored.question.vector) is not None]
     if not vectors or len(vectors) < len(examples):
         return QuestionMemory(np.zeros((0, 0), np.float16), np.zeros(0, bool))
+    articles = {e.article for e in examples if e.article is not None}
     return QuestionMemory(
-        np.vstack(vectors).astype(np.float16), np.asarray([e.item.answerable for e in examples])
+        np.vstack(vectors).astype(np.float16),
+        np.asarray([e.item.answerable for e in examples]),
+        {a: article_digest(index, a) for a in articles},
     )
 
 
@@ -291,7 +295,7 @@ def out_of_fold_selector(examples: Sequence[Example], fold: dict[int, int]) -> l
 
 
 def _item_matrix(
-    examples: Sequence[Example], memory: QuestionMemory, fold: dict[int, int]
+    examples: Sequence[Example], memory: QuestionMemory, fold: dict[int, int], read: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
     """The abstainer's rows; each question's memory holds only other folds' questions.
 
@@ -303,7 +307,7 @@ def _item_matrix(
             e.scored.question,
             e.scored.matrix,
             e.scored.probs,
-            memory.features(e.scored.question.vector, groups != groups[i]),
+            memory.features(e.scored.question.vector if read else None, groups != groups[i]),
         )
         for i, e in enumerate(examples)
     ]
@@ -418,7 +422,7 @@ def train(
     on_step("cross-validating: new questions about the same articles")
     question_fold = question_folds(examples)
     known = out_of_fold_selector(examples, question_fold)
-    memory = question_memory(examples)
+    memory = question_memory(examples, index)
     abstainer, threshold, known_chances, new_chances = cross_validate(
         probed, known, (fold, question_fold), memory
     )
