@@ -131,6 +131,11 @@ class QuestionMemory:
     # a question answered from any other (new or changed) text reads no memory
     articles: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    @classmethod
+    def empty(cls) -> QuestionMemory:
+        """A memory of no questions: its features are NaN."""
+        return cls(np.zeros((0, 0), np.float16), np.zeros(0, bool))
+
     def knows(self, index: SentenceIndex, article: tuple[str, str]) -> bool:
         """Whether `article` is one the memory was learned on, with the same text."""
         return self.articles.get(article) == article_digest(index, article)
@@ -168,9 +173,7 @@ class AnswerModel:
     selector: Any  # classifier over FEATURES: P(sentence holds the answer)
     abstainer: Any  # classifier over ITEM_FEATURES: P(the question is answered)
     composition: Composition = field(default_factory=Composition)
-    memory: QuestionMemory = field(
-        default_factory=lambda: QuestionMemory(np.zeros((0, 0), np.float16), np.zeros(0, bool))
-    )
+    memory: QuestionMemory = field(default_factory=QuestionMemory.empty)
     features: tuple[str, ...] = FEATURES
     item_features: tuple[str, ...] = ITEM_FEATURES
     sklearn: str = field(default_factory=lambda: metadata.version("scikit-learn"))
@@ -294,6 +297,7 @@ class LearnedAnswerer:
         self.index = index
         self.model = model
         self._question_vector = question_vector
+        self._known: dict[tuple[str, str], bool] = {}  # article -> whether the memory knows it
 
     def coverage(self, question_terms: Sequence[str], text_terms: Sequence[str]) -> float:
         """Share of the question's word weight that `text_terms` hold (for the LLM check)."""
@@ -315,12 +319,18 @@ class LearnedAnswerer:
         return Scored(view, candidates, matrix, probs, answerable=float("nan"))
 
     def _answerable(self, read: Scored) -> float:
-        known = bool(read.candidates) and self.model.memory.knows(
-            self.index, read.candidates[int(np.argmax(read.probs))].sentence.article
+        known = bool(read.candidates) and self._knows(
+            read.candidates[int(np.argmax(read.probs))].sentence.article
         )
         memory = self.model.memory.features(read.question.vector if known else None)
         item = item_features(read.question, read.matrix, read.probs, memory)
         return float(positive_chance(self.model.abstainer, item[None, :])[0])
+
+    def _knows(self, article: tuple[str, str]) -> bool:
+        """Whether the memory was learned on `article`'s text (digested once per article)."""
+        if article not in self._known:
+            self._known[article] = self.model.memory.knows(self.index, article)
+        return self._known[article]
 
     def answer(self, question: str, passages: Sequence[Passage], standalone: str = "") -> Answer:
         """Compose an answer from the best-scored sentences, or abstain.

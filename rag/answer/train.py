@@ -226,13 +226,14 @@ def cross_validate(
 ) -> tuple[Any, float, np.ndarray, np.ndarray]:
     """The abstainer, its threshold, and out-of-fold chances of an answer.
 
-    Every question is read twice: as a new question about a known article (selector
-    probabilities and question memory from the other question folds: `by_question`) and
-    as one about a new article (from the other articles: `by_article`), so the abstainer
-    learns when the memory has nothing close. The threshold keeps FALSE_REFUSALS in both.
+    Every question is read three times: as a new question about a known article
+    (selector probabilities and question memory from the other question folds:
+    `by_question`), as one about a new article (from the other articles: `by_article`), so
+    the abstainer learns when the memory has nothing close, and with no memory (a question
+    answered from a new or changed document). The threshold keeps FALSE_REFUSALS in all.
 
     Returns:
-        the abstainer fitted on both readings, the threshold, the known-article and the
+        the abstainer fitted on the three readings, the threshold, the known-article and the
         new-article chances (in `by_article`'s order, which is `by_question`'s).
 
     """
@@ -270,7 +271,7 @@ def question_memory(examples: Sequence[Example], index: SentenceIndex) -> Questi
     """The training questions' vectors and answerability (empty without vectors)."""
     vectors = [v for e in examples if (v := e.scored.question.vector) is not None]
     if not vectors or len(vectors) < len(examples):
-        return QuestionMemory(np.zeros((0, 0), np.float16), np.zeros(0, bool))
+        return QuestionMemory.empty()
     articles = {e.article for e in examples if e.article is not None}
     return QuestionMemory(
         np.vstack(vectors).astype(np.float16),
