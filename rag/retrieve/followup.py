@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from rag.answer.llm import ChatBackend
 from rag.answer.prompts import rewrite_messages
 from rag.errors import LlmError
-from rag.retrieve.lexical import PRONOUNS, STOPWORDS, looks_english, terms
+from rag.retrieve.lexical import PRONOUNS, QUESTION_WORDS, STOPWORDS, looks_english, terms
 from rag.types import Turn
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -36,6 +36,7 @@ _PLACE_AT_END = re.compile(r"\b(där|dit|då|there|then)\W*$", re.IGNORECASE)
 MIN_STANDALONE_WORDS = 2  # a question of at most this many content words names no subject
 MAX_SWITCH_WORDS = 5  # a question in the other language with at most this many leans on the last
 MAX_CONTEXT_WORDS = 8  # content words carried over from earlier questions
+MAX_BRIDGED = 2  # function words kept between two carried words
 MAX_QUERY_CHARS = 300
 MAX_TURNS = 6  # earlier turns a follow-up may lean on
 
@@ -116,18 +117,35 @@ def last_query(history: Sequence[Turn], weight: WordWeight | None) -> str:
 
 
 def _carry(previous: str, question: str, weight: WordWeight | None) -> str:
-    """`question`, with `previous`'s content words (the rarest, in their order) in front."""
+    """`question`, with `previous`'s content words (the rarest, in their order) in front.
+
+    Function words between two carried words stay ("Rådet för styrning med kunskap"), so
+    a name that holds them is carried whole.
+    """
     own = {w.lower() for w in _WORD.findall(question)}
-    carried = [
-        w
-        for w in dict.fromkeys(_WORD.findall(previous))
-        if w.lower() not in STOPWORDS and w.lower() not in own and len(w) > 1
-    ]
-    if weight is None or len(carried) <= MAX_CONTEXT_WORDS:
-        return " ".join([*carried[-MAX_CONTEXT_WORDS:], question])
-    rarity = [max((weight(t) for t in terms(w)), default=0.0) for w in carried]
-    rarest = sorted(range(len(carried)), key=lambda i: (-rarity[i], -i))[:MAX_CONTEXT_WORDS]
-    return " ".join([*(carried[i] for i in sorted(rarest)), question])
+    words = _WORD.findall(previous)
+    first: dict[str, int] = {}
+    for n, w in enumerate(words):
+        if w.lower() not in STOPWORDS and w.lower() not in own and len(w) > 1:
+            first.setdefault(w, n)
+    carried = list(first.values())
+    if weight is not None and len(carried) > MAX_CONTEXT_WORDS:
+        rarity = [max((weight(t) for t in terms(words[n])), default=0.0) for n in carried]
+        rarest = sorted(range(len(carried)), key=lambda i: (-rarity[i], -i))[:MAX_CONTEXT_WORDS]
+        carried = [carried[i] for i in sorted(rarest)]
+    carried = carried[-MAX_CONTEXT_WORDS:]
+    kept: list[str] = []
+    for before, n in zip([None, *carried], carried, strict=False):
+        between = words[before + 1 : n] if before is not None else []
+        if 0 < len(between) <= MAX_BRIDGED and all(_bridges(w.lower()) for w in between):
+            kept.extend(between)
+        kept.append(words[n])
+    return " ".join([*kept, question])
+
+
+def _bridges(word: str) -> bool:
+    """Whether `word` may stay between two carried words: a function word that does not ask."""
+    return word in STOPWORDS and word not in QUESTION_WORDS
 
 
 def standalone_query(

@@ -43,6 +43,12 @@ def test_rule_builds_on_the_query_the_last_turn_searched() -> None:
     assert query.endswith("och när började de?")
 
 
+def test_rule_carries_a_name_whole_with_its_function_words() -> None:
+    history = [Turn("Vad är Rådet för styrning med kunskap?")]
+    query = rule_query("and who leads it?", history)
+    assert query == "Rådet för styrning med kunskap and who leads it?"
+
+
 @pytest.mark.parametrize(
     ("question", "word"),
     [
