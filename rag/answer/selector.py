@@ -11,10 +11,11 @@ cross-validation the answer abstains. A question that asks two things at once
 (`rag.retrieve.parts`) is also read per part: each sentence's probability is the mean of
 the whole question's and the parts' mean, so the second part's sentence is not outranked
 by sentences that hold only the first. Otherwise the answer quotes the best sentences (at
-most 3, or 4 for a summary or list question), each with the sentence after it while both
-fit `window_chars` (and the one before when it opens with a pronoun), grown to the
-neighbouring sentences the selector also rates (`grow_relative` of the best) while the
-quote fits `grow_chars`, in source order per article, each cited.
+most 3; for a summary or list question as many as cross-validation picks), each with
+the sentence after it while both fit `window_chars` (and the one before when it opens
+with a pronoun), grown to the neighbouring sentences the selector also rates
+(`grow_relative` of the best) while the quote fits `grow_chars`, in source order per
+article, each cited.
 
 Bylines, captions and signatures are quoted only when the question asks who wrote,
 filmed or photographed, who took part, or how to get in touch.
