@@ -15,6 +15,7 @@ from rag.answer.selector import (
     AnswerModelError,
     QuestionMemory,
     answer_chance,
+    answer_chances,
     compose,
 )
 from rag.ingest.sentences import sentence_spans
@@ -226,3 +227,15 @@ def test_quotes_grow_within_their_passage_to_the_limit(seeded_pipeline: Pipeline
             assert after.end - after.start <= max(how.grow_chars, before[1] - before[0])
             grown_any = grown_any or (after.start, after.end) != before
     assert grown_any
+
+
+def test_several_readings_score_as_each_alone() -> None:
+    whole = np.array([[0.8], [0.1], [0.1]])
+    parts = [np.array([[0.8], [0.0], [0.2]]), np.array([[0.0], [0.9], [0.2]])]
+    other = np.array([[0.3], [0.6]])
+    empty = np.zeros((0, 1))
+    readings = [(whole, parts), (other, []), (empty, [])]
+    together = answer_chances(_FirstColumn(), readings)
+    for (matrix, its_parts), chance in zip(readings, together, strict=True):
+        assert np.allclose(chance, answer_chance(_FirstColumn(), matrix, its_parts))
+    assert together[2].shape == (0,)
