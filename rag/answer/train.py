@@ -36,7 +36,7 @@ from rag.answer.selector import (
     Composition,
     QuestionMemory,
     Scored,
-    answer_chance,
+    answer_chances,
     article_digest,
     candidates_for,
     compose,
@@ -212,9 +212,10 @@ def fit_abstainer(items: np.ndarray, answerable: np.ndarray) -> Any:
 
 def _with_probs(example: Example, selector: Any) -> Example:
     s = example.scored
-    probs = answer_chance(selector, s.matrix, example.parts)
+    readings = [(s.matrix, example.parts)]
     if example.fragment is not None:  # a follow-up: the mean of its two readings
-        probs = (probs + answer_chance(selector, *example.fragment)) / 2
+        readings.append(example.fragment)
+    probs = np.mean(answer_chances(selector, readings), axis=0)
     return replace(example, scored=replace(s, probs=probs))
 
 
@@ -348,12 +349,11 @@ def evaluate(
 
 
 def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Composition:
-    """The composition that serves users best on out-of-fold scores.
+    """The quote choices that serve users best on out-of-fold scores (no abstention).
 
-    The abstention threshold is the highest whose false refusals stay under
-    FALSE_REFUSALS; quote choices maximise facts in the answer plus quote precision, for
-    summary and list questions apart from the rest; quotes grow as far as answers stay
-    under MAX_MEAN_ANSWER_CHARS on average.
+    They maximise facts in the answer plus quote precision, for summary and list questions
+    apart from the rest; quotes grow as far as answers stay under MAX_MEAN_ANSWER_CHARS on
+    average. The abstention threshold is `cross_validate`'s.
     """
     broad = [e for e in examples if e.scored.question.broad]
     narrow = [e for e in examples if not e.scored.question.broad]
@@ -377,10 +377,7 @@ def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Com
         )
     grown = [replace(how, grow_relative=share) for share in (0.05, 0.1, 0.2, 0.3)]
     short = [h for h in grown if _mean_length(examples, h, index) <= MAX_MEAN_ANSWER_CHARS]
-    how = max(short or [how], key=lambda how: value(examples, how))
-    chances = np.asarray([e.scored.answerable for e in examples])
-    threshold = _refusal_threshold(chances, np.asarray([e.item.answerable for e in examples]))
-    return replace(how, answerable_threshold=round(threshold, 6))
+    return max(short or [how], key=lambda how: value(examples, how))
 
 
 def _mean_length(examples: Sequence[Example], how: Composition, index: SentenceIndex) -> float:
