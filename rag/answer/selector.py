@@ -40,8 +40,10 @@ from rag.answer.about import ABOUT
 from rag.answer.features import (
     FEATURE_COLUMN,
     FEATURES,
+    ArticleKey,
     Candidate,
     QuestionView,
+    Sentence,
     SentenceIndex,
     asks_credits,
     candidate_features,
@@ -89,6 +91,20 @@ ITEM_FEATURE_DIRECTIONS: dict[str, int] = {
 ITEM_FEATURES = tuple(ITEM_FEATURE_DIRECTIONS)
 MEMORY_NEIGHBOURS = 10  # training questions a question's memory vote reads
 MEMORY_SHARPNESS = 20.0  # vote weight exp(sharpness * (similarity - the closest one's))
+# The selector's memory features of a sentence, from the training questions closest to the
+# question (QuestionMemory.sentence_features): their weighted vote for the sentence (it
+# overlaps their gold quote), the closest such question's similarity, and the same two for
+# the sentence's article (their gold quote is in it). NaN for an article the memory was
+# not learned on, so a new article's sentences are judged on their own features.
+MEMORY_FEATURES = (
+    "memory_gold_vote",
+    "memory_gold_nearest",
+    "memory_article_nearest",
+    "memory_article_vote",
+)
+SELECTOR_FEATURES = (*FEATURES, *MEMORY_FEATURES)
+LABEL_OVERLAP = 0.5  # a sentence answers when this share of it (or of the quote) is gold
+Span = tuple[str, int, int]  # (source, start, end) of a gold quote
 
 
 class AnswerModelError(RagError):
@@ -130,7 +146,10 @@ class QuestionMemory:
     answerable: np.ndarray  # (questions,) bool
     # the articles it was learned on: (source, title) -> digest of their sentences' text;
     # a question answered from any other (new or changed) text reads no memory
-    articles: dict[tuple[str, str], str] = field(default_factory=dict)
+    articles: dict[ArticleKey, str] = field(default_factory=dict)
+    # each question's gold quotes and the article holding them (none when unanswerable)
+    gold: tuple[tuple[Span, ...], ...] = ()
+    gold_articles: tuple[ArticleKey | None, ...] = ()
 
     @classmethod
     def empty(cls) -> QuestionMemory:
@@ -148,17 +167,36 @@ class QuestionMemory:
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle the float16 vectors only, not the float32 copy."""
-        return {"vectors": self.vectors, "answerable": self.answerable, "articles": self.articles}
+        return {
+            "vectors": self.vectors,
+            "answerable": self.answerable,
+            "articles": self.articles,
+            "gold": self.gold,
+            "gold_articles": self.gold_articles,
+        }
+
+    def _nearest(
+        self, vector: np.ndarray, allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The closest questions (allowed rows only), their similarities and vote weights."""
+        similarity = self._rows @ np.asarray(vector, dtype=np.float32)
+        if allowed is not None:
+            similarity = np.where(allowed, similarity, -1.0)
+        nearest = np.argsort(-similarity, kind="stable")
+        if allowed is not None:
+            nearest = nearest[allowed[nearest]]
+        nearest = nearest[:MEMORY_NEIGHBOURS]
+        closest = similarity[nearest[0]] if len(nearest) else 0.0
+        weights = np.exp(MEMORY_SHARPNESS * (similarity[nearest] - closest))
+        return nearest, similarity, weights
 
     def features(self, vector: np.ndarray | None, allowed: np.ndarray | None = None) -> np.ndarray:
         """The memory features of a question (NaN without a vector); `allowed` masks rows."""
         if vector is None or not len(self.answerable):
             return np.full(4, np.nan, dtype=np.float32)
-        similarity = self._rows @ np.asarray(vector, dtype=np.float32)
-        if allowed is not None:
-            similarity = np.where(allowed, similarity, -1.0)
-        nearest = np.argsort(-similarity, kind="stable")[:MEMORY_NEIGHBOURS]
-        weights = np.exp(MEMORY_SHARPNESS * (similarity[nearest] - similarity[nearest[0]]))
+        nearest, similarity, weights = self._nearest(vector, allowed)
+        if not len(nearest):
+            return np.full(4, np.nan, dtype=np.float32)
         vote = float(weights @ self.answerable[nearest]) / float(weights.sum())
         unanswerable = np.where(~self.answerable, similarity, -1.0).max()
         answerable = np.where(self.answerable, similarity, -1.0).max()
@@ -166,16 +204,63 @@ class QuestionMemory:
             [vote, similarity[nearest[0]], unanswerable, answerable], dtype=np.float32
         )
 
+    def sentence_features(
+        self,
+        vector: np.ndarray | None,
+        candidates: Sequence[Candidate],
+        known: Callable[[ArticleKey], bool],
+        allowed: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The candidates' MEMORY_FEATURES: how the closest training questions were answered.
+
+        `known` says whether the memory may speak for an article (learned on its text);
+        its sentences get NaN otherwise. `allowed` masks rows, as in `features`.
+        """
+        found = np.full((len(candidates), len(MEMORY_FEATURES)), np.nan, dtype=np.float32)
+        if vector is None or not len(self.gold) or not len(candidates):
+            return found
+        nearest, similarity, weights = self._nearest(vector, allowed)
+        if not len(nearest):
+            return found
+        closeness, total = similarity[nearest], float(weights.sum())
+        for row, candidate in enumerate(candidates):
+            sentence = candidate.sentence
+            if not known(sentence.article):
+                continue
+            answered = np.asarray(
+                [gold_share(self.gold[j], sentence) >= LABEL_OVERLAP for j in nearest]
+            )
+            same = np.asarray([self.gold_articles[j] == sentence.article for j in nearest])
+            found[row] = (
+                float(weights @ answered) / total,
+                closeness[answered].max() if answered.any() else 0.0,
+                closeness[same].max() if same.any() else 0.0,
+                float(weights @ same) / total,
+            )
+        return found
+
+
+def gold_share(spans: Sequence[Span], sentence: Sentence) -> float:
+    """The largest share of the sentence (or of a shorter quote) that a gold quote covers."""
+    best = 0.0
+    for source, start, end in spans:
+        if source == sentence.source:
+            shared = min(end, sentence.end) - max(start, sentence.start)
+            if shared > 0:
+                shortest = min(sentence.end - sentence.start, end - start)
+                best = max(best, shared / max(1, shortest))
+    return best
+
 
 @dataclass
 class AnswerModel:
     """The trained selector and abstainer, with what they were trained for."""
 
-    selector: Any  # classifier over FEATURES: P(sentence holds the answer)
+    selector: Any  # classifier over SELECTOR_FEATURES: P(sentence holds the answer)
     abstainer: Any  # classifier over ITEM_FEATURES: P(the question is answered)
     composition: Composition = field(default_factory=Composition)
     memory: QuestionMemory = field(default_factory=QuestionMemory.empty)
-    features: tuple[str, ...] = FEATURES
+    features: tuple[str, ...] = SELECTOR_FEATURES
     item_features: tuple[str, ...] = ITEM_FEATURES
     sklearn: str = field(default_factory=lambda: metadata.version("scikit-learn"))
     trained_on: str = ""  # digest of the training set
@@ -195,7 +280,7 @@ class AnswerModel:
         """
         fix = "Rebuild it with `rag train` (a few minutes; it needs the seeds indexed)."
         model = load_model(path, AnswerModel, MODEL_FORMAT, AnswerModelError, "answer model", fix)
-        if model.features != FEATURES or model.item_features != ITEM_FEATURES:
+        if model.features != SELECTOR_FEATURES or model.item_features != ITEM_FEATURES:
             raise AnswerModelError(f"The answer model {path} was trained for other features. {fix}")
         if model.sklearn != metadata.version("scikit-learn"):
             raise AnswerModelError(
@@ -259,6 +344,31 @@ def part_matrices(
             view_question(part, index.weights, question_vector(part)), candidates, index
         )
         for part in parts
+    ]
+
+
+def part_vectors(
+    question: str, question_vector: Callable[[str], np.ndarray | None]
+) -> list[np.ndarray | None]:
+    """The e5 vector of each part of a two-part question (else none)."""
+    parts = question_parts(question)
+    return [question_vector(part) for part in parts] if len(parts) > 1 else []
+
+
+def with_memory(
+    matrix: np.ndarray,
+    parts: Sequence[np.ndarray],
+    memory: np.ndarray,
+    part_memory: Sequence[np.ndarray] = (),
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """A reading (matrix, parts) with the candidates' MEMORY_FEATURES appended.
+
+    Each part gets its own memory features if `part_memory` has them (a part read as a
+    question of its own), else the whole question's.
+    """
+    own = list(part_memory) if len(part_memory) == len(parts) else [memory] * len(parts)
+    return np.hstack([matrix, memory]), [
+        np.hstack([part, recalled]) for part, recalled in zip(parts, own, strict=True)
     ]
 
 
@@ -330,15 +440,28 @@ class LearnedAnswerer:
         return self._readings([question], passages)[0]
 
     def _readings(self, questions: Sequence[str], passages: Sequence[Passage]) -> list[Scored]:
-        """`_read` of each wording of a question, the selector run once over all."""
-        read = []
-        for question in questions:
-            view = view_question(question, self.index.weights, self._question_vector(question))
+        """`_read` of each wording of a question, the selector run once over all.
+
+        The memory is read with the last wording's vector (a follow-up's standalone query).
+        """
+        views = [
+            view_question(question, self.index.weights, self._question_vector(question))
+            for question in questions
+        ]
+        read, recalled = [], []
+        for question, view in zip(questions, views, strict=True):
             candidates = candidates_for(self.index, view, passages)
             matrix = candidate_features(view, candidates, self.index)
             parts = part_matrices(question, candidates, self.index, self._question_vector)
+            recall = self.model.memory.sentence_features
+            memory = recall(views[-1].vector, candidates, self._knows)
+            part_memory = [
+                recall(vector, candidates, self._knows)
+                for vector in part_vectors(question, self._question_vector)
+            ]
             read.append((view, candidates, matrix, parts))
-        chances = answer_chances(self.model.selector, [(m, parts) for _, _, m, parts in read])
+            recalled.append(with_memory(matrix, parts, memory, part_memory))
+        chances = answer_chances(self.model.selector, recalled)
         return [
             Scored(view, candidates, matrix, probs, answerable=float("nan"))
             for (view, candidates, matrix, _), probs in zip(read, chances, strict=True)

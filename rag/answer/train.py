@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from itertools import product
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from rag.answer.relevance import RELEVANCE_FILE, RelevanceCalibration
 from rag.answer.selector import (
     ITEM_FEATURE_DIRECTIONS,
     ITEM_FEATURES,
+    LABEL_OVERLAP,
     AnswerModel,
     Composition,
     QuestionMemory,
@@ -40,9 +41,12 @@ from rag.answer.selector import (
     article_digest,
     candidates_for,
     compose,
+    gold_share,
     item_features,
     part_matrices,
+    part_vectors,
     same_sentences,
+    with_memory,
 )
 from rag.config import DEFAULT_ANSWER_MODEL
 from rag.evaluation.metrics import (
@@ -60,7 +64,6 @@ if TYPE_CHECKING:
 
 TRAINING_SET = Path("train/questions.jsonl")
 TRAINING_CONVERSATIONS = Path("train/conversations.jsonl")  # follow-ups, read made standalone
-LABEL_OVERLAP = 0.5  # a sentence is an answer when this share of it (or of the quote) is gold
 FALSE_REFUSALS = 0.05  # the abstention threshold keeps cross-validated false refusals below
 # Quotes grow to the neighbours the selector rates while answers stay, on average, under
 # five of the articles' sentences (99 characters each), as the LLM's answers do.
@@ -86,6 +89,9 @@ _ABSTAINER = {
 }
 
 
+Fragment = tuple[np.ndarray, list[np.ndarray], list[np.ndarray | None]]
+
+
 @dataclass
 class Example:
     """One training question, retrieved and scored into candidate features."""
@@ -97,9 +103,10 @@ class Example:
     article: ArticleKey | None
     passages: list[Any]
     parts: list[np.ndarray]  # the matrix read against each part of a two-part question
-    # A follow-up's own words read alone (matrix, parts), as the chat reads them beside the
-    # standalone query; None for a question that stands alone.
-    fragment: tuple[np.ndarray, list[np.ndarray]] | None = None
+    # A follow-up's own words read alone (matrix, parts, the parts' vectors), as the chat
+    # reads them beside the standalone query; None for a question that stands alone.
+    fragment: Fragment | None = None
+    part_vectors: list[np.ndarray | None] = field(default_factory=list)  # each part's e5 vector
 
 
 def build_examples(
@@ -117,16 +124,20 @@ def build_examples(
         candidates = candidates_for(index, view, passages)
         matrix = candidate_features(view, candidates, index)
         parts = part_matrices(query, candidates, index, pipeline.question_vector)
+        vectors = part_vectors(query, pipeline.question_vector) if parts else []
         own = pipeline.restore_typed(item.question)
         fragment = _fragment(own, query, passages, candidates, pipeline)
         spans = [s for group in gold_spans(item, file_texts) for s in group]
-        labels = np.asarray([_overlap(c.sentence, spans) for c in candidates], dtype=np.float32)
+        gold = [(s.source, s.start, s.end) for s in spans]
+        labels = np.asarray([gold_share(gold, c.sentence) for c in candidates], dtype=np.float32)
         article = next(
             (c.sentence.article for c, y in zip(candidates, labels, strict=True) if y > 0),
             _gold_article(spans, index) or (candidates[0].sentence.article if candidates else None),
         )
         scored = Scored(view, candidates, matrix, np.zeros(len(candidates)), 0.0)
-        examples.append(Example(item, scored, labels, spans, article, passages, parts, fragment))
+        examples.append(
+            Example(item, scored, labels, spans, article, passages, parts, fragment, vectors)
+        )
         if on_progress is not None:
             on_progress(n, len(items))
     return examples
@@ -138,7 +149,7 @@ def _fragment(
     passages: Sequence[Passage],
     candidates: Sequence[Candidate],
     pipeline: Pipeline,
-) -> tuple[np.ndarray, list[np.ndarray]] | None:
+) -> Fragment | None:
     """A follow-up's own words as the answerer reads them beside `query` (else None)."""
     if own == query or not candidates:
         return None
@@ -147,7 +158,8 @@ def _fragment(
     if not same_sentences(candidates_for(index, view, passages), candidates):
         return None
     matrix = candidate_features(view, candidates, index)
-    return matrix, part_matrices(own, candidates, index, pipeline.question_vector)
+    parts = part_matrices(own, candidates, index, pipeline.question_vector)
+    return matrix, parts, part_vectors(own, pipeline.question_vector) if parts else []
 
 
 def read_as_chat(item: EvalItem, pipeline: Pipeline) -> tuple[str, list[Passage]]:
@@ -161,18 +173,6 @@ def read_as_chat(item: EvalItem, pipeline: Pipeline) -> tuple[str, list[Passage]
     history = [Turn(restore(q)) for q in item.history]
     query, passages, _ = pipeline.retrieve(restore(item.question), history)
     return query, passages
-
-
-def _overlap(sentence: Any, spans: Sequence[GoldSpan]) -> float:
-    best = 0.0
-    for span in spans:
-        if span.source != sentence.source:
-            continue
-        shared = min(span.end, sentence.end) - max(span.start, sentence.start)
-        if shared > 0:
-            shortest = min(sentence.end - sentence.start, span.end - span.start)
-            best = max(best, shared / max(1, shortest))
-    return best
 
 
 def _gold_article(spans: Sequence[GoldSpan], index: SentenceIndex) -> ArticleKey | None:
@@ -210,13 +210,83 @@ def fit_abstainer(items: np.ndarray, answerable: np.ndarray) -> Any:
     return model.fit(items, answerable)
 
 
-def _with_probs(example: Example, selector: Any) -> Example:
+def _with_probs(
+    example: Example, selector: Any, recall: Callable[[np.ndarray | None], np.ndarray]
+) -> Example:
+    """The example with the selector's probabilities; `recall` reads the memory for a vector.
+
+    The whole question (and a follow-up's own words) read the memory with the question's
+    vector, each part of a two-part question with its own, as the answerer does.
+    """
     s = example.scored
-    readings = [(s.matrix, example.parts)]
+    memory = recall(s.question.vector)
+    readings = [
+        with_memory(s.matrix, example.parts, memory, [recall(v) for v in example.part_vectors])
+    ]
     if example.fragment is not None:  # a follow-up: the mean of its two readings
-        readings.append(example.fragment)
+        matrix, parts, vectors = example.fragment
+        readings.append(with_memory(matrix, parts, memory, [recall(v) for v in vectors]))
     probs = np.mean(answer_chances(selector, readings), axis=0)
     return replace(example, scored=replace(s, probs=probs))
+
+
+class MemoryReading:
+    """The selector's memory features of training questions, read as new questions would.
+
+    A question never reads its own question fold, nor what cross-validation holds out.
+    Every other question is also read as one about a new article: its article's
+    questions are masked and its sentences get no memory features, so the selector
+    learns to judge a sentence the memory knows nothing about.
+    """
+
+    def __init__(
+        self,
+        examples: Sequence[Example],
+        memory: QuestionMemory,
+        article_fold: dict[int, int],
+        question_fold: dict[int, int],
+    ) -> None:
+        """`memory` holds `examples`' questions in their order."""
+        self.memory = memory
+        self._row = {id(e.item): i for i, e in enumerate(examples)}
+        self._articles = np.asarray([article_fold[id(e.item)] for e in examples])
+        self._questions = np.asarray([question_fold[id(e.item)] for e in examples])
+
+    def recall(
+        self,
+        example: Example,
+        held: np.ndarray,
+        held_articles: set[ArticleKey | None],
+        training: bool,
+    ) -> Callable[[np.ndarray | None], np.ndarray]:
+        """Reads the memory for the example's candidates, with `held` questions masked.
+
+        `held_articles` are unknown to the memory; a training row also masks its own
+        question fold, or (every other question) its own article.
+        """
+        i = self._row[id(example.item)]
+        allowed, unknown = ~held, set(held_articles)
+        if training and i % 2:
+            allowed &= self._articles != self._articles[i]
+            unknown.add(example.article)
+        elif training:
+            allowed &= self._questions != self._questions[i]
+        candidates = example.scored.candidates
+
+        def read(vector: np.ndarray | None) -> np.ndarray:
+            return self.memory.sentence_features(
+                vector, candidates, lambda article: article not in unknown, allowed
+            )
+
+        return read
+
+    def training_row(
+        self, example: Example, held: np.ndarray, held_articles: set[ArticleKey | None]
+    ) -> Example:
+        """The example with its memory features appended, as the selector is fitted on it."""
+        s = example.scored
+        memory = self.recall(example, held, held_articles, training=True)(s.question.vector)
+        return replace(example, scored=replace(s, matrix=np.hstack([s.matrix, memory])))
 
 
 def cross_validate(
@@ -274,10 +344,16 @@ def question_memory(examples: Sequence[Example], index: SentenceIndex) -> Questi
     if not vectors or len(vectors) < len(examples):
         return QuestionMemory.empty()
     articles = {e.article for e in examples if e.article is not None}
+    answered = [e.item.answerable and bool(e.spans) for e in examples]
     return QuestionMemory(
         np.vstack(vectors).astype(np.float16),
         np.asarray([e.item.answerable for e in examples]),
         {a: article_digest(index, a) for a in articles},
+        tuple(
+            tuple((s.source, s.start, s.end) for s in e.spans) if a else ()
+            for e, a in zip(examples, answered, strict=True)
+        ),
+        tuple(e.article if a else None for e, a in zip(examples, answered, strict=True)),
     )
 
 
@@ -287,12 +363,27 @@ def question_folds(examples: Sequence[Example]) -> dict[int, int]:
     return {id(e.item): int(f) for e, f in zip(examples, draw, strict=True)}
 
 
-def out_of_fold_selector(examples: Sequence[Example], fold: dict[int, int]) -> list[Example]:
-    """Each example with probabilities from a selector fitted without its article."""
+def out_of_fold_selector(
+    examples: Sequence[Example], fold: dict[int, int], reading: MemoryReading, by_article: bool
+) -> list[Example]:
+    """Each example with probabilities from a selector fitted without its fold.
+
+    With `by_article` folds, the held-out article is also unknown to the memory.
+    """
     result: dict[int, Example] = {}
     for g in sorted(set(fold.values())):
-        selector = fit_selector([e for e in examples if fold[id(e.item)] != g])
-        result |= {id(e): _with_probs(e, selector) for e in examples if fold[id(e.item)] == g}
+        held = np.asarray([fold[id(e.item)] == g for e in examples])
+        unknown = {e.article for e, h in zip(examples, held, strict=True) if h and by_article}
+        rows = [
+            reading.training_row(e, held, unknown)
+            for e, h in zip(examples, held, strict=True)
+            if not h
+        ]
+        selector = fit_selector(rows)
+        for e, h in zip(examples, held, strict=True):
+            if h:
+                recall = reading.recall(e, held, unknown, training=False)
+                result[id(e)] = _with_probs(e, selector, recall)
     return [result[id(e)] for e in examples]
 
 
@@ -415,12 +506,12 @@ def train(
     on_step(f"retrieving {len(items)} training questions")
     examples = build_examples(pipeline, items, index, file_texts)
     on_step("cross-validating: one article left out at a time")
-    fold = _folds(examples)
-    probed = out_of_fold_selector(examples, fold)
-    on_step("cross-validating: new questions about the same articles")
-    question_fold = question_folds(examples)
-    known = out_of_fold_selector(examples, question_fold)
+    fold, question_fold = _folds(examples), question_folds(examples)
     memory = question_memory(examples, index)
+    reading = MemoryReading(examples, memory, fold, question_fold)
+    probed = out_of_fold_selector(examples, fold, reading, by_article=True)
+    on_step("cross-validating: new questions about the same articles")
+    known = out_of_fold_selector(examples, question_fold, reading, by_article=False)
     abstainer, threshold, known_chances, new_chances = cross_validate(
         probed, known, (fold, question_fold), memory
     )
@@ -431,7 +522,8 @@ def train(
     for name, figures in (("leave-one-article-out", cv), ("new questions", cv_known)):
         on_step(f"{name}: {json.dumps({k: round(v, 3) for k, v in figures.items()})}")
     on_step("fitting on every question")
-    selector = fit_selector(examples)
+    nothing_held = np.zeros(len(examples), dtype=bool)
+    selector = fit_selector([reading.training_row(e, nothing_held, set()) for e in examples])
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
     model = AnswerModel(
         selector,

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 ARTIFACTS = ROOT / "test-artifacts"
 QUESTION = "Var hölls Socialchefsdagarna 2023?"
-CITED = "Vad handlar Huset om?"  # two quotes, one article
+CITED = "Sammanfatta Huset"  # two quotes, one article
 UNSUPPORTED = "Vad kostar ett pass på Liseberg?"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
