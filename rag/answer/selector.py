@@ -3,19 +3,20 @@
 Every sentence of the retrieved passages is a candidate (`rag.answer.features`).
 Gradient-boosted classifiers (scikit-learn's HistGradientBoostingClassifier: no new
 dependency, handles missing features natively, deterministic; the mean of three) give
-each the probability that it holds the answer. A second, smaller one gives the
-probability that the question is answered by the passages at all, from the best
-candidates' probabilities and the retrieval evidence (is the asked kind of value there,
-are the question's rare words and names there); below the threshold chosen by
-cross-validation the answer abstains. A question that asks two things at once
-(`rag.retrieve.parts`) is also read per part: each sentence's probability is the mean of
-the whole question's and the parts' mean, so the second part's sentence is not outranked
-by sentences that hold only the first. Otherwise the answer quotes the best sentences (at
-most 3; for a summary or list question as many as cross-validation picks), each with
-the sentence after it while both fit `window_chars` (and the one before when it opens
-with a pronoun), grown to the neighbouring sentences the selector also rates
-(`grow_relative` of the best) while the quote fits `grow_chars`, in source order per
-article, each cited.
+each the probability that it holds the answer; four of their features say how the
+training questions closest to the question were answered (`QuestionMemory`), for the
+articles the model was trained on. A second, smaller one gives the probability that the
+question is answered by the passages at all, from the best candidates' probabilities and
+the retrieval evidence (is the asked kind of value there, are the question's rare words
+and names there); below the threshold chosen by cross-validation the answer abstains. A
+question that asks two things at once (`rag.retrieve.parts`) is also read per part: each
+sentence's probability is the mean of the whole question's and the parts' mean, so the
+second part's sentence is not outranked by sentences that hold only the first. Otherwise
+the answer quotes the best sentences (at most 3; for a summary or list question as many
+as cross-validation picks), each with the sentence after it while both fit
+`window_chars` (and the one before when it opens with a pronoun), grown to the
+neighbouring sentences the selector also rates (`grow_relative` of the best) while the
+quote fits `grow_chars`, in source order per article, each cited.
 
 Bylines, captions and signatures are quoted only when the question asks who wrote,
 filmed or photographed, who took part, or how to get in touch.
