@@ -360,16 +360,15 @@ def with_memory(
     matrix: np.ndarray,
     parts: Sequence[np.ndarray],
     memory: np.ndarray,
-    part_memory: Sequence[np.ndarray] = (),
+    part_memory: Sequence[np.ndarray],
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """A reading (matrix, parts) with the candidates' MEMORY_FEATURES appended.
 
-    Each part gets its own memory features if `part_memory` has them (a part read as a
-    question of its own), else the whole question's.
+    The whole question gets `memory`; each part its own (a part read as a question of its
+    own, `part_memory` in the parts' order).
     """
-    own = list(part_memory) if len(part_memory) == len(parts) else [memory] * len(parts)
     return np.hstack([matrix, memory]), [
-        np.hstack([part, recalled]) for part, recalled in zip(parts, own, strict=True)
+        np.hstack([part, recalled]) for part, recalled in zip(parts, part_memory, strict=True)
     ]
 
 
@@ -449,17 +448,17 @@ class LearnedAnswerer:
             view_question(question, self.index.weights, self._question_vector(question))
             for question in questions
         ]
-        read, recalled = [], []
+        recall = self.model.memory.sentence_features
+        read: list[tuple[QuestionView, list[Candidate], np.ndarray, list[np.ndarray]]] = []
+        recalled, memory = [], np.zeros((0, len(MEMORY_FEATURES)))
         for question, view in zip(questions, views, strict=True):
             candidates = candidates_for(self.index, view, passages)
             matrix = candidate_features(view, candidates, self.index)
             parts = part_matrices(question, candidates, self.index, self._question_vector)
-            recall = self.model.memory.sentence_features
-            memory = recall(views[-1].vector, candidates, self._knows)
-            part_memory = [
-                recall(vector, candidates, self._knows)
-                for vector in part_vectors(question, self._question_vector)
-            ]
+            if not read or not same_sentences(read[-1][1], candidates):
+                memory = recall(views[-1].vector, candidates, self._knows)
+            vectors = part_vectors(question, self._question_vector) if parts else []
+            part_memory = [recall(vector, candidates, self._knows) for vector in vectors]
             read.append((view, candidates, matrix, parts))
             recalled.append(with_memory(matrix, parts, memory, part_memory))
         chances = answer_chances(self.model.selector, recalled)
