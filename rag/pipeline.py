@@ -426,27 +426,41 @@ class Pipeline:
         return self._with_articles(replace(answer, searched_query=searched or question))
 
     def retrieve(
-        self, question: str, history: Sequence[Turn] = (), k: int | None = None
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        k: int | None = None,
+        weigh_answers: bool = True,
     ) -> tuple[str, list[Passage], LlmError | None]:
         """The standalone query of `question` after `history` and its k best passages.
 
-        Third comes the LLM's failure when its rewrite fell back to the rule.
+        Third comes the LLM's failure when its rewrite fell back to the rule. Without
+        `weigh_answers` a follow-up's reading is chosen by the follow-up model alone (as
+        training reads it, which must not depend on the answer model it builds).
         """
         history = history[-MAX_TURNS:]
         weight = self.live.lexical.weights.idf
         query, failure = standalone_query(question, history, self.chat, weight)
         by_rule = self.chat is None or failure is not None
         if history and by_rule and self.settings.retrieval_mode == "hybrid":
-            return (*self._follow_up(question, history, weight, k), failure)
+            return (*self._follow_up(question, history, weight, k, weigh_answers), failure)
         return query, self.search(query, k), failure
 
     def _follow_up(
-        self, question: str, history: Sequence[Turn], weight: WordWeight, k: int | None
+        self,
+        question: str,
+        history: Sequence[Turn],
+        weight: WordWeight,
+        k: int | None,
+        weigh_answers: bool,
     ) -> tuple[str, list[Passage]]:
-        """A follow-up searched alone or with the conversation's words, as the model picks.
+        """A follow-up searched alone or with the conversation's words, as the models pick.
 
         Both readings are searched, and the last turn's query (its passages are cached);
-        `rag.retrieve.carry` decides from the words and what each reading finds.
+        `rag.retrieve.carry` decides from the words and what each reading finds. A
+        follow-up it would read alone is still carried when the answer model finds an
+        answer likelier with the conversation's words ("vilken tid börjar dom?" alone
+        finds other meetings' times).
         """
         carried = carried_query(question, history, weight)
         alone = self.search(question, k)
@@ -457,6 +471,11 @@ class Pipeline:
         features = carry_features(question, history, weight, alone, with_context, last)
         if self.carry_model.carries(features):
             return carried, with_context
+        if weigh_answers:
+            top = self.settings.top_k
+            chance = self.answerer.answerable
+            if chance(question, with_context[:top], carried) > chance(question, alone[:top]):
+                return carried, with_context
         return question, alone
 
     @cached_property

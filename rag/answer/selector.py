@@ -424,6 +424,7 @@ class LearnedAnswerer:
         self.model = model
         self._question_vector = question_vector
         self._known: dict[tuple[str, str], bool] = {}  # article -> whether the memory knows it
+        self._recent: dict[tuple[str, str, tuple[Passage, ...]], Scored] = {}
 
     def coverage(self, question_terms: Sequence[str], text_terms: Sequence[str]) -> float:
         """Share of the question's word weight that `text_terms` hold (for the LLM check)."""
@@ -490,6 +491,23 @@ class LearnedAnswerer:
         standalone reading's evidence with those probabilities, since the fragment alone
         rarely looks answerable. Training reads follow-ups the same way.
         """
+        scored = self._judged(question, passages, standalone)
+        return compose(question, passages, scored, self.index, self.model.composition)
+
+    def answerable(self, question: str, passages: Sequence[Passage], standalone: str = "") -> float:
+        """The chance of an answer that decides whether `answer` abstains, for the same input."""
+        return self._judged(question, passages, standalone).answerable
+
+    def _judged(self, question: str, passages: Sequence[Passage], standalone: str) -> Scored:
+        """The ranked candidates and the chance of an answer; the last two inputs' are kept.
+
+        A follow-up's readings are weighed before one is answered (`Pipeline.retrieve`),
+        so the chosen reading is not scored twice.
+        """
+        standalone = "" if standalone == question else standalone
+        key = (question, standalone, tuple(passages))
+        if (known := self._recent.get(key)) is not None:
+            return known
         wordings = [question, standalone] if standalone and standalone != question else [question]
         read = self._readings(wordings, passages)
         scored = judged = read[0]  # judged: the reading whose evidence decides whether to answer
@@ -498,7 +516,8 @@ class LearnedAnswerer:
             if same_sentences(judged.candidates, scored.candidates):
                 scored = judged = replace(judged, probs=(scored.probs + judged.probs) / 2)
         scored = replace(scored, answerable=self._answerable(judged))
-        return compose(question, passages, scored, self.index, self.model.composition)
+        self._recent = {**dict(list(self._recent.items())[-1:]), key: scored}
+        return scored
 
 
 def same_sentences(one: Sequence[Candidate], other: Sequence[Candidate]) -> bool:

@@ -167,11 +167,12 @@ def read_as_chat(item: EvalItem, pipeline: Pipeline) -> tuple[str, list[Passage]
 
     Each turn is read as users' questions are (å, ä, ö put back); a follow-up is made
     standalone without an LLM, its earlier turns by the rule, so training does not
-    depend on any earlier answer.
+    depend on any earlier answer, nor on the answer model it builds (the follow-up
+    model alone picks the reading).
     """
     restore = pipeline.restore_typed
     history = [Turn(restore(q)) for q in item.history]
-    query, passages, _ = pipeline.retrieve(restore(item.question), history)
+    query, passages, _ = pipeline.retrieve(restore(item.question), history, weigh_answers=False)
     return query, passages
 
 

@@ -127,6 +127,20 @@ def test_a_two_part_question_ranks_each_parts_answer_first(seeded_pipeline: Pipe
     assert "7500" in seeded_pipeline.ask(question).text
 
 
+@pytest.mark.slow
+def test_the_chance_of_an_answer_is_what_decides_abstaining(seeded_pipeline: Pipeline) -> None:
+    answerer = seeded_pipeline.answerer
+    threshold = answerer.model.composition.answerable_threshold
+    for question in (
+        "Hur många invånare har Nordmaling?",
+        "Vad kostar en plats på HVB-hem i Lund?",
+    ):
+        passages = seeded_pipeline.retrieve(question)[1]
+        chance = answerer.answerable(question, passages)
+        assert answerer.answer(question, passages).abstained == (chance < threshold)
+        assert answerer.answerable(question, passages) == chance  # the same input, kept
+
+
 def _role_of(pipeline: Pipeline, source: str, start: int) -> str:
     text = (ROOT / "seeds" / source).read_text(encoding="utf-8")
     spans = list(sentence_spans(text))

@@ -109,3 +109,21 @@ def test_a_change_of_topic_is_searched_alone_and_a_follow_up_with_the_context(
     assert query == switch and passages[0].chunk.source == PANEL_2021
     query, passages, _ = seeded_pipeline.retrieve("Hur många invånare har den?", history)
     assert "Nordmalings" in query and passages[0].chunk.source == HUSET
+
+
+def test_a_follow_up_read_alone_is_carried_when_the_answer_model_finds_an_answer_only_so(
+    seeded_pipeline: Pipeline,
+) -> None:
+    history: list[Turn] = []
+    for asked in (
+        "Berätta om FSS nätverk för första linjens socialtjänst",
+        "Vilka datum har teamsmötena 2024?",
+    ):
+        history.append(Turn.of(seeded_pipeline.ask(asked, history=history)))
+    question = "hur dags börjar dom?"  # "dom" (colloquial "de") is no word pointing back
+    by_words, _, _ = seeded_pipeline.retrieve(question, history, weigh_answers=False)
+    assert by_words == question
+    query, passages, _ = seeded_pipeline.retrieve(question, history)
+    assert "teamsmötena" in query
+    answer = seeded_pipeline.answer_from(question, passages[:5], query)
+    assert "15.00" in answer.text and not answer.abstained
