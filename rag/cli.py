@@ -416,7 +416,7 @@ def train(
                 load_questions(conversations),
                 load_questions(questions),
                 pipeline.search,
-                pipeline.live.lexical.weights.idf,
+                pipeline.live.lexical.weights.rarity,
             )
         carry.save(CARRY_MODEL)
         err.print(f"Wrote {CARRY_MODEL}: " + " ".join(f"{k}={v:.3f}" for k, v in figures.items()))

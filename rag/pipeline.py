@@ -439,7 +439,7 @@ class Pipeline:
         training reads it, which must not depend on the answer model it builds).
         """
         history = history[-MAX_TURNS:]
-        weight = self.live.lexical.weights.idf
+        weight = self.live.lexical.weights.rarity
         query, failure = standalone_query(question, history, self.chat, weight)
         by_rule = self.chat is None or failure is not None
         if history and by_rule and self.settings.retrieval_mode == "hybrid":

@@ -8,7 +8,8 @@ when it fails) a deterministic rule puts the content words of the last turn's
 standalone query in front of a question that leans on it: one with a word pointing back,
 one that opens with "och"/"men"/"and", one with at most two content words, or one in
 the other language with few content words (`needs_context`). Of a long chain's words the
-rarest are carried (by the corpus' word weights), so the conversation's subject, named
+rarest are carried (by the corpus' word weights; a word it lacks, a typo or
+another language's, counts least), so the conversation's subject, named
 in its first question, is not crowded out by the later questions' words.
 """
 
@@ -24,6 +25,7 @@ from rag.retrieve.lexical import PRONOUNS, QUESTION_WORDS, STOPWORDS, looks_engl
 from rag.types import Turn
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_HYPHENATED = re.compile(r"\w+(?:[-\u2011]\w+)*", re.UNICODE)  # "GD-panelen" is carried whole
 # Pronouns, and the words that point back the way they do in a follow-up ("då", "samma").
 _REFERRING = PRONOUNS | frozenset("dit då sådan sådant samma its them his her that those".split())
 _CONTINUES = frozenset("och men än också även samt and but what how about".split())
@@ -89,7 +91,7 @@ def missing_referent(question: str) -> str:
     return personal or (place.group(1) if place else "")
 
 
-WordWeight = Callable[[str], float]  # a stem's weight in the corpus (idf)
+WordWeight = Callable[[str], float]  # a stem's rarity in the corpus (idf; 0 if it lacks it)
 
 
 def rule_query(question: str, history: Sequence[Turn], weight: WordWeight | None = None) -> str:
@@ -122,8 +124,8 @@ def _carry(previous: str, question: str, weight: WordWeight | None) -> str:
     Function words between two carried words stay ("Rådet för styrning med kunskap"), so
     a name that holds them is carried whole.
     """
-    own = {w.lower() for w in _WORD.findall(question)}
-    words = _WORD.findall(previous)
+    own = {w.lower() for w in _HYPHENATED.findall(question)}
+    words = _HYPHENATED.findall(previous)
     first: dict[str, int] = {}
     for n, w in enumerate(words):
         if w.lower() not in STOPWORDS and w.lower() not in own and len(w) > 1:

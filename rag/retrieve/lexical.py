@@ -164,6 +164,14 @@ class TermWeights:
         df = self._df.get(term, 0)
         return max(0.05, math.log(1 + (self._n - df + 0.5) / (df + 0.5)))
 
+    def rarity(self, term: str) -> float:
+        """`idf` of a stem the corpus holds, 0 for one it lacks.
+
+        How much a word names a subject: a typo or a word of another language names none
+        ("elected", "chair" must not crowd out "Monica Persson" in a follow-up's query).
+        """
+        return self.idf(term) if term in self._df else 0.0
+
 
 class Decompounder:
     """Splits Swedish compounds into two known stems: "bostadsbidrag" -> "bostad", "bidrag".

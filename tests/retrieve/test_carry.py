@@ -114,16 +114,11 @@ def test_a_change_of_topic_is_searched_alone_and_a_follow_up_with_the_context(
 def test_a_follow_up_read_alone_is_carried_when_the_answer_model_finds_an_answer_only_so(
     seeded_pipeline: Pipeline,
 ) -> None:
-    history: list[Turn] = []
-    for asked in (
-        "Berätta om FSS nätverk för första linjens socialtjänst",
-        "Vilka datum har teamsmötena 2024?",
-    ):
-        history.append(Turn.of(seeded_pipeline.ask(asked, history=history)))
-    question = "hur dags börjar dom?"  # "dom" (colloquial "de") is no word pointing back
+    history = [Turn.of(seeded_pipeline.ask("per sandberg i panelen 2021, vem ska betala?"))]
+    question = "since what year has he been saying that?"
     by_words, _, _ = seeded_pipeline.retrieve(question, history, weigh_answers=False)
-    assert by_words == question
+    assert by_words == question  # the follow-up model reads it alone
     query, passages, _ = seeded_pipeline.retrieve(question, history)
-    assert "teamsmötena" in query
+    assert query.startswith("per sandberg")
     answer = seeded_pipeline.answer_from(question, passages[:5], query)
-    assert "15.00" in answer.text and not answer.abstained
+    assert "1999" in answer.text and not answer.abstained

@@ -4,6 +4,7 @@ import pytest
 
 from rag.pipeline import Pipeline
 from rag.retrieve.followup import missing_referent, needs_context, rule_query
+from rag.retrieve.lexical import TermWeights, terms
 from rag.types import Answer, Searched, Turn
 
 HUSET = "003_7b0b9db67c0573bb.txt"
@@ -47,6 +48,18 @@ def test_rule_carries_a_name_whole_with_its_function_words() -> None:
     history = [Turn("Vad är Rådet för styrning med kunskap?")]
     query = rule_query("and who leads it?", history)
     assert query == "Rådet för styrning med kunskap and who leads it?"
+
+
+def test_a_long_chain_carries_the_words_the_corpus_knows_and_hyphenated_names_whole() -> None:
+    weights = TermWeights([terms("Monica Persson ordförande FSS"), terms("GD-panelen 2017"), ["x"]])
+    searched = "Monica Persson's chair letter after the 2022 conference she got re-elected?"
+    query = rule_query(
+        "so how long?", [Turn("she got re-elected?", searched=searched)], weights.rarity
+    )
+    assert query.startswith("Monica Persson")  # not crowded out by eight unknown words
+    assert weights.rarity("elected") == 0 < weights.rarity("persson") == weights.idf("persson")
+    query = rule_query("och vem ledde den?", [Turn("Vilka satt i GD-panelen 2017?")])
+    assert "GD-panelen 2017 och vem" in query
 
 
 @pytest.mark.parametrize(
