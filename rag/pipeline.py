@@ -30,7 +30,7 @@ from rag.ingest.chunk import ChunkSizing, chunk_documents, sentence_units
 from rag.ingest.documents import load_documents, seeds_lookup
 from rag.logs import log_event, question_fields
 from rag.pii import MASK, mask_identity_numbers
-from rag.retrieve.carry import CarryModel, carry_features
+from rag.retrieve.carry import UNSURE_CARRY, CarryModel, carry_features
 from rag.retrieve.followup import (
     MAX_TURNS,
     WordWeight,
@@ -458,9 +458,9 @@ class Pipeline:
 
         Both readings are searched, and the last turn's query (its passages are cached);
         `rag.retrieve.carry` decides from the words and what each reading finds. A
-        follow-up it would read alone is still carried when the answer model finds an
-        answer likelier with the conversation's words ("vilken tid börjar dom?" alone
-        finds other meetings' times).
+        follow-up it is unsure to read alone is still carried when the answer model finds
+        an answer likelier with the conversation's words ("since what year has he been
+        saying that?" alone finds nothing).
         """
         carried = carried_query(question, history, weight)
         alone = self.search(question, k)
@@ -469,12 +469,13 @@ class Pipeline:
         with_context = self.search(carried, k)
         last = self.search(last_query(history, weight), k)
         features = carry_features(question, history, weight, alone, with_context, last)
-        if self.carry_model.carries(features):
+        chance = self.carry_model.chance(features)
+        if chance >= self.carry_model.threshold:
             return carried, with_context
-        if weigh_answers:
+        if weigh_answers and chance >= UNSURE_CARRY:
             top = self.settings.top_k
-            chance = self.answerer.answerable
-            if chance(question, with_context[:top], carried) > chance(question, alone[:top]):
+            answers = self.answerer.answerable
+            if answers(question, with_context[:top], carried) > answers(question, alone[:top]):
                 return carried, with_context
         return question, alone
 

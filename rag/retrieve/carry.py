@@ -50,6 +50,11 @@ CARRY_FEATURES = (
     "last_first_article",  # the question's own first article is the last turn's first
 )
 TOP_ARTICLES = 3
+# A follow-up the model reads alone with at least this chance of carrying is unsure: the
+# answer model's chances of both readings decide (`Pipeline._follow_up`). Below it (mostly
+# changes of topic) asking cost answers on the read conversation sets and the training
+# follow-ups alike.
+UNSURE_CARRY = 0.15
 SWITCH_SEED = 0
 TOPIC_CHANGES = 400  # training questions asked after another article's question
 
@@ -70,17 +75,21 @@ class CarryModel:
     features: tuple[str, ...] = CARRY_FEATURES
 
     def carries(self, values: Sequence[float]) -> bool:
-        """Whether a follow-up with these feature values is searched with the context.
+        """Whether a follow-up with these feature values is searched with the context."""
+        return self.chance(values) >= self.threshold
+
+    def chance(self, values: Sequence[float]) -> float:
+        """The chance that carrying the context finds better (1 when the question stays).
 
         When both readings put the last turn's first article first, the question stays on
         it: carrying cannot mislead the search and lets the query name the subject.
         """
         named = dict(zip(self.features, values, strict=True))
         if named["same_first_article"] and named["last_first_article"]:
-            return True
+            return 1.0
         z = (np.asarray(values) - np.asarray(self.mean)) / np.asarray(self.scale)
         logit = float(z @ np.asarray(self.coef)) + self.intercept
-        return bool(1 / (1 + math.exp(-logit)) >= self.threshold)
+        return 1 / (1 + math.exp(-logit))
 
     def save(self, path: Path = CARRY_MODEL) -> None:
         """Write the model as JSON."""
