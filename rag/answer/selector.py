@@ -508,8 +508,7 @@ class LearnedAnswerer:
         key = (question, standalone, tuple(passages))
         if (known := self._recent.get(key)) is not None:
             return known
-        wordings = [question, standalone] if standalone and standalone != question else [question]
-        read = self._readings(wordings, passages)
+        read = self._readings([question, standalone] if standalone else [question], passages)
         scored = judged = read[0]  # judged: the reading whose evidence decides whether to answer
         if len(read) == 2:
             judged = read[1]
