@@ -232,12 +232,13 @@ def name_after(noun: str | None, quote: str, question: str) -> bool:
 _COUNT_REACH = 3  # "19 medlemmar", "nio olika myndigheter", "omkring tusen personer"
 _COUNTED = re.compile(r"\b(?:hur många|antal(?:et)?)\s+(\w+)", re.IGNORECASE)
 # The same people are counted under other names: "hur många människor" is answered by
-# "tusen personer", "invånare" by the corpus's spelling "innevånare".
+# "tusen personer", "invånare" by the corpus's spelling "innevånare", and by a verb:
+# "hur många bor …" by "invånare", "hur många kom" by "besökare".
 _SAME_PEOPLE = tuple(
     frozenset(terms(words))
     for words in (
-        "personer människor folk besökare",
-        "invånare innevånare medborgare",
+        "personer människor folk besökare kom",
+        "invånare innevånare medborgare bor bosatta",
         "anställda medarbetare personal jobbade arbetade",
         "deltagare deltog",
     )

@@ -96,6 +96,8 @@ def test_people_are_counted_under_other_names() -> None:
     assert holds_value(Asked.COUNT, "Sorlet från omkring tusen personer.", "Hur många besökare?")
     assert holds_value(Asked.COUNT, "Det fanns 30 anställda på IFO.", "Hur många jobbade där?")
     assert not holds_value(Asked.COUNT, "Kommunen har 7500 invånare.", "Hur många barn?")
+    assert holds_value(Asked.COUNT, "Kommunen har 7500 invånare.", "Hur många bor i kommunen?")
+    assert not holds_value(Asked.COUNT, "Kommunen har 12 chefer.", "Hur många bor i kommunen?")
 
 
 @pytest.mark.parametrize(
