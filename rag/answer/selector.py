@@ -224,6 +224,7 @@ class QuestionMemory:
         if not len(nearest):
             return found
         closeness, total = similarity[nearest], float(weights.sum())
+        their_articles = [self.gold_articles[j] for j in nearest]
         for row, candidate in enumerate(candidates):
             sentence = candidate.sentence
             if not known(sentence.article):
@@ -231,7 +232,7 @@ class QuestionMemory:
             answered = np.asarray(
                 [gold_share(self.gold[j], sentence) >= LABEL_OVERLAP for j in nearest]
             )
-            same = np.asarray([self.gold_articles[j] == sentence.article for j in nearest])
+            same = np.asarray([article == sentence.article for article in their_articles])
             found[row] = (
                 float(weights @ answered) / total,
                 closeness[answered].max() if answered.any() else 0.0,

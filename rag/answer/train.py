@@ -37,6 +37,7 @@ from rag.answer.selector import (
     Composition,
     QuestionMemory,
     Scored,
+    Span,
     answer_chances,
     article_digest,
     candidates_for,
@@ -128,7 +129,7 @@ def build_examples(
         own = pipeline.restore_typed(item.question)
         fragment = _fragment(own, query, passages, candidates, pipeline)
         spans = [s for group in gold_spans(item, file_texts) for s in group]
-        gold = [(s.source, s.start, s.end) for s in spans]
+        gold = _span_tuples(spans)
         labels = np.asarray([gold_share(gold, c.sentence) for c in candidates], dtype=np.float32)
         article = next(
             (c.sentence.article for c, y in zip(candidates, labels, strict=True) if y > 0),
@@ -174,6 +175,11 @@ def read_as_chat(item: EvalItem, pipeline: Pipeline) -> tuple[str, list[Passage]
     history = [Turn(restore(q)) for q in item.history]
     query, passages, _ = pipeline.retrieve(restore(item.question), history, weigh_answers=False)
     return query, passages
+
+
+def _span_tuples(spans: Sequence[GoldSpan]) -> tuple[Span, ...]:
+    """Gold spans as the memory keeps them: (source, start, end)."""
+    return tuple((s.source, s.start, s.end) for s in spans)
 
 
 def _gold_article(spans: Sequence[GoldSpan], index: SentenceIndex) -> ArticleKey | None:
@@ -350,10 +356,7 @@ def question_memory(examples: Sequence[Example], index: SentenceIndex) -> Questi
         np.vstack(vectors).astype(np.float16),
         np.asarray([e.item.answerable for e in examples]),
         {a: article_digest(index, a) for a in articles},
-        tuple(
-            tuple((s.source, s.start, s.end) for s in e.spans) if a else ()
-            for e, a in zip(examples, answered, strict=True)
-        ),
+        tuple(_span_tuples(e.spans) if a else () for e, a in zip(examples, answered, strict=True)),
         tuple(e.article if a else None for e, a in zip(examples, answered, strict=True)),
     )
 

@@ -170,7 +170,7 @@ class TermWeights:
         How much a word names a subject: a typo or a word of another language names none
         ("elected", "chair" must not crowd out "Monica Persson" in a follow-up's query).
         """
-        return self.idf(term) if term in self._df else 0.0
+        return self.idf(term) if self.known(term) else 0.0
 
 
 class Decompounder:
