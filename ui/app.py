@@ -106,7 +106,7 @@ class Step(NamedTuple):
     chat: list[Message]
     panel: str
     copy: str
-    question: str  # the question box, cleared
+    question: Any  # the question box: cleared once, then left to what the user types next
     answers: Answers
 
 
@@ -126,7 +126,8 @@ def respond(
         answers: Answers already in the chat, by message index.
 
     Yields:
-        Steps; once the answer is checked, the sources panel and the record are complete.
+        Steps; the sources panel shows once the whole answer is in the chat. The question
+        box is cleared once, so a next question typed while the answer streams is kept.
 
     """
     try:
@@ -161,14 +162,16 @@ def respond(
         + earlier_viewers(answers, turn, pipeline.article_at)
     )
     answers = {**answers, turn: answer}
-    done = Step(answer.text, answer_record(answer), [], panel, copy_text(answer), "", answers)
+    done = Step(
+        answer.text, answer_record(answer), [], panel, copy_text(answer), gr.skip(), answers
+    )
     pieces = answer_pieces(answer, turn)
     shown = notice_markdown(answer)
     # An LLM's streamed text is replaced at once; quotes appear STREAM_WORDS words at a time.
     size = max(1, len(pieces)) if streamed else STREAM_WORDS
     for start in range(0, len(pieces), size):
         shown += "".join(pieces[start : start + size])
-        yield done._replace(chat=[*history, _bot(shown)])
+        yield done._replace(chat=[*history, _bot(shown)], panel=waiting.panel)
     warned = any(a.age_warning and not a.abstained for t, a in answers.items() if t != turn)
     footer = answer_footer(answer, turn, warned)  # the age note in full once per chat
     yield done._replace(chat=[*history, _bot(shown + footer)])

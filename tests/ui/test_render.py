@@ -90,7 +90,11 @@ def test_respond_streams_escaped_answer_with_linked_citations() -> None:
     assert len(chats) == -(-words // STREAM_WORDS) + 1  # a few words per update, the footer
     assert all(later.startswith(earlier) for earlier, later in pairwise(chats))
     final = steps[-1]
-    assert final.question == "" and final.answer == fake.result.text  # type: ignore[union-attr]
+    assert steps[0].question == "" and final.answer == fake.result.text  # type: ignore[union-attr]
+    # the box is cleared once: what the user types while the answer streams is kept
+    assert all(not isinstance(step.question, str) for step in steps[3:])
+    # the sources panel shows with the whole answer, never beside a half-streamed one
+    assert all("Söker" in step.panel for step in steps[2:-1]) and "Söker" not in final.panel
     assert final.chat[0] == {"role": "user", "content": "Var?"}
     text = final.chat[-1]["content"]
     assert "[\\[1\\]](#k1-1)" in text and "\\<script\\>" in text and "\\*y\\*" in text
