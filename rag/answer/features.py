@@ -25,6 +25,7 @@ from rag.ingest.sentences import sentence_spans
 from rag.retrieve.glossary import searched_text
 from rag.retrieve.lexical import (
     PRONOUNS,
+    StemCoverage,
     TermWeights,
     looks_english,
     matches,
@@ -354,11 +355,6 @@ def view_question(question: str, weights: TermWeights, vector: np.ndarray | None
     )
 
 
-def coverage(question: QuestionView, text_terms: Sequence[str]) -> float:
-    """Share of the question's idf weight whose stems `text_terms` hold (1.0 for none)."""
-    return weighted_coverage(question.terms, question.idf, text_terms)
-
-
 def weighted_coverage(
     question_terms: Sequence[str], weights: Sequence[float], text_terms: Sequence[str]
 ) -> float:
@@ -372,11 +368,12 @@ def weighted_coverage(
     return sum(w for t, w in weighted if matches(t, text_terms)) / total
 
 
-def _rare_share(question: QuestionView, text_terms: Sequence[str]) -> float:
-    rare = [t for t, w in zip(question.terms, question.idf, strict=True) if w >= RARE_IDF]
+def _rare_share(question: QuestionView, held: int) -> float:
+    """Share of the question's rare stems among `held` (StemCoverage.held's bits)."""
+    rare = [i for i, w in enumerate(question.idf) if w >= RARE_IDF]
     if not rare:
         return 1.0
-    return sum(matches(t, text_terms) for t in rare) / len(rare)
+    return sum(held >> i & 1 for i in rare) / len(rare)
 
 
 def _cos(a: np.ndarray | None, b: np.ndarray | None) -> float:
@@ -406,6 +403,8 @@ def candidate_features(
         chunk = c.passage.chunk
         if chunk.id not in chunk_terms:
             chunk_terms[chunk.id] = (terms(chunk.text), terms(f"{chunk.title} {chunk.section}"))
+    stems = StemCoverage(question.terms, question.idf)
+    coverage = stems.coverage
     rows = []
     for c in candidates:
         s = c.sentence
@@ -440,19 +439,19 @@ def candidate_features(
                 _cos(question.vector, chunk_vector),
                 _cos(index.vector(s), index.centroid(s.article)),
                 _cos(question.vector, index.centroid(s.article)),
-                coverage(question, title_terms[s.article]),
-                coverage(question, s_terms),
+                coverage(title_terms[s.article]),
+                coverage(s_terms),
                 0.0,  # cov_gap, filled below
-                coverage(question, [*s_terms, *next_terms]),
-                coverage(question, [*s_terms, *context_terms]),
-                coverage(question, index.terms_of(prev)) if prev is not None else float("nan"),
-                coverage(question, index.paragraph_terms(s)) if s.count else float("nan"),
-                coverage(question, whole_chunk_terms),
+                coverage([*s_terms, *next_terms]),
+                coverage([*s_terms, *context_terms]),
+                coverage(index.terms_of(prev)) if prev is not None else float("nan"),
+                coverage(index.paragraph_terms(s)) if s.count else float("nan"),
+                coverage(whole_chunk_terms),
                 float(prev is None or prev.paragraph != s.paragraph),
                 float(credits and s.role in CREDIT_ROLES),
                 _bigram_share(question, s_terms),
                 _names_share(names, s.text),
-                _rare_share(question, s_terms),
+                _rare_share(question, stems.held(s_terms)),
                 len(new_words) / max(1, len(s_terms)),
                 float(len(words)),
                 *(float(s.role == role) for role in ROLES),

@@ -102,6 +102,40 @@ def matches(query_term: str, text_terms: Iterable[str]) -> bool:
     return False
 
 
+class StemCoverage:
+    """How much of a query's stems texts hold, as `matches` judges, for many texts.
+
+    Which query stems each text stem matches is worked out once, so the answer's many
+    coverages of one question (sentence, neighbours, paragraph, passage, title) cost a
+    lookup per stem.
+    """
+
+    def __init__(self, query_terms: Sequence[str], weights: Sequence[float]) -> None:
+        self._terms = list(query_terms)
+        self._weights = list(weights)
+        self._total = sum(self._weights)
+        self._masks: dict[str, int] = {}
+
+    def held(self, text_terms: Iterable[str]) -> int:
+        """Bit i set when the text holds query stem i."""
+        masks = self._masks
+        held = 0
+        for term in text_terms:
+            mask = masks.get(term)
+            if mask is None:
+                mask = sum(1 << i for i, q in enumerate(self._terms) if _term_matches(q, term))
+                masks[term] = mask
+            held |= mask
+        return held
+
+    def coverage(self, text_terms: Iterable[str]) -> float:
+        """Share of the query's weight whose stems the text holds (1.0 for no weight)."""
+        if self._total == 0:
+            return 1.0
+        held = self.held(text_terms)
+        return sum(w for i, w in enumerate(self._weights) if held >> i & 1) / self._total
+
+
 @lru_cache(maxsize=4_096)
 def _compared(query_term: str) -> tuple[set[str], set[str]]:
     """The stems found to match `query_term` and those found not to (filled by `matches`)."""

@@ -9,12 +9,14 @@ from rag.answer import pickled
 from rag.answer.pickled import positive_chance
 
 
-def test_predictions_run_on_one_thread_and_match_the_classifier(
+def test_predictions_the_tree_tables_cannot_read_run_on_one_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     rng = np.random.default_rng(0)
     x = rng.random((200, 4))
-    model = HistGradientBoostingClassifier(max_iter=20).fit(x, x[:, 0] > 0.5)
+    x[:, 1] = rng.integers(0, 3, 200)
+    model = HistGradientBoostingClassifier(max_iter=20, categorical_features=[1])
+    model.fit(x, x[:, 0] > 0.5)
     threads: list[int] = []
     predict = model.predict_proba
 
