@@ -27,6 +27,7 @@ from rag.retrieve.lexical import (
     PRONOUNS,
     StemCoverage,
     TermWeights,
+    asks_for_people,
     looks_english,
     matches,
     matches_held,
@@ -40,11 +41,6 @@ SentenceKey = tuple[str, int, int]  # (source, start, end)
 MAX_QUESTION_TERMS = 24  # content words weighed against each sentence (the most of any set: 20)
 RARE_IDF = 3.0  # a question word this rare must usually appear in the answer
 
-_WHO = re.compile(  # asks for people: "Vem …", "Who …", "Vilka deltog …" (not "Vilka utmaningar")
-    r"\b(vem|vems|who|whom|whose)\b|^\W*vilka\s+(personer|var|är|deltog|medverkade|satt|"
-    r"talade|föreläste|samarbetar|ingick|ingår|leder|ledde|skrev|arbetar)\b",
-    re.I,
-)
 _SUMMARY = re.compile(
     r"\b(sammanfatta|beskriv|berätta|handlar|summari[sz]e|describe|summary|overview|"
     r"what (?:is|was) .* about|vad (?:säger|sa|tycker|tyckte|menar|anser))\b",
@@ -349,7 +345,7 @@ def view_question(question: str, weights: TermWeights, vector: np.ndarray | None
         [weights.idf(t) for t in stems],
         asked_value(question),
         looks_english(question),
-        bool(_WHO.search(question)),
+        asks_for_people(question),
         bool(_SUMMARY.search(question)),
         vector,
     )

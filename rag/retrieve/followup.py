@@ -10,7 +10,8 @@ one that opens with "och"/"men"/"and", one with at most two content words, or on
 the other language with few content words (`needs_context`). Of a long chain's words the
 rarest are carried (by the corpus' word weights; a word it lacks, a typo or
 another language's, counts least), so the conversation's subject, named
-in its first question, is not crowded out by the later questions' words.
+in its first question, is not crowded out by the later questions' words. A personal
+pronoun after a question that asked who is the person the answer named, carried first.
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ from collections.abc import Callable, Sequence
 from rag.answer.llm import ChatBackend
 from rag.answer.prompts import rewrite_messages
 from rag.errors import LlmError
-from rag.retrieve.lexical import PRONOUNS, QUESTION_WORDS, STOPWORDS, looks_english, terms
+from rag.retrieve.lexical import (
+    PRONOUNS,
+    QUESTION_WORDS,
+    STOPWORDS,
+    asks_for_people,
+    looks_english,
+    terms,
+)
 from rag.types import Turn
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -34,6 +42,8 @@ _CONTINUES = frozenset("och men än också även samt and but what how about".sp
 _POINTING = _REFERRING - {"det", "it"}
 # Personal pronouns: a first question using one names no one ("vad tyckte hon?").
 _PERSONAL = frozenset("han hon hen honom henne hans hennes he she him her his they them".split())
+# Two or three capitalised words, not opening a sentence: "Petra West Stenkvist".
+_PERSON = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-ZÅÄÖ][a-zåäöé]+(?:[ -][A-ZÅÄÖ][a-zåäöé]+){1,2}\b")
 _PLACE_AT_END = re.compile(r"\b(där|dit|då|there|then)\W*$", re.IGNORECASE)
 MIN_STANDALONE_WORDS = 2  # a question of at most this many content words names no subject
 MAX_SWITCH_WORDS = 5  # a question in the other language with at most this many leans on the last
@@ -107,9 +117,31 @@ def rule_query(question: str, history: Sequence[Turn], weight: WordWeight | None
 
 
 def carried_query(question: str, history: Sequence[Turn], weight: WordWeight | None) -> str:
-    """`question` with the last turn's standalone words carried in front, needed or not."""
+    """`question` with the last turn's standalone words carried in front, needed or not.
+
+    A personal pronoun whose person the last query does not name points to the person
+    the last answer named ("vem ledde samtalet?" then "vad har hon för titel?").
+    """
     history = history[-MAX_TURNS:]
-    return _carry(last_query(history, weight), question, weight) if history else question
+    if not history:
+        return question
+    previous = last_query(history, weight)
+    person = answered_person(question, history[-1])
+    return _carry(f"{person} {previous}" if person else previous, question, weight)
+
+
+def answered_person(question: str, last: Turn) -> str:
+    """The first person the last answer names, if `question` points to the one it answered.
+
+    That is when the last turn asked who and `question` has a personal pronoun ("hon",
+    "he"); otherwise "".
+    """
+    if not last.answer or not asks_for_people(last.question):
+        return ""
+    if not any(w.lower() in _PERSONAL for w in _WORD.findall(question)):
+        return ""
+    found = _PERSON.search(last.answer)
+    return found.group(0) if found else ""
 
 
 def last_query(history: Sequence[Turn], weight: WordWeight | None) -> str:

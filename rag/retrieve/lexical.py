@@ -73,6 +73,18 @@ def _terms(text: str) -> tuple[str, ...]:
     return tuple(_STEMMER.stemWords([w for w in words if len(w) > 1 or w.isdigit()]))
 
 
+_ASKS_FOR_PEOPLE = re.compile(
+    r"\b(vem|vems|who|whom|whose)\b|^\W*vilka\s+(personer|var|är|deltog|medverkade|satt|"
+    r"talade|föreläste|samarbetar|ingick|ingår|leder|ledde|skrev|arbetar)\b",
+    re.I,
+)
+
+
+def asks_for_people(question: str) -> bool:
+    """Whether `question` asks who: "Vem …", "Who …", "Vilka deltog …" (not "Vilka utmaningar")."""
+    return bool(_ASKS_FOR_PEOPLE.search(question))
+
+
 def looks_english(text: str) -> bool:
     """Whether `text` uses more English than Swedish function words."""
     words = [m.group(0).lower() for m in _TOKEN.finditer(text)]

@@ -116,3 +116,17 @@ def test_a_follow_up_is_answered_on_both_readings(seeded_pipeline: Pipeline) -> 
     assert "Nordmaling" in answer.searched_query
     assert not answer.abstained
     assert "30 anställda" in answer.text
+
+
+def test_a_pronoun_after_a_who_question_carries_the_person_the_answer_named() -> None:
+    who = Turn(
+        "vem ledde samtalet i panelen 2021?",
+        "Samtalsledare Petra West Stenkvist (Malmö), FSS riksstyrelse. [1]",
+        "vem ledde samtalet i panelen 2021?",
+    )
+    query = rule_query("vad har hon för titel?", [who])
+    assert query.startswith("Petra West Stenkvist") and query.endswith("vad har hon för titel?")
+    # no pronoun, or a last turn that did not ask who: only the last query's words
+    assert "Petra" not in rule_query("och vem skrev texten?", [who])
+    what = Turn("vad sa panelen 2021?", who.answer, "vad sa panelen 2021?")
+    assert "Petra" not in rule_query("vad tyckte hon?", [what])
