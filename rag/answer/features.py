@@ -336,17 +336,26 @@ def asks_credits(question: str) -> bool:
     return bool(_CREDITS.search(question))
 
 
-def view_question(question: str, weights: TermWeights, vector: np.ndarray | None) -> QuestionView:
-    """The question's stems (with glossary Swedish), their weights and its kind."""
+def view_question(
+    question: str, weights: TermWeights, vector: np.ndarray | None, asking: str = ""
+) -> QuestionView:
+    """The question's stems (with glossary Swedish), their weights and its kind.
+
+    `asking` holds the words that say what is asked, when they are not `question`'s own:
+    a follow-up's standalone query puts the conversation's words in front of the user's
+    ("… när tillträdde hon?"), and what is asked (a date, who, a summary) is read from
+    the user's words alone.
+    """
     stems = list(dict.fromkeys(terms(searched_text(question))))[:MAX_QUESTION_TERMS]
+    asking = asking or question
     return QuestionView(
         question,
         stems,
         [weights.idf(t) for t in stems],
-        asked_value(question),
+        asked_value(asking),
         looks_english(question),
-        asks_for_people(question),
-        bool(_SUMMARY.search(question)),
+        asks_for_people(asking),
+        bool(_SUMMARY.search(asking)),
         vector,
     )
 

@@ -446,9 +446,10 @@ class LearnedAnswerer:
 
         The memory is read with the last wording's vector (a follow-up's standalone query).
         """
+        own = questions[0]  # the user's words: what is asked
         views = [
-            view_question(question, self.index.weights, self._question_vector(question))
-            for question in questions
+            view_question(q, self.index.weights, self._question_vector(q), asking=own)
+            for q in questions
         ]
         recall = self.model.memory.sentence_features
         read: list[tuple[QuestionView, list[Candidate], np.ndarray, list[np.ndarray]]] = []

@@ -121,12 +121,12 @@ def build_examples(
     examples = []
     for n, item in enumerate(items, start=1):
         query, passages = read_as_chat(item, pipeline)
-        view = view_question(query, index.weights, pipeline.question_vector(query))
+        own = pipeline.restore_typed(item.question)
+        view = view_question(query, index.weights, pipeline.question_vector(query), asking=own)
         candidates = candidates_for(index, view, passages)
         matrix = candidate_features(view, candidates, index)
         parts = part_matrices(query, candidates, index, pipeline.question_vector)
         vectors = part_vectors(query, pipeline.question_vector) if parts else []
-        own = pipeline.restore_typed(item.question)
         fragment = _fragment(own, query, passages, candidates, pipeline)
         spans = [s for group in gold_spans(item, file_texts) for s in group]
         gold = _span_tuples(spans)

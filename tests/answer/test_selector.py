@@ -284,3 +284,16 @@ def test_several_readings_score_as_each_alone() -> None:
     for (matrix, its_parts), chance in zip(readings, together, strict=True):
         assert np.allclose(chance, answer_chance(_FirstColumn(), matrix, its_parts))
     assert together[2].shape == (0,)
+
+
+def test_a_standalone_query_asks_what_the_users_own_words_ask() -> None:
+    from rag.answer.evidence import Asked
+    from rag.answer.features import view_question
+    from rag.retrieve.lexical import TermWeights
+
+    weights = TermWeights([["generaldirektör", "ehälsomyndigheten"]])
+    carried = "generaldirektör för eHälsomyndigheten när tillträdde hon?"
+    assert view_question(carried, weights, None).asked is None  # "när" opens no question here
+    view = view_question(carried, weights, None, asking="när tillträdde hon?")
+    assert view.asked is Asked.DATE and "ehälsomynd" in view.terms  # the subject stays
+    assert view_question("Ehälsomyndigheten vem leder den?", weights, None, "vem leder den?").who
