@@ -42,8 +42,9 @@ _CONTINUES = frozenset("och men än också även samt and but what how about".sp
 _POINTING = _REFERRING - {"det", "it"}
 # Personal pronouns: a first question using one names no one ("vad tyckte hon?").
 _PERSONAL = frozenset("han hon hen honom henne hans hennes he she him her his they them".split())
-# Two or three capitalised words, not opening a sentence: "Petra West Stenkvist".
-_PERSON = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-ZÅÄÖ][a-zåäöé]+(?:[ -][A-ZÅÄÖ][a-zåäöé]+){1,2}\b")
+# Two or three capitalised words ("Per Sandberg"); not opening a sentence, a person's name.
+_CAPITALISED = re.compile(r"\b[A-ZÅÄÖ][a-zåäöé]+(?:[ -][A-ZÅÄÖ][a-zåäöé]+){1,2}\b")
+_PERSON = re.compile(r"(?<![.!?:]\s)(?<!^)" + _CAPITALISED.pattern)
 _PLACE_AT_END = re.compile(r"\b(där|dit|då|there|then)\W*$", re.IGNORECASE)
 MIN_STANDALONE_WORDS = 2  # a question of at most this many content words names no subject
 MAX_SWITCH_WORDS = 5  # a question in the other language with at most this many leans on the last
@@ -126,19 +127,24 @@ def carried_query(question: str, history: Sequence[Turn], weight: WordWeight | N
     if not history:
         return question
     previous = last_query(history, weight)
-    person = answered_person(question, history[-1])
+    person = answered_person(question, history[-1], previous)
     return _carry(f"{person} {previous}" if person else previous, question, weight)
 
 
-def answered_person(question: str, last: Turn) -> str:
+def answered_person(question: str, last: Turn, previous: str) -> str:
     """The first person the last answer names, if `question` points to the one it answered.
 
-    That is when the last turn asked who and `question` has a personal pronoun ("hon",
-    "he"); otherwise "".
+    That is when the last turn asked who, `question` has a personal pronoun ("hon",
+    "he") and the last query (`previous`) names none of the answer's people (the pronoun
+    may be theirs: "per sandberg, vem ska betala?" then "since when has he said so?");
+    otherwise "".
     """
     if not last.answer or not asks_for_people(last.question):
         return ""
     if not any(w.lower() in _PERSONAL for w in _WORD.findall(question)):
+        return ""
+    named = previous.lower()
+    if any(m.group(0).lower() in named for m in _CAPITALISED.finditer(last.answer)):
         return ""
     found = _PERSON.search(last.answer)
     return found.group(0) if found else ""
