@@ -42,7 +42,7 @@ _CONTINUES = frozenset("och men än också även samt and but what how about".sp
 _POINTING = _REFERRING - {"det", "it"}
 # Personal pronouns: a first question using one names no one ("vad tyckte hon?").
 _PERSONAL = frozenset("han hon hen honom henne hans hennes he she him her his they them".split())
-# Two or three capitalised words ("Per Sandberg"); not opening a sentence, a person's name.
+# Two or three capitalised words ("Per Sandberg"); inside a sentence (`_PERSON`), a name.
 _CAPITALISED = re.compile(r"\b[A-ZÅÄÖ][a-zåäöé]+(?:[ -][A-ZÅÄÖ][a-zåäöé]+){1,2}\b")
 _PERSON = re.compile(r"(?<![.!?:]\s)(?<!^)" + _CAPITALISED.pattern)
 _PLACE_AT_END = re.compile(r"\b(där|dit|då|there|then)\W*$", re.IGNORECASE)
