@@ -86,25 +86,19 @@ _TABLES: weakref.WeakKeyDictionary[Any, list[TreeTable] | None] = weakref.WeakKe
 
 def tree_tables(classifier: Any) -> list[TreeTable] | None:
     """The tables of a binary boosted classifier or of a soft vote of them, else None."""
-    if classifier in _TABLES:
-        return _TABLES[classifier]
-    from sklearn.ensemble import VotingClassifier
+    if classifier not in _TABLES:
+        from sklearn.ensemble import VotingClassifier
 
-    members = classifier.estimators_ if isinstance(classifier, VotingClassifier) else [classifier]
-    soft = not isinstance(classifier, VotingClassifier) or (
-        classifier.voting == "soft" and classifier.weights is None
-    )
-    tables = [TreeTable.of(member) for member in members] if soft else [None]
-    found = [table for table in tables if table is not None]
-    _TABLES[classifier] = found if len(found) == len(tables) else None
+        members = [classifier]
+        if isinstance(classifier, VotingClassifier):
+            soft = classifier.voting == "soft" and classifier.weights is None
+            members = classifier.estimators_ if soft else []
+        tables = [table for member in members if (table := TreeTable.of(member)) is not None]
+        _TABLES[classifier] = tables if members and len(tables) == len(members) else None
     return _TABLES[classifier]
 
 
 def table_chance(tables: list[TreeTable], rows: np.ndarray) -> np.ndarray:
     """The probability of class 1: each model's, averaged as a soft vote averages them."""
     x = np.ascontiguousarray(rows, dtype=np.float64)
-    probas = []
-    for table in tables:
-        positive = expit(table.raw(x))
-        probas.append(np.stack([1 - positive, positive], axis=1))
-    return np.asarray(np.mean(np.stack(probas), axis=0)[:, 1])
+    return np.asarray(np.mean([expit(table.raw(x)) for table in tables], axis=0))
