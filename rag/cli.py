@@ -315,9 +315,9 @@ def verification(
         str | None,
         typer.Option(
             "--part",
-            help="train (default), fresh or all (fresh, never trained on, gives the "
-            "final figure); with --build, the part the new answers join (default: every "
-            "third fresh, the rest train).",
+            help="train (default), fresh, blind or all (fresh and blind are never trained "
+            "on; blind, not read, gives the final figure); with --build, the part the new "
+            "answers join (default: every third fresh, the rest train).",
         ),
     ] = None,
     build_from: Annotated[
