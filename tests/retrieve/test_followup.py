@@ -130,3 +130,11 @@ def test_a_pronoun_after_a_who_question_carries_the_person_the_answer_named() ->
     assert "Petra" not in rule_query("och vem skrev texten?", [who])
     what = Turn("vad sa panelen 2021?", who.answer, "vad sa panelen 2021?")
     assert "Petra" not in rule_query("vad tyckte hon?", [what])
+    # the pronoun may be the person the last query named: the answer's first name is not carried
+    named = Turn(
+        "per sandberg, vem ska betala?",
+        "Enligt Anna Burston och Per Sandberg betalar ingen. [1]",
+        "per sandberg, vem ska betala?",
+    )
+    query = rule_query("since when has he said so?", [named])
+    assert "Anna" not in query and query.startswith("per sandberg")
