@@ -61,7 +61,7 @@ class LlmAnswerer:
             yield self.quoted(question, passages, searched, str(exc))
             return
         reply = "".join(pieces)
-        verified = self._verifier.verify(reply, passages)
+        verified = self._verifier.verify(reply, passages, f"{question} {searched}")
         if verified.supported_sentences == 0 and verified.says_not_covered:
             yield Answer(question, verified.text, True, (), tuple(passages), mode="llm")
         elif verified.supported_sentences == 0:

@@ -63,7 +63,7 @@ NOT_COVERED = re.compile(
 )
 UNCITED = "saknar källhänvisning"
 # "…, men …": a sentence saying what the sources leave out goes on to claim something.
-_CONTRAST = re.compile(r",\s+(men|but)\s", re.IGNORECASE)
+_CONTRAST = re.compile(r",\s+(men|but)\s|;\s+", re.IGNORECASE)
 # Number words as digits: "tre myndigheter" and "3 myndigheter" make the same claim.
 _NUMBER_WORDS = {
     w: str(n)
@@ -260,8 +260,12 @@ class Verifier:
         """Judge with `model` from now on (a freshly trained one)."""
         self._model = model
 
-    def verify(self, text: str, passages: Sequence[Passage]) -> Verified:
-        """Verify `text`, whose marker [n] refers to `passages[n - 1]`."""
+    def verify(self, text: str, passages: Sequence[Passage], asked: str = "") -> Verified:
+        """Verify `text`, whose marker [n] refers to `passages[n - 1]`.
+
+        `asked` is the question (with a follow-up's standalone query): a number or name
+        it holds is no claim where a sentence says the sources leave it out.
+        """
         self._claim_vectors = {}
         text = _MARKER_AFTER_STOP.sub(lambda m: m.group(2) + m.group(1), text.strip())
         parts: list[str] = []
@@ -276,7 +280,7 @@ class Verifier:
             gap = text[cursor:start]
             # An uncited sentence may lean on its neighbour's citation ("Ja, enligt X. …[1]").
             around = [n for c in (cited[k + 1 : k + 2] + cited[max(0, k - 1) : k]) for n in c]
-            sentence = self._judge(parsed[k], passages, around)
+            sentence = self._judge(parsed[k], passages, around, asked)
             rendered = _render(sentence)
             parts += [gap, rendered]
             if sentence.reason:
@@ -302,14 +306,20 @@ class Verifier:
         return Verified("".join(parts), citations, tuple(flagged), count, not_covered)
 
     def _judge(
-        self, sentence: _Sentence, passages: Sequence[Passage], around: Sequence[int] = ()
+        self,
+        sentence: _Sentence,
+        passages: Sequence[Passage],
+        around: Sequence[int] = (),
+        asked: str = "",
     ) -> _Sentence:
         cited = _cited(sentence, passages)
         claim = _SOURCE_ASIDE.sub("", sentence.text)  # "(the excerpts do not name …)" is no claim
         claim = _joined_names(claim, passages)
         claim_terms = _words(claim)  # numbers are checked on their own
-        numbers = _numbers(claim)
         says_not_covered = bool(NOT_COVERED.search(claim))
+        # "Vilket tema 2023 hade framgår inte": what is left out is named by the question.
+        echoed = _echoed(claim, asked) if says_not_covered else _Echoed()
+        numbers = [x for x in _numbers(claim) if x not in echoed.numbers]
         leaning = False  # uncited, judged by its neighbour's sources
         if not cited:
             substantive = len(claim_terms) >= self.policy.min_claim_terms or numbers
@@ -342,9 +352,9 @@ class Verifier:
         absent = [
             x
             for x, capital in self._claim_names(claim).items()
-            if not any(_name_in(x, _text(p), capital) for p in passages)
+            if x not in echoed.names and not any(_name_in(x, _text(p), capital) for p in passages)
         ]
-        absent += _person_names(claim, passages)
+        absent += [x for x in _person_names(claim, passages) if x not in echoed.names]
         features = None if missing or absent else self._modelled(claim, cited, backing, passages)
         if missing:
             sentence.closest = _holder(passages, basis, lambda p: _has_number(p, missing[0]))
@@ -667,6 +677,32 @@ def _claimed_part(claim: str) -> str:
     clauses = (claim[: contrast.start()], claim[contrast.end() :])
     claimed = [c for c in clauses if not NOT_COVERED.search(c)]
     return claimed[0] if len(claimed) == 1 else ""
+
+
+@dataclass(frozen=True)
+class _Echoed:
+    """The numbers and names a sentence's left-out part repeats from the question."""
+
+    numbers: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+
+
+def _echoed(claim: str, asked: str) -> _Echoed:
+    """What `claim`'s part saying what the sources leave out takes from the question `asked`.
+
+    Only that part: the rest of the sentence (`_claimed_part`) is a claim, checked whole.
+    """
+    claimed = _claimed_part(claim)
+    left_out = claim.replace(claimed, " ") if claimed else claim
+    own_numbers = set(_numbers(claimed))
+    numbers = {x for x in _numbers(left_out) if x in _numbers(asked) and x not in own_numbers}
+    words = {w.lower() for w in re.findall(r"\w+", asked)}
+    names = {
+        x
+        for x in [*_names(left_out), *(f"{a} {b}" for a, b, _ in _pairs(left_out))]
+        if all(w.lower() in words for w in x.split())
+    }
+    return _Echoed(frozenset(numbers), frozenset(names))
 
 
 def _holder(passages: Sequence[Passage], basis: list[int], holds: Callable[[Passage], bool]) -> int:

@@ -263,13 +263,13 @@ class VerifyOutcome:
     ms: float = 0.0  # time the verifier took
 
 
-Verify = Callable[[str, Sequence[Passage]], Any]  # Verifier.verify
+Verify = Callable[[str, Sequence[Passage], str], Any]  # Verifier.verify
 
 
 def judge(item: VerifyItem, verify: Verify) -> VerifyOutcome:
     """Run one answer through `verify` and say whether its planted error was caught."""
     started = time.perf_counter()
-    verified = verify(item.answer, item.passages)
+    verified = verify(item.answer, item.passages, item.question)
     ms = (time.perf_counter() - started) * 1000
     fell_back = verified.supported_sentences == 0 and not verified.says_not_covered
     caught = fell_back or any(

@@ -260,3 +260,24 @@ def test_a_name_written_in_two_words_is_read_as_the_sources_join_it() -> None:
     assert joined == "The post quotes Yoda from Starwars [1]."
     unchanged = "Anna Burston quotes Yoda [1]."  # "Annaburston" is in no source
     assert _joined_names(unchanged, passages) == unchanged
+
+
+@pytest.mark.parametrize(
+    ("asked", "flagged"),
+    [
+        ("Hur många platser hade boendet 2019 i Umeå?", False),  # the question names both
+        ("Hur många platser har boendet?", True),  # the answer brought them in
+    ],
+)
+def test_what_the_sources_leave_out_may_repeat_the_question(
+    verifier: Verifier, asked: str, flagged: bool
+) -> None:
+    text = "Källorna anger inte hur många platser boendet hade 2019 i Umeå [2]."
+    assert bool(verifier.verify(text, PASSAGES, asked).flagged) is flagged
+
+
+def test_a_claim_after_a_semicolon_is_checked(verifier: Verifier) -> None:
+    text = "Källorna anger inte priset; boendet har tio platser [2]."
+    assert [f.reason for f in verifier.verify(text, PASSAGES).flagged] == [
+        "talet 10 finns inte i källa [2]"
+    ]
