@@ -82,8 +82,9 @@ def test_question_sets_follow_the_schema() -> None:
     seeds = ROOT / "seeds"
     texts = {p.name: p.read_text(encoding="utf-8") for p in seeds.glob("*.txt")}
     sets = (
-        *("questions", "dev", "blind", "blind2", "blind3", "blind4"),
-        *("conversations", "conversations_blind", "../train/conversations"),
+        *("questions", "dev", "blind", "blind2", "blind3", "blind4", "blind5", "blind6"),
+        *("conversations", "conversations_blind", "conversations_blind2"),
+        "../train/conversations",
         "../train/questions",
     )
     for name in (f"{s}.jsonl" for s in sets):
