@@ -62,7 +62,7 @@ NOT_COVERED = re.compile(
     re.IGNORECASE,
 )
 UNCITED = "saknar källhänvisning"
-# "…, men …": a sentence saying what the sources leave out goes on to claim something.
+# "…, men …" or "…; …": a sentence saying what the sources leave out goes on to claim.
 _CONTRAST = re.compile(r",\s+(men|but)\s|;\s+", re.IGNORECASE)
 # Number words as digits: "tre myndigheter" and "3 myndigheter" make the same claim.
 _NUMBER_WORDS = {
@@ -700,7 +700,7 @@ def _echoed(claim: str, asked: str) -> _Echoed:
     names = {
         x
         for x in [*_names(left_out), *(f"{a} {b}" for a, b, _ in _pairs(left_out))]
-        if all(w.lower() in words for w in x.split())
+        if all(w.lower() in words for w in x.split()) and x not in claimed
     }
     return _Echoed(frozenset(numbers), frozenset(names))
 

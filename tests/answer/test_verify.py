@@ -276,6 +276,12 @@ def test_what_the_sources_leave_out_may_repeat_the_question(
     assert bool(verifier.verify(text, PASSAGES, asked).flagged) is flagged
 
 
+def test_a_name_from_the_question_is_still_checked_in_a_claim(verifier: Verifier) -> None:
+    text = "Källorna anger inte när Umeå öppnade boendet, men Umeå har tolv platser [2]."
+    result = verifier.verify(text, PASSAGES, "När öppnade Umeå boendet?")
+    assert [f.reason for f in result.flagged] == ["”Umeå” finns inte i källa [2]"]
+
+
 def test_a_claim_after_a_semicolon_is_checked(verifier: Verifier) -> None:
     text = "Källorna anger inte priset; boendet har tio platser [2]."
     assert [f.reason for f in verifier.verify(text, PASSAGES).flagged] == [
