@@ -694,8 +694,8 @@ def _echoed(claim: str, asked: str) -> _Echoed:
     """
     claimed = _claimed_part(claim)
     left_out = claim.replace(claimed, " ") if claimed else claim
-    own_numbers = set(_numbers(claimed))
-    numbers = {x for x in _numbers(left_out) if x in _numbers(asked) and x not in own_numbers}
+    repeated = set(_numbers(asked)) - set(_numbers(claimed))
+    numbers = {x for x in _numbers(left_out) if x in repeated}
     words = {w.lower() for w in re.findall(r"\w+", asked)}
     names = {
         x
