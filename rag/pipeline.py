@@ -189,6 +189,7 @@ class LiveIndex:
             self._pipeline.embedder,
             known=index.weights.known,
             stored=index.sentence_vectors,
+            article=lambda chunk: [s.text for s in index.article((chunk.source, chunk.title))],
         )
 
     @cached_property

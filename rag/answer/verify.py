@@ -3,8 +3,9 @@
 Markers that point to no passage are removed, and so is a marker whose passage shares
 too little with its sentence. Every number (number words too) must be in the cited
 passages (a year its article names an event by may be in another of them), every name
-in the answer's passages (in a Swedish claim, with its capital), and a two-word person
-name written as they write it.
+in the answer's passages (in a Swedish claim, with its capital) or named throughout a
+cited passage's article (what it is about), and a two-word person name written as they
+write it.
 A sentence whose passages hold most of its content words (weighted by rarity) and which
 negates nothing is supported; any other is judged by the support model (`SupportModel`,
 trained on the verification benchmark) from its word coverage, e5 closeness, names and
@@ -42,6 +43,7 @@ StoredVectors = Callable[[Chunk], tuple[list[tuple[int, int]], np.ndarray] | Non
 # Weighted share of `claim_terms` found in `text_terms`: ExtractiveAnswerer.coverage.
 CoverageFn = Callable[[Sequence[str], Sequence[str]], float]
 
+SUBJECT_MENTIONS = 5  # sentences of an article naming what it is about
 MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # "[2]" or "[1, 3]"
 _MARKER_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+)")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
@@ -233,6 +235,7 @@ class Verifier:
         known: Callable[[str], bool] | None = None,
         stored: StoredVectors | None = None,
         model: SupportModel | None = None,
+        article: Callable[[Chunk], Sequence[str]] | None = None,
     ) -> None:
         """A verifier over the corpus' word weights and the e5 embedder.
 
@@ -243,6 +246,7 @@ class Verifier:
         self._coverage = coverage
         self._known = known
         self._stored = stored
+        self._article = article
         self._embedder = embedder
         self.policy = policy
         self._model = model
@@ -352,7 +356,10 @@ class Verifier:
         absent = [
             x
             for x, capital in self._claim_names(claim).items()
-            if x not in echoed.names and not any(_name_in(x, _text(p), capital) for p in passages)
+            if x not in echoed.names
+            and not any(_name_in(x, _text(p), capital) for p in passages)
+            and self._article_mentions(x, capital, [passages[n - 1] for n in basis])
+            < SUBJECT_MENTIONS
         ]
         absent += [x for x in _person_names(claim, passages) if x not in echoed.names]
         features = None if missing or absent else self._modelled(claim, cited, backing, passages)
@@ -378,6 +385,17 @@ class Verifier:
         if sentence.closest:
             sentence.reason += f"; närmast är källa [{sentence.closest}]"
         return sentence
+
+    def _article_mentions(self, name: str, capital: bool, sources: Sequence[Passage]) -> int:
+        """The most sentences of one source's article that name `name` (0 without articles).
+
+        An article about Nordmaling names it in many sentences: a claim citing any of its
+        passages may name it too ("Nordmalings modell …"), as a reader of the article would.
+        """
+        if self._article is None:
+            return 0
+        counts = [sum(_name_in(name, s, capital) for s in self._article(p.chunk)) for p in sources]
+        return max(counts, default=0)
 
     def _holding(self, claim: str, passages: Sequence[Passage]) -> list[int]:
         """The passage that holds an uncited claim's words, numbers and names, if one does.

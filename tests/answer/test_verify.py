@@ -9,6 +9,7 @@ import pytest
 
 from rag.answer.extractive import ExtractiveAnswerer
 from rag.answer.verify import (
+    SUBJECT_MENTIONS,
     SupportModel,
     SupportModelError,
     Verifier,
@@ -287,3 +288,21 @@ def test_a_claim_after_a_semicolon_is_checked(verifier: Verifier) -> None:
     assert [f.reason for f in verifier.verify(text, PASSAGES).flagged] == [
         "talet 10 finns inte i källa [2]"
     ]
+
+
+def test_a_name_its_article_is_about_is_no_unsupported_name(e5: RagEmbeddings) -> None:
+    """A passage of the article about Exempelby may be cited for it; not for another town."""
+    text = "Boendet har tolv platser."
+    passages = [Passage(Chunk("b1", "b.txt", "Boendet", "", 0, len(text), text, text), 1, 1.0)]
+    about = [f"I Exempelby finns boende nummer {n}." for n in range(SUBJECT_MENTIONS)]
+    weights = TermWeights(terms(t) for t in [text, *about])  # the town's name is common
+    answer = "Boendet i Exempelby har tolv platser [1]. Boendet i Storvik har tolv platser [1]."
+    exempelby, storvik = "”Exempelby” finns inte i källa [1]", "”Storvik” finns inte i källa [1]"
+    for article, expected in (
+        (about, [storvik]),
+        (about[1:], [exempelby, storvik]),  # named in too few of its sentences
+    ):
+        verifier = Verifier(
+            ExtractiveAnswerer(weights).coverage, e5, article=lambda chunk, a=article: a
+        )
+        assert [f.reason for f in verifier.verify(answer, passages).flagged] == expected
