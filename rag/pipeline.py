@@ -405,25 +405,28 @@ class Pipeline:
         return self.live.generator
 
     def answer_stream(
-        self, question: str, passages: Sequence[Passage], searched: str = ""
+        self, question: str, passages: Sequence[Passage], searched: str = "", said: str = ""
     ) -> Iterator[TextDelta | Answer]:
         """Answer from retrieved passages: the LLM's deltas then its verified Answer, or quotes.
 
-        `searched` is the standalone query of a follow-up; the quoting answerer matches it.
+        `searched` is the standalone query of a follow-up; the quoting answerer matches it
+        and, asked for more, does not repeat what the last answer `said`.
         """
         if self.generator is None:
-            answer = self.answerer.answer(question, passages, searched)
+            answer = self.answerer.answer(question, passages, searched, said)
             yield replace(answer, question=question)
         else:
             yield from self.generator.stream(question, passages, searched)
 
-    def answer_from(self, question: str, passages: Sequence[Passage], searched: str = "") -> Answer:
+    def answer_from(
+        self, question: str, passages: Sequence[Passage], searched: str = "", said: str = ""
+    ) -> Answer:
         """Answer `question` from already retrieved passages, with the cited articles' dates.
 
         `searched` is the query the passages were found with; equal to the question (or
-        empty) when it was not a follow-up.
+        empty) when it was not a follow-up. `said` is the conversation's last answer.
         """
-        answer = final_answer(self.answer_stream(question, passages, searched))
+        answer = final_answer(self.answer_stream(question, passages, searched, said))
         return self._with_articles(replace(answer, searched_query=searched or question))
 
     def retrieve(
@@ -534,7 +537,8 @@ class Pipeline:
                 [self.generator.quoted(question, passages, searched, str(failure))]
             )
         else:
-            events = self.answer_stream(question, passages, searched)
+            said = history[-1].answer if history else ""
+            events = self.answer_stream(question, passages, searched, said)
         answer = yield from relay(events)
         done = time.perf_counter()
         timings = {

@@ -64,6 +64,9 @@ def conversation_turns(
             turns.append(Turn(text))
         elif turns and not turns[-1].answer:
             shown = answers.get(index)
-            searched = shown.searched_query if shown is not None else ""
+            if shown is not None:  # its own words, not as the chat renders them
+                text, searched = shown.text, shown.searched_query
+            else:
+                searched = ""
             turns[-1] = Turn(turns[-1].question, text, searched)
     return turns

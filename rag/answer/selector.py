@@ -56,6 +56,7 @@ from rag.answer.pickled import load_model, positive_chance, save_model
 from rag.answer.roles import CREDIT_ROLES
 from rag.config import DEFAULT_ANSWER_MODEL
 from rag.errors import RagError
+from rag.retrieve.followup import asks_for_more
 from rag.retrieve.parts import question_parts
 from rag.types import Answer, Citation, Passage
 
@@ -484,16 +485,22 @@ class LearnedAnswerer:
             self._known[article] = self.model.memory.knows(self.index, article)
         return self._known[article]
 
-    def answer(self, question: str, passages: Sequence[Passage], standalone: str = "") -> Answer:
+    def answer(
+        self, question: str, passages: Sequence[Passage], standalone: str = "", said: str = ""
+    ) -> Answer:
         """Compose an answer from the best-scored sentences, or abstain.
 
         A follow-up has two readings: its own words, which say what is asked, and the
         `standalone` query, which also names the subject. The sentences are ranked by the
         mean of the two readings' probabilities; whether to answer at all is decided on the
         standalone reading's evidence with those probabilities, since the fragment alone
-        rarely looks answerable. Training reads follow-ups the same way.
+        rarely looks answerable. Training reads follow-ups the same way. A follow-up asking
+        for more ("berätta mer") quotes no sentence the last answer (`said`) quoted while
+        others are likely enough.
         """
         scored = self._judged(question, passages, standalone)
+        if said and asks_for_more(question):
+            scored = unsaid(scored, said, self.model.composition.floor)
         return compose(question, passages, scored, self.index, self.model.composition)
 
     def answerable(self, question: str, passages: Sequence[Passage], standalone: str = "") -> float:
@@ -519,6 +526,17 @@ class LearnedAnswerer:
         scored = replace(scored, answerable=self._answerable(judged))
         self._recent = {**dict(list(self._recent.items())[-1:]), key: scored}
         return scored
+
+
+def unsaid(scored: Scored, said: str, floor: float) -> Scored:
+    """`scored` without the chances of sentences `said` holds, if another reaches `floor`."""
+    said = " ".join(said.split())  # as the chat shows it: its line breaks may differ
+    new = np.asarray(
+        [" ".join(c.sentence.text.split()) not in said for c in scored.candidates], dtype=bool
+    )
+    if not len(new) or not np.any(scored.probs[new] >= floor):
+        return scored
+    return replace(scored, probs=np.where(new, scored.probs, 0.0))
 
 
 def same_sentences(one: Sequence[Candidate], other: Sequence[Candidate]) -> bool:

@@ -75,7 +75,8 @@ def run_eval(
             depth = max(RANK_DEPTH, pipeline.settings.top_k)
             question = pipeline.restore_typed(item.question)  # as the chat reads it
             query, ranking, _ = pipeline.retrieve(question, turns, depth)
-            answer = pipeline.answer_from(question, ranking[: pipeline.settings.top_k], query)
+            said = turns[-1].answer if turns else ""  # as the chat answers "berätta mer"
+            answer = pipeline.answer_from(question, ranking[: pipeline.settings.top_k], query, said)
             latency = (time.perf_counter() - began) * 1000
             scores.append(
                 score_item(item, ranking, answer, spans[item.id], relevant[item.id], latency)

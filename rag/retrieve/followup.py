@@ -91,6 +91,20 @@ def context_cues(question: str, history: Sequence[Turn]) -> list[float]:
     ]
 
 
+# "berätta mer", "något mer?", "tell me more", "what else": more of the same subject.
+_MORE = re.compile(
+    r"\b(berätta mer|mer om|något mer|vad mer|mer info\w*|mer detaljer|fortsätt|utveckla|"
+    r"tell me more|more about|more details?|anything else|what else|go on|elaborate)\b|"
+    r"^\W*(och )?(mer|more)\W*$",
+    re.IGNORECASE,
+)
+
+
+def asks_for_more(question: str) -> bool:
+    """Whether a follow-up asks for more than the last answer said ("berätta mer")."""
+    return bool(_MORE.search(question))
+
+
 def missing_referent(question: str) -> str:
     """The word by which a conversation's first question points to nothing, or "".
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from rag.pipeline import Pipeline
-from rag.retrieve.followup import missing_referent, needs_context, rule_query
+from rag.retrieve.followup import asks_for_more, missing_referent, needs_context, rule_query
 from rag.retrieve.lexical import TermWeights, terms
 from rag.types import Answer, Searched, Turn
 
@@ -116,6 +116,32 @@ def test_a_follow_up_is_answered_on_both_readings(seeded_pipeline: Pipeline) -> 
     assert "Nordmaling" in answer.searched_query
     assert not answer.abstained
     assert "30 anställda" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("berätta mer", True),
+        ("Kan du berätta mer om det?", True),
+        ("tell me more", True),
+        ("what else did they say?", True),
+        ("mer?", True),
+        ("Hur många fler chefer anställdes?", False),
+        ("vad menar hon med mer tillit?", False),
+    ],
+)
+def test_asks_for_more(question: str, expected: bool) -> None:
+    assert asks_for_more(question) is expected
+
+
+def test_asked_for_more_the_answer_quotes_what_the_last_one_did_not(
+    seeded_pipeline: Pipeline,
+) -> None:
+    first = seeded_pipeline.ask("Vad är Huset i Nordmaling?")
+    more = seeded_pipeline.ask("berätta mer", history=[Turn.of(first)])
+    assert not more.abstained and more.citations
+    assert all(c.quote not in first.text for c in more.citations)
+    assert {c.passage.chunk.source for c in more.citations} == {HUSET}
 
 
 def test_a_pronoun_after_a_who_question_carries_the_person_the_answer_named() -> None:
