@@ -23,7 +23,7 @@ from rag.config import Settings, load_settings
 from rag.errors import RagError
 from rag.logs import log_event, setup_logging
 from rag.records import NO_SUPPORT_TITLE, answer_record, source_line
-from rag.types import Answer, AskEvent, IngestReport, Searched, TextDelta, Turn
+from rag.types import Answer, AskEvent, IngestReport, Searched, TextDelta
 
 if TYPE_CHECKING:  # the pipeline loads Chroma and the models: only commands that need it
     from rag.pipeline import Pipeline
@@ -189,13 +189,17 @@ def ask(
     ] = None,
     previous: Annotated[
         list[str] | None,
-        typer.Option("--previous", help="An earlier question of the conversation (repeatable)."),
+        typer.Option(
+            "--previous",
+            help="An earlier question of the conversation (repeatable), answered first as the "
+            "chat did.",
+        ),
     ] = None,
     data: DataOption = None,
 ) -> None:
     """Answer a question from the index, with numbered citations (streamed with an LLM)."""
     pipeline = _pipeline(_settings(data=data))
-    history = [Turn(q) for q in previous or []]
+    history = pipeline.conversation(previous or [])
     if as_json:
         answer = pipeline.ask(question, top_k, history)
         sys.stdout.write(json.dumps(answer_record(answer), ensure_ascii=False) + "\n")

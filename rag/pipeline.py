@@ -588,3 +588,10 @@ class Pipeline:
     def ask(self, question: str, top_k: int | None = None, history: Sequence[Turn] = ()) -> Answer:
         """Retrieve passages for `question` (after `history`) and answer from them, with timings."""
         return final_answer(self.ask_stream(question, history, top_k))
+
+    def conversation(self, questions: Sequence[str]) -> list[Turn]:
+        """The turns a chat holds after asking `questions` in order, as the chat answers them."""
+        turns: list[Turn] = []
+        for question in questions:
+            turns.append(Turn.of(self.ask(question, history=turns)))
+        return turns

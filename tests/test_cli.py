@@ -74,6 +74,19 @@ def test_ask_prints_answer_and_numbered_sources(seeded_pipeline: Pipeline, tmp_p
     assert "SFS 2025:400" in result.stdout
 
 
+def test_earlier_questions_are_answered_first_as_in_the_chat(
+    seeded_pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """ "berätta mer" reads the earlier answer: it quotes what that answer did not."""
+    env = {"RAG_DATA_DIR": str(seeded_pipeline.settings.data_dir)}
+    first = "Vad är Huset i Nordmaling?"
+    result = _run("ask", "berätta mer", "--previous", first, "--json", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    more = json.loads(result.stdout)
+    said = seeded_pipeline.ask(first).text
+    assert more["citations"] and not any(c["quote"] in said for c in more["citations"])
+
+
 def test_ingest_then_ask_on_a_fresh_folder(mini_seeds: Path, tmp_path: Path) -> None:
     env = {"RAG_SEEDS_DIR": str(mini_seeds), "RAG_DATA_DIR": str(tmp_path / "data")}
     first = _run("ingest", env=env, cwd=tmp_path)

@@ -29,7 +29,6 @@ from rag.evaluation.metrics import (
 )
 from rag.pipeline import Pipeline
 from rag.records import answer_record
-from rag.types import Turn
 
 FAILURES_HEADING = "## Failures"
 PLOTS = ("hit_at_k.png", "latency.png", "per_kind.png")
@@ -70,7 +69,7 @@ def run_eval(
     records: dict[str, dict[str, Any]] = {}  # id -> the answers.jsonl row, for the report
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as answers_file:
         for done, item in enumerate(items, start=1):
-            turns = conversation(pipeline, item.history)
+            turns = pipeline.conversation(item.history)
             began = time.perf_counter()
             depth = max(RANK_DEPTH, pipeline.settings.top_k)
             question = pipeline.restore_typed(item.question)  # as the chat reads it
@@ -97,14 +96,6 @@ def run_eval(
     report = _report(items, scores, metrics, records, by_leg)
     (out_dir / "report.md").write_text(report, encoding="utf-8")
     return metrics
-
-
-def conversation(pipeline: Pipeline, questions: Sequence[str]) -> list[Turn]:
-    """The turns a chat holds after asking `questions` in order, as the chat answers them."""
-    turns: list[Turn] = []
-    for question in questions:
-        turns.append(Turn.of(pipeline.ask(question, history=turns)))
-    return turns
 
 
 def new_run_dir(runs_dir: Path) -> Path:

@@ -16,7 +16,6 @@ import pytest
 
 from conftest import GOLDEN, ROOT
 from rag.evaluation.metrics import load_questions
-from rag.evaluation.report import conversation
 from rag.pipeline import Pipeline
 
 pytestmark = pytest.mark.slow
@@ -27,7 +26,7 @@ SETS = sorted(p.stem for p in (ROOT / "eval").glob("*.jsonl"))
 def _answers(pipeline: Pipeline, name: str) -> list[dict[str, Any]]:
     rows = []
     for item in load_questions(ROOT / "eval" / f"{name}.jsonl"):
-        answer = pipeline.ask(item.question, history=conversation(pipeline, item.history))
+        answer = pipeline.ask(item.question, history=pipeline.conversation(item.history))
         quotes = [[c.passage.chunk.source, c.start, c.end, c.quote] for c in answer.citations]
         row = {"id": item.id, "abstained": answer.abstained, "quotes": quotes}
         if item.history:
