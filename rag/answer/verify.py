@@ -2,7 +2,8 @@
 
 Markers that point to no passage are removed, and so is a marker whose passage shares
 too little with its sentence. Every number (number words too) must be in the cited
-passages (a year its article names an event by may be in another of them), every name
+passages (a year its article names an event by may be in another of them; a number word
+counting the people the claim names needs none: "de två var A och B"), every name
 in the answer's passages (in a Swedish claim, with its capital) or named throughout a
 cited passage's article (what it is about), and a two-word person name written as they
 write it.
@@ -323,7 +324,11 @@ class Verifier:
         says_not_covered = bool(NOT_COVERED.search(claim))
         # "Vilket tema 2023 hade framgår inte": what is left out is named by the question.
         echoed = _echoed(claim, asked) if says_not_covered else _Echoed()
-        numbers = [x for x in _numbers(claim) if x not in echoed.numbers]
+        numbers = [
+            x
+            for x in _numbers(claim)
+            if x not in echoed.numbers and x not in _listed_counts(claim, passages)
+        ]
         leaning = False  # uncited, judged by its neighbour's sources
         if not cited:
             substantive = len(claim_terms) >= self.policy.min_claim_terms or numbers
@@ -794,6 +799,22 @@ def _joined_names(claim: str, passages: Sequence[Passage]) -> str:
         return match.group()
 
     return _SPLIT_NAME.sub(joined, claim)
+
+
+def _listed_counts(claim: str, passages: Sequence[Passage]) -> set[str]:
+    """The count a number word gives of the people the claim itself lists.
+
+    "The two panellists were Olivia Wigzell … and Sabina Wikgren Orstam" counts names the
+    passages write, each checked on its own; "two" needs no passage. Digits do not count.
+    """
+    said = {m.group().lower() for m in _NUMBER_WORD.finditer(claim)}
+    if not said:
+        return set()
+    written = {pair for p in passages for pair in _written_names(_text(p))}
+    named = [(f, last) for f, last, _ in _pairs(claim) if (f, _base_name(last)) in written]
+    # "Sabina Wikgren Orstam" is two pairs and one person
+    count = str(sum(i == 0 or named[i - 1][1] != f for i, (f, _) in enumerate(named)))
+    return {count} if any(_NUMBER_WORDS[w] == count for w in said) else set()
 
 
 def _person_names(claim: str, passages: Sequence[Passage]) -> list[str]:
