@@ -311,7 +311,7 @@ def test_a_name_its_article_is_about_is_no_unsupported_name(e5: RagEmbeddings) -
 def test_a_number_word_counting_the_people_the_claim_lists_needs_no_source(
     panel_verifier: Verifier,
 ) -> None:
-    """"Två" counts the two names listed, each checked itself; "tre" miscounts them."""
+    """A count word ("två") of the names listed, each checked itself; "tre" miscounts."""
     passages = _panel_passages()
     for count, flags in (("två", []), ("tre", ["talet 3 finns inte i källorna [1], [2]"])):
         text = f"De {count} som talade var Petra West och Anna Burston [1][2]."
