@@ -324,11 +324,8 @@ class Verifier:
         says_not_covered = bool(NOT_COVERED.search(claim))
         # "Vilket tema 2023 hade framgår inte": what is left out is named by the question.
         echoed = _echoed(claim, asked) if says_not_covered else _Echoed()
-        numbers = [
-            x
-            for x in _numbers(claim)
-            if x not in echoed.numbers and x not in _listed_counts(claim, passages)
-        ]
+        counted = _listed_counts(claim, passages)  # "de två var A och B"
+        numbers = [x for x in _numbers(claim) if x not in echoed.numbers and x not in counted]
         leaning = False  # uncited, judged by its neighbour's sources
         if not cited:
             substantive = len(claim_terms) >= self.policy.min_claim_terms or numbers
