@@ -302,9 +302,11 @@ def test_a_name_its_article_is_about_is_no_unsupported_name(e5: RagEmbeddings) -
         (about, [storvik]),
         (about[1:], [exempelby, storvik]),  # named in too few of its sentences
     ):
-        verifier = Verifier(
-            ExtractiveAnswerer(weights).coverage, e5, article=lambda chunk, a=article: a
-        )
+
+        def sentences_of(chunk: Chunk, found: list[str] = article) -> list[str]:
+            return found
+
+        verifier = Verifier(ExtractiveAnswerer(weights).coverage, e5, article=sentences_of)
         assert [f.reason for f in verifier.verify(answer, passages).flagged] == expected
 
 
