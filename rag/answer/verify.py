@@ -807,7 +807,7 @@ def _listed_counts(claim: str, passages: Sequence[Passage]) -> set[str]:
     said = {m.group().lower() for m in _NUMBER_WORD.finditer(claim)}
     if not said:
         return set()
-    written = {pair for p in passages for pair in _written_names(_text(p))}
+    written = _names_written(passages)
     named = [(f, last) for f, last, _ in _pairs(claim) if (f, _base_name(last)) in written]
     # "Sabina Wikgren Orstam" is two pairs and one person
     count = str(sum(i == 0 or named[i - 1][1] != f for i, (f, _) in enumerate(named)))
@@ -822,7 +822,7 @@ def _person_names(claim: str, passages: Sequence[Passage]) -> list[str]:
     opening the claim counts only by a known first name ("Enligt Anna" is none); an
     inflected first word is the same ("Samtalsledaren Petra" for "Samtalsledare Petra").
     """
-    written = {pair for p in passages for pair in _written_names(_text(p))}
+    written = _names_written(passages)
     firsts, lasts = {f for f, _ in written}, {last for _, last in written}
     absent = []
     for first, last, start in _pairs(claim):
@@ -834,6 +834,11 @@ def _person_names(claim: str, passages: Sequence[Passage]) -> list[str]:
         ):
             absent.append(f"{first} {last}")
     return absent
+
+
+def _names_written(passages: Sequence[Passage]) -> set[tuple[str, str]]:
+    """The two-word names any of the passages writes (`_written_names`)."""
+    return {pair for p in passages for pair in _written_names(_text(p))}
 
 
 @lru_cache(maxsize=1024)
