@@ -14,6 +14,7 @@ from rag.answer.about import ArticleKey, LeadFirst, article_leads
 from rag.answer.features import SentenceIndex
 from rag.answer.generate import LlmAnswerer, final_answer, relay
 from rag.answer.llm import ChatBackend, make_chat_model
+from rag.answer.pickled import positive_chance
 from rag.answer.relevance import RELEVANCE_FILE, RelevanceCalibration
 from rag.answer.selector import AnswerModel, LearnedAnswerer
 from rag.answer.verify import Verifier
@@ -384,6 +385,8 @@ class Pipeline:
         """Load the index, the lexical index, the word weights and the models before users ask."""
         _ = self.retriever, self.answerer, self.carry_model
         self.embedder.encode(["uppvärmning"], query=True)
+        selector = self.answerer.model.selector  # compiles the tree walk (or reads numba's cache)
+        positive_chance(selector, np.zeros((1, selector.n_features_in_)))
 
     def search(self, question: str, k: int | None = None) -> list[Passage]:
         """The k best passages for `question` (settings' top_k by default)."""

@@ -409,7 +409,15 @@ def candidate_features(
         if chunk.id not in chunk_terms:
             chunk_terms[chunk.id] = (terms(chunk.text), terms(f"{chunk.title} {chunk.section}"))
     stems = StemCoverage(question.terms, question.idf)
-    coverage = stems.coverage
+    share = stems.share
+    held_by: dict[tuple[object, ...], int] = {}  # what a sentence, paragraph, chunk holds
+
+    def held(key: tuple[object, ...], text_terms: Sequence[str]) -> int:
+        """The question stems `text_terms` hold, scanned once per key and question."""
+        if (bits := held_by.get(key)) is None:
+            bits = held_by[key] = stems.held(text_terms)
+        return bits
+
     rows = []
     for c in candidates:
         s = c.sentence
@@ -432,6 +440,10 @@ def candidate_features(
             else False
         )
         has_name = bool(_NAME.search(s.text))
+        own_held = held(("sentence", s.source, s.start, s.end), s_terms)
+        next_held = (
+            held(("sentence", nxt.source, nxt.start, nxt.end), next_terms) if nxt is not None else 0
+        )
         rows.append(
             [
                 float(c.passage.rank),
@@ -444,19 +456,23 @@ def candidate_features(
                 _cos(question.vector, chunk_vector),
                 _cos(index.vector(s), index.centroid(s.article)),
                 _cos(question.vector, index.centroid(s.article)),
-                coverage(title_terms[s.article]),
-                coverage(s_terms),
+                share(held(("title", *s.article), title_terms[s.article])),
+                share(own_held),
                 0.0,  # cov_gap, filled below
-                coverage([*s_terms, *next_terms]),
-                coverage([*s_terms, *context_terms]),
-                coverage(index.terms_of(prev)) if prev is not None else float("nan"),
-                coverage(index.paragraph_terms(s)) if s.count else float("nan"),
-                coverage(whole_chunk_terms),
+                share(own_held | next_held),
+                share(own_held | held(("context", c.passage.chunk.id), context_terms)),
+                share(held(("sentence", prev.source, prev.start, prev.end), index.terms_of(prev)))
+                if prev is not None
+                else float("nan"),
+                share(held(("paragraph", *s.article, s.paragraph), index.paragraph_terms(s)))
+                if s.count
+                else float("nan"),
+                share(held(("chunk", c.passage.chunk.id), whole_chunk_terms)),
                 float(prev is None or prev.paragraph != s.paragraph),
                 float(credits and s.role in CREDIT_ROLES),
                 _bigram_share(question, s_terms),
                 _names_share(names, s.text),
-                _rare_share(question, stems.held(s_terms)),
+                _rare_share(question, own_held),
                 len(new_words) / max(1, len(s_terms)),
                 float(len(words)),
                 *(float(s.role == role) for role in ROLES),

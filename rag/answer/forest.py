@@ -1,11 +1,12 @@
 """Boosted trees evaluated all at once: scikit-learn's probabilities, without its per-tree loop.
 
 scikit-learn's `HistGradientBoostingClassifier.predict_proba` walks its trees one Python
-call at a time (about 7 µs each): the answer model's 1,500 trees cost a question 12 ms.
-`TreeTable` holds every tree's nodes in flat arrays and walks all trees of all rows
-together, one level per step, then adds the leaves in scikit-learn's order, so the
-probabilities are the same to the last bit. Models it cannot read (categorical splits,
-more than two classes, other estimators) keep scikit-learn's own path.
+call at a time (about 7 µs each): the answer model's 900 trees cost a question 8-15 ms.
+`TreeTable` holds every tree's nodes in flat arrays, and a numba-compiled loop walks each
+tree for every row and adds the leaves in scikit-learn's order, so the probabilities are
+the same to the last bit: a follow-up's 300 rows take 8 ms (numpy's level-by-level walk
+of all trees at once took 22 ms). Models it cannot read (categorical splits, more than
+two classes, other estimators) keep scikit-learn's own path.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+import numba
 import numpy as np
 from scipy.special import expit
 
@@ -25,7 +27,7 @@ class TreeTable:
     A node reads column `column` of the row widened with a copy whose missing values are
     -inf (`column` points there when the node sends missing values left), goes left when
     the value is at most `threshold` (NaN never is), and moves to `child[2 * node + left]`.
-    A leaf points to itself, so walking further leaves it where it is.
+    A leaf points to itself.
     """
 
     baseline: float
@@ -34,7 +36,6 @@ class TreeTable:
     threshold: np.ndarray
     child: np.ndarray  # per node: right child, then left child
     value: np.ndarray  # per node: the leaf's value
-    depth: int  # the deepest leaf's depth
 
     @classmethod
     def of(cls, model: Any) -> TreeTable | None:
@@ -64,21 +65,42 @@ class TreeTable:
             threshold=nodes["num_threshold"].astype(np.float64),
             child=np.stack([right, left], axis=1).ravel(),
             value=nodes["value"].astype(np.float64),
-            depth=int(nodes["depth"].max()),
         )
 
     def raw(self, rows: np.ndarray) -> np.ndarray:
         """The summed leaf values of each row: scikit-learn's raw prediction."""
-        n_rows, n_features = rows.shape
-        widened = np.concatenate([rows, np.where(np.isnan(rows), -np.inf, rows)], axis=1)
-        flat = widened.ravel()
-        row_start = (np.arange(n_rows) * 2 * n_features)[:, None]
-        node = np.broadcast_to(self.roots, (n_rows, len(self.roots)))
-        for _ in range(self.depth):
-            goes_left = flat[row_start + self.column[node]] <= self.threshold[node]
-            node = self.child[2 * node + goes_left]
-        leaves = np.concatenate([np.full((n_rows, 1), self.baseline), self.value[node]], axis=1)
-        return np.cumsum(leaves, axis=1)[:, -1]  # added tree by tree, as scikit-learn does
+        return _walk(
+            rows, self.roots, self.column, self.threshold, self.child, self.value, self.baseline
+        )
+
+
+@numba.njit(cache=True, nogil=True)
+def _walk(
+    rows: np.ndarray,
+    roots: np.ndarray,
+    column: np.ndarray,
+    threshold: np.ndarray,
+    child: np.ndarray,
+    value: np.ndarray,
+    baseline: float,
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Each row's baseline plus its leaf values, added tree by tree as scikit-learn adds them."""
+    n_rows, n_features = rows.shape
+    raw = np.full(n_rows, baseline)
+    for root in roots:  # tree by tree: its nodes stay in cache across the rows
+        for row in range(n_rows):
+            node = root
+            while child[2 * node] != node:  # a leaf points to itself
+                feature = column[node]
+                if feature < n_features:
+                    x = rows[row, feature]
+                else:  # this node sends missing values left: read NaN as -inf
+                    x = rows[row, feature - n_features]
+                    if np.isnan(x):
+                        x = -np.inf
+                node = child[2 * node + (1 if x <= threshold[node] else 0)]
+            raw[row] += value[node]
+    return raw
 
 
 _TABLES: weakref.WeakKeyDictionary[Any, list[TreeTable] | None] = weakref.WeakKeyDictionary()

@@ -142,9 +142,16 @@ class StemCoverage:
 
     def coverage(self, text_terms: Iterable[str]) -> float:
         """Share of the query's weight whose stems the text holds (1.0 for no weight)."""
+        return self.share(self.held(text_terms))
+
+    def share(self, held: int) -> float:
+        """Share of the query's weight in `held` (bits as `held` sets them; 1.0 for no weight).
+
+        Texts made of parts cost no new scan: the held bits of a union are the OR of the
+        parts' bits.
+        """
         if self._total == 0:
             return 1.0
-        held = self.held(text_terms)
         return sum(w for i, w in enumerate(self._weights) if held >> i & 1) / self._total
 
 
