@@ -454,6 +454,8 @@ class Verifier:
         coverage = [self._coverage(claim_terms, _terms(p)) for p in passages]
         pooled = tuple(dict.fromkeys(t for n in basis for t in _terms(passages[n - 1])))
         own_coverage = self._coverage(claim_terms, pooled)
+        if negation := _NEGATION.search(claim):  # its features compare it without the negation
+            self._embed_claims([claim, _without(claim, negation)])
         similarity = self._similarities(claim, passages)
         own_similarity = max(similarity[n - 1] for n in basis)
         english = float(looks_english(claim))
@@ -521,7 +523,7 @@ class Verifier:
         features["negation_phrase"] = float(
             any(_negation_phrase_in(claim, negation, _text(p)) for p in sources)
         )
-        plain = claim[: negation.start()] + claim[negation.end() :]
+        plain = _without(claim, negation)
         without = max(self._similarity(p, self._claim_vector(plain)) for p in sources)
         features["negation_shift"] = without - similarity
         return features
@@ -616,6 +618,11 @@ class Verifier:
         if claim not in self._claim_vectors:
             self._claim_vectors[claim] = self._embedder.encode_claim(claim)
         return self._claim_vectors[claim]
+
+    def _embed_claims(self, claims: Sequence[str]) -> None:
+        """Embed the claims not embedded yet, side by side (`_claim_vector` then reads them)."""
+        new = [c for c in dict.fromkeys(claims) if c not in self._claim_vectors]
+        self._claim_vectors.update(zip(new, self._embedder.encode_claims(new), strict=True))
 
     def _pair_similarity(self, claim: str, sources: Sequence[Passage]) -> float:
         """Cosine of the claim to the mean of its two closest source sentences.
@@ -954,6 +961,11 @@ def _name_in(name: str, text: str, capital: bool) -> bool:
         return rf"\b{head}(?i:{tail})" if capital else rf"(?i:\b{head}{tail})"
 
     return any(re.search(pattern(form), text) for form in forms)
+
+
+def _without(claim: str, negation: re.Match[str]) -> str:
+    """The claim with its negation word cut out."""
+    return claim[: negation.start()] + claim[negation.end() :]
 
 
 def _content_words(text: str) -> list[str]:

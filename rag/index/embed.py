@@ -13,6 +13,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -132,6 +133,10 @@ class RagEmbeddings(Embeddings, ABC):
         vector: np.ndarray = self.encode([text], query=True)[0]
         return vector
 
+    def encode_claims(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """`encode_claim` of each text (side by side where the engine can)."""
+        return [self.encode_claim(text) for text in texts]
+
     def encode_query(self, text: str) -> np.ndarray:
         """Embed one query (cut to the model's window); a read-only (dim,) vector, cached."""
         text = self.fit_query(text)
@@ -222,6 +227,27 @@ class E5Embeddings(RagEmbeddings):
         encoder = self._encoder(int8=True) if self.onnx(True) is not None else None
         vector = encoder.encode(text, self._query_threads(), True) if encoder else None
         return vector if vector is not None else super().encode_claim(text)
+
+    def encode_claims(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """`encode_claim` of each text; two at a time on one thread each while a core is spare.
+
+        One ONNX run barely fills two cores for a short sentence: a negated claim and the
+        same claim without its negation take 11 instead of 17 ms side by side, with the
+        same vectors to the bit (int8 kernels give the same sums on one thread or two).
+        """
+        encoder = self._encoder(int8=True) if self.onnx(True) is not None else None
+        if encoder is None or len(texts) < 2 or self._query_threads() < 2:
+            return super().encode_claims(texts)
+
+        def one(text: str) -> np.ndarray:
+            vector = encoder.encode(text, 1, True)
+            return vector if vector is not None else super(E5Embeddings, self).encode_claim(text)
+
+        return list(self._side_by_side.map(one, texts))
+
+    @cached_property
+    def _side_by_side(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(max_workers=2, thread_name_prefix="claims")
 
     def _build(self, int8: bool) -> OnnxEncoder | None:
         try:
