@@ -12,10 +12,11 @@ two classes, other estimators) keep scikit-learn's own path.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-import numba
 import numpy as np
 from scipy.special import expit
 
@@ -69,12 +70,20 @@ class TreeTable:
 
     def raw(self, rows: np.ndarray) -> np.ndarray:
         """The summed leaf values of each row: scikit-learn's raw prediction."""
-        return _walk(
+        return _compiled_walk()(
             rows, self.roots, self.column, self.threshold, self.child, self.value, self.baseline
         )
 
 
-@numba.njit(cache=True, nogil=True)
+@cache
+def _compiled_walk() -> Callable[..., np.ndarray]:
+    """`_walk` compiled by numba (or read from its cache), on first use: ingest never needs it."""
+    import numba
+
+    compiled: Callable[..., np.ndarray] = numba.njit(cache=True, nogil=True)(_walk)
+    return compiled
+
+
 def _walk(
     rows: np.ndarray,
     roots: np.ndarray,
@@ -83,7 +92,7 @@ def _walk(
     child: np.ndarray,
     value: np.ndarray,
     baseline: float,
-) -> np.ndarray:  # pragma: no cover - compiled
+) -> np.ndarray:
     """Each row's baseline plus its leaf values, added tree by tree as scikit-learn adds them."""
     n_rows, n_features = rows.shape
     raw = np.full(n_rows, baseline)
