@@ -82,8 +82,9 @@ def test_question_sets_follow_the_schema() -> None:
     seeds = ROOT / "seeds"
     texts = {p.name: p.read_text(encoding="utf-8") for p in seeds.glob("*.txt")}
     sets = (
-        *("questions", "dev", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7"),
-        *("conversations", "conversations_blind", "conversations_blind2", "conversations_blind3"),
+        *("questions", "dev", "blind", "blind2", "blind3", "blind4", "blind5", "blind6"),
+        *("blind7", "blind8", "conversations", "conversations_blind", "conversations_blind2"),
+        *("conversations_blind3", "conversations_blind4"),
         "../train/conversations",
         "../train/questions",
     )
