@@ -84,7 +84,7 @@ def test_question_sets_follow_the_schema() -> None:
     sets = (
         *("questions", "dev", "blind", "blind2", "blind3", "blind4", "blind5", "blind6"),
         *("blind7", "blind8", "conversations", "conversations_blind", "conversations_blind2"),
-        *("conversations_blind3", "conversations_blind4"),
+        *("conversations_blind3", "conversations_blind4", "conversations_blind5"),
         "../train/conversations",
         "../train/questions",
     )
