@@ -304,6 +304,10 @@ class QuestionView:
     who: bool
     summary: bool
     vector: np.ndarray | None
+    # the vector blended with the user's own words' (`blend`), which say what is asked when
+    # a follow-up's standalone query leads with the conversation's words; the question
+    # memory reads it too (`QuestionMemory.asked_features`)
+    asked_vector: np.ndarray | None = None
 
     @property
     def broad(self) -> bool:
@@ -337,17 +341,24 @@ def asks_credits(question: str) -> bool:
 
 
 def view_question(
-    question: str, weights: TermWeights, vector: np.ndarray | None, asking: str = ""
+    question: str,
+    weights: TermWeights,
+    vector: np.ndarray | None,
+    asking: str = "",
+    asking_vector: np.ndarray | None = None,
 ) -> QuestionView:
     """The question's stems (with glossary Swedish), their weights and its kind.
 
     `asking` holds the words that say what is asked, when they are not `question`'s own:
     a follow-up's standalone query puts the conversation's words in front of the user's
     ("… när tillträdde hon?"), and what is asked (a date, who, a summary) is read from
-    the user's words alone.
+    the user's words alone; `asking_vector` is their e5 vector.
     """
     stems = list(dict.fromkeys(terms(searched_text(question))))[:MAX_QUESTION_TERMS]
     asking = asking or question
+    asked_vector = vector
+    if vector is not None and asking_vector is not None and asking != question:
+        asked_vector = blend(vector, asking_vector)
     return QuestionView(
         question,
         stems,
@@ -357,7 +368,14 @@ def view_question(
         asks_for_people(asking),
         bool(_SUMMARY.search(asking)),
         vector,
+        asked_vector,
     )
+
+
+def blend(vector: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """The unit mean of a standalone query's vector and the user's own words' vector."""
+    mean = np.asarray(vector, dtype=np.float32) + np.asarray(own, dtype=np.float32)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
 def weighted_coverage(

@@ -89,6 +89,13 @@ ITEM_FEATURE_DIRECTIONS: dict[str, int] = {
     "memory_nearest": 0,
     "memory_unanswerable": 0,
     "memory_answerable": 0,
+    # the same, the questions compared by their vectors blended with the user's own words
+    # (QuestionView.asked_vector): a follow-up's standalone query leads with the
+    # conversation's words, its own words say what is asked ("vad heter personen?")
+    "asked_vote": 0,
+    "asked_nearest": 0,
+    "asked_unanswerable": 0,
+    "asked_answerable": 0,
 }
 ITEM_FEATURES = tuple(ITEM_FEATURE_DIRECTIONS)
 MEMORY_NEIGHBOURS = 10  # training questions a question's memory vote reads
@@ -152,6 +159,8 @@ class QuestionMemory:
     # each question's gold quotes and the article holding them (none when unanswerable)
     gold: tuple[tuple[Span, ...], ...] = ()
     gold_articles: tuple[ArticleKey | None, ...] = ()
+    # each question's vector blended with its own words' (QuestionView.asked_vector), float16
+    asked: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float16))
 
     @classmethod
     def empty(cls) -> QuestionMemory:
@@ -167,21 +176,44 @@ class QuestionMemory:
         """The vectors in float32, converted once (a float16 product is slow)."""
         return self.vectors.astype(np.float32)
 
+    @cached_property
+    def _asked_rows(self) -> np.ndarray:
+        """The blended vectors in float32."""
+        return self.asked.astype(np.float32)
+
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle the float16 vectors only, not the float32 copy."""
+        """Pickle the float16 vectors only, and of the blended ones those that differ."""
+        differ = (
+            np.flatnonzero((self.asked != self.vectors).any(axis=1))
+            if self.asked.shape == self.vectors.shape
+            else np.arange(len(self.asked))
+        )
         return {
             "vectors": self.vectors,
             "answerable": self.answerable,
             "articles": self.articles,
             "gold": self.gold,
             "gold_articles": self.gold_articles,
+            "asked": (differ, self.asked[differ], self.asked.shape),
         }
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Rebuild the blended vectors: a question's own where they do not differ."""
+        rows, differing, shape = state.pop("asked")
+        vectors = state["vectors"]
+        asked = vectors.copy() if tuple(shape) == vectors.shape else np.zeros(shape, np.float16)
+        asked[rows] = differing
+        self.__dict__.update(state, asked=asked)
+
     def _nearest(
-        self, vector: np.ndarray, allowed: np.ndarray | None
+        self, vector: np.ndarray, allowed: np.ndarray | None, asked: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The closest questions (allowed rows only), their similarities and vote weights."""
-        similarity = self._rows @ np.asarray(vector, dtype=np.float32)
+        """The closest questions (allowed rows only), their similarities and vote weights.
+
+        `asked` compares the blended vectors (`asked`) instead of the questions' own.
+        """
+        rows = self._asked_rows if asked else self._rows
+        similarity = rows @ np.asarray(vector, dtype=np.float32)
         if allowed is not None:
             similarity = np.where(allowed, similarity, -1.0)
         nearest = np.argsort(-similarity, kind="stable")
@@ -192,11 +224,17 @@ class QuestionMemory:
         weights = np.exp(MEMORY_SHARPNESS * (similarity[nearest] - closest))
         return nearest, similarity, weights
 
-    def features(self, vector: np.ndarray | None, allowed: np.ndarray | None = None) -> np.ndarray:
-        """The memory features of a question (NaN without a vector); `allowed` masks rows."""
-        if vector is None or not len(self.answerable):
+    def features(
+        self, vector: np.ndarray | None, allowed: np.ndarray | None = None, asked: bool = False
+    ) -> np.ndarray:
+        """The memory features of a question (NaN without a vector); `allowed` masks rows.
+
+        `asked`: `vector` is a blended one (QuestionView.asked_vector), compared with the
+        training questions' blended vectors.
+        """
+        if vector is None or not len(self.answerable) or (asked and not len(self.asked)):
             return np.full(4, np.nan, dtype=np.float32)
-        nearest, similarity, weights = self._nearest(vector, allowed)
+        nearest, similarity, weights = self._nearest(vector, allowed, asked)
         if not len(nearest):
             return np.full(4, np.nan, dtype=np.float32)
         vote = float(weights @ self.answerable[nearest]) / float(weights.sum())
@@ -204,6 +242,20 @@ class QuestionMemory:
         answerable = np.where(self.answerable, similarity, -1.0).max()
         return np.asarray(
             [vote, similarity[nearest[0]], unanswerable, answerable], dtype=np.float32
+        )
+
+    def item_features(
+        self, question: QuestionView, read: bool = True, allowed: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The abstainer's memory features: by the question's vector, then by its blended one.
+
+        `read` False gives NaN (an article the memory was not learned on).
+        """
+        return np.concatenate(
+            [
+                self.features(question.vector if read else None, allowed),
+                self.features(question.asked_vector if read else None, allowed, asked=True),
+            ]
         )
 
     def sentence_features(
@@ -448,8 +500,9 @@ class LearnedAnswerer:
         The memory is read with the last wording's vector (a follow-up's standalone query).
         """
         own = questions[0]  # the user's words: what is asked
+        own_vector = self._question_vector(own)
         views = [
-            view_question(q, self.index.weights, self._question_vector(q), asking=own)
+            view_question(q, self.index.weights, self._question_vector(q), own, own_vector)
             for q in questions
         ]
         recall = self.model.memory.sentence_features
@@ -475,7 +528,7 @@ class LearnedAnswerer:
         known = bool(read.candidates) and self._knows(
             read.candidates[int(np.argmax(read.probs))].sentence.article
         )
-        memory = self.model.memory.features(read.question.vector if known else None)
+        memory = self.model.memory.item_features(read.question, known)
         item = item_features(read.question, read.matrix, read.probs, memory)
         return float(positive_chance(self.model.abstainer, item[None, :])[0])
 

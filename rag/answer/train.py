@@ -122,7 +122,8 @@ def build_examples(
     for n, item in enumerate(items, start=1):
         query, passages = read_as_chat(item, pipeline)
         own = pipeline.restore_typed(item.question)
-        view = view_question(query, index.weights, pipeline.question_vector(query), asking=own)
+        vector = pipeline.question_vector
+        view = view_question(query, index.weights, vector(query), own, vector(own))
         candidates = candidates_for(index, view, passages)
         matrix = candidate_features(view, candidates, index)
         parts = part_matrices(query, candidates, index, pipeline.question_vector)
@@ -352,12 +353,14 @@ def question_memory(examples: Sequence[Example], index: SentenceIndex) -> Questi
         return QuestionMemory.empty()
     articles = {e.article for e in examples if e.article is not None}
     answered = [e.item.answerable and bool(e.spans) for e in examples]
+    asked = [v for e in examples if (v := e.scored.question.asked_vector) is not None]
     return QuestionMemory(
         np.vstack(vectors).astype(np.float16),
         np.asarray([e.item.answerable for e in examples]),
         {a: article_digest(index, a) for a in articles},
         tuple(_span_tuples(e.spans) if a else () for e, a in zip(examples, answered, strict=True)),
         tuple(e.article if a else None for e, a in zip(examples, answered, strict=True)),
+        np.vstack(asked).astype(np.float16),
     )
 
 
@@ -404,7 +407,7 @@ def _item_matrix(
             e.scored.question,
             e.scored.matrix,
             e.scored.probs,
-            memory.features(e.scored.question.vector if read else None, groups != groups[i]),
+            memory.item_features(e.scored.question, read, groups != groups[i]),
         )
         for i, e in enumerate(examples)
     ]

@@ -66,6 +66,35 @@ def test_the_question_memory_votes_with_the_closest_training_questions() -> None
     assert np.isnan(memory.features(None)).all(), "no vector (lexical mode): no evidence"
 
 
+def test_a_follow_up_is_also_remembered_by_what_its_own_words_ask() -> None:
+    from rag.answer.features import blend, view_question
+    from rag.retrieve.lexical import TermWeights
+
+    topic, ask_name, ask_goal = _unit(1, 0, 0), _unit(0, 1, 0), _unit(0, 0, 1)
+    weights = TermWeights([["projektledare"]])
+    alone = view_question("projektledare?", weights, topic)
+    assert alone.asked_vector is topic, "a question that stands alone: its own vector"
+    follow = view_question(
+        "projektledare vad heter hen?", weights, topic, "vad heter hen?", ask_name
+    )
+    assert follow.asked_vector is not None
+    assert np.allclose(follow.asked_vector, blend(topic, ask_name))
+    # two training follow-ups on one topic, searched as the same standalone query: the
+    # one asking the name is a near miss, the one asking the goal is answered
+    memory = QuestionMemory(
+        np.vstack([topic, topic]).astype(np.float16),
+        np.array([False, True]),
+        asked=np.vstack([blend(topic, ask_name), blend(topic, ask_goal)]).astype(np.float16),
+    )
+    by_query, by_ask = memory.item_features(follow)[:4], memory.item_features(follow)[4:]
+    assert by_query[1] > 0.99 and by_query[2] > 0.99 and by_query[3] > 0.99, "both alike"
+    assert by_ask[0] < 0.01, "by what is asked, the near miss is the closest"
+    assert np.isnan(memory.item_features(follow, read=False)).all()
+    assert np.isnan(
+        QuestionMemory(memory.vectors, memory.answerable).item_features(follow)[4:]
+    ).all()
+
+
 def test_the_memory_points_at_the_sentences_that_answered_the_closest_questions() -> None:
     article, other = ("a.txt", "A"), ("b.txt", "B")
     memory = QuestionMemory(
@@ -97,6 +126,7 @@ def test_the_memory_points_at_the_sentences_that_answered_the_closest_questions(
 def test_the_shipped_model_remembers_its_training_questions() -> None:
     memory = AnswerModel.load().memory
     assert memory.vectors.shape == (len(memory.answerable), 384)
+    assert memory.asked.shape == memory.vectors.shape
     assert 0.5 < memory.answerable.mean() < 0.9
 
 
