@@ -306,7 +306,7 @@ class QuestionView:
     vector: np.ndarray | None
     # the vector blended with the user's own words' (`blend`), which say what is asked when
     # a follow-up's standalone query leads with the conversation's words; the question
-    # memory reads it too (`QuestionMemory.asked_features`)
+    # memory reads it too (`QuestionMemory.item_features`)
     asked_vector: np.ndarray | None = None
 
     @property

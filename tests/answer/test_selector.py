@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,6 +91,9 @@ def test_a_follow_up_is_also_remembered_by_what_its_own_words_ask() -> None:
     assert by_query[1] > 0.99 and by_query[2] > 0.99 and by_query[3] > 0.99, "both alike"
     assert by_ask[0] < 0.01, "by what is asked, the near miss is the closest"
     assert np.isnan(memory.item_features(follow, read=False)).all()
+    kept = pickle.loads(pickle.dumps(memory))  # a blend is stored only where it differs
+    assert np.array_equal(kept.asked, memory.asked)
+    assert np.array_equal(kept.vectors, memory.vectors)
     assert np.isnan(
         QuestionMemory(memory.vectors, memory.answerable).item_features(follow)[4:]
     ).all()
