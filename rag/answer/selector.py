@@ -500,10 +500,10 @@ class LearnedAnswerer:
         The memory is read with the last wording's vector (a follow-up's standalone query).
         """
         own = questions[0]  # the user's words: what is asked
-        own_vector = self._question_vector(own)
+        embedded = [self._question_vector(q) for q in questions]  # embedded once each
         views = [
-            view_question(q, self.index.weights, self._question_vector(q), own, own_vector)
-            for q in questions
+            view_question(q, self.index.weights, vector, own, embedded[0])
+            for q, vector in zip(questions, embedded, strict=True)
         ]
         recall = self.model.memory.sentence_features
         read: list[tuple[QuestionView, list[Candidate], np.ndarray, list[np.ndarray]]] = []
