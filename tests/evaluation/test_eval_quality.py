@@ -85,7 +85,8 @@ def test_question_sets_follow_the_schema() -> None:
         *("questions", "dev", "blind", "blind2", "blind3", "blind4", "blind5", "blind6"),
         *("blind7", "blind8", "conversations", "conversations_blind", "conversations_blind2"),
         *("conversations_blind3", "conversations_blind4", "conversations_blind5"),
-        *("blind9", "conversations_blind6", "conversations_blind7"),
+        *("blind9", "blind10", "conversations_blind6", "conversations_blind7"),
+        "conversations_blind8",
         "../train/conversations",
         "../train/questions",
     )
