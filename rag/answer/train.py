@@ -119,15 +119,15 @@ def build_examples(
 ) -> list[Example]:
     """Retrieve each question and label its candidate sentences."""
     examples = []
+    embed = pipeline.question_vector
     for n, item in enumerate(items, start=1):
         query, passages = read_as_chat(item, pipeline)
         own = pipeline.restore_typed(item.question)
-        vector = pipeline.question_vector
-        view = view_question(query, index.weights, vector(query), own, vector(own))
+        view = view_question(query, index.weights, embed(query), own, embed(own))
         candidates = candidates_for(index, view, passages)
         matrix = candidate_features(view, candidates, index)
-        parts = part_matrices(query, candidates, index, pipeline.question_vector)
-        vectors = part_vectors(query, pipeline.question_vector) if parts else []
+        parts = part_matrices(query, candidates, index, embed)
+        vectors = part_vectors(query, embed) if parts else []
         fragment = _fragment(own, query, passages, candidates, pipeline)
         spans = [s for group in gold_spans(item, file_texts) for s in group]
         gold = _span_tuples(spans)
