@@ -61,6 +61,14 @@ _NUMBER = re.compile(r"\d")
 _YEAR = re.compile(r"\b(19|20)\d\d\b")
 _NAME = re.compile(r"(?<![.!?:]\s)(?<!^)\b[A-ZÅÄÖ][a-zåäöé]+(?:\s[A-ZÅÄÖ][a-zåäöé]+)+")
 _WORD = re.compile(r"\w+")
+# A paragraph that opens with a short label and a colon is a turn of a transcript:
+# "Anna Svensson, Region Norr: …", "Olivia: …", "Fråga från publiken: …". The label names
+# the speaker when its words before the comma are capitalised; an organisation may follow
+# the comma, and then a full stop may end the label ("Per Berg, FSS. Skickliga ledare …").
+_TURN_LABEL = re.compile(
+    r"^\s*([^\s:.!?,][^:.!?\n]{0,60}?)(?::|(?<=\w),\s*([A-ZÅÄÖ0-9][^:.!?,\n]{0,39})[:.])(?:\s|$)"
+)
+_SPEAKER = re.compile(r"^[A-ZÅÄÖ][\w-]*(?:\s+[A-ZÅÄÖ][\w-]*){0,4}$")
 
 ASKED_KINDS: tuple[Asked, ...] = tuple(Asked)
 QUESTION_FEATURES = (
@@ -106,12 +114,16 @@ SENTENCE_FEATURES = (
     "first",
     "lead_section",
     "pronoun_start",
+    "question_mark",
     "holds",
     "holds_next",
     "has_number",
     "has_year",
     "has_name",
     "who_name",
+    "speaker_named",
+    "speaker_org_named",
+    "speaker_inherited",
     "article_rank",
     "top_article",
     "passages_with_it",
@@ -138,6 +150,38 @@ class Sentence:
     index: int  # 0-based position in its article
     count: int  # sentences in its article
     paragraph: int = 0  # 0-based paragraph of its article (a line break starts one)
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """The speaker of a transcript's turn, from its label ("Anna Svensson, Region Norr:")."""
+
+    name: tuple[str, ...]  # stems of the label's name
+    organisation: tuple[str, ...]  # stems of the organisation after the comma, if any
+    inherited: bool  # the sentence's paragraph follows the labelled one, unlabelled
+
+
+def _speakers(listed: Sequence[Sentence]) -> list[Speaker | None]:
+    """Each sentence's speaker: its paragraph's label, or the paragraph before's.
+
+    A labelled paragraph is a turn; an unlabelled paragraph right after one continues it
+    (a speaker's second paragraph). Only body sentences are attributed: "Foto: …" and
+    "Text: …" are credits, not turns.
+    """
+    found: list[Speaker | None] = []
+    current: Speaker | None = None
+    before: Speaker | None = None  # the previous paragraph's own label
+    for i, sentence in enumerate(listed):
+        if i == 0 or listed[i - 1].paragraph != sentence.paragraph:
+            label = _TURN_LABEL.match(sentence.text)
+            own = None
+            if label and sentence.role == "body" and _SPEAKER.match(label.group(1)):
+                name, organisation = label.group(1), label.group(2) or ""
+                own = Speaker(tuple(terms(name)), tuple(terms(organisation)), False)
+            current = own or (replace(before, inherited=True) if before and not label else None)
+            before = own
+        found.append(current if sentence.role == "body" else None)
+    return found
 
 
 @dataclass(frozen=True)
@@ -206,6 +250,12 @@ class SentenceIndex:
                     self._terms[(sentence.source, sentence.start, sentence.end)]
                 )
         self._centroids = {key: self._centroid(listed) for key, listed in self._order.items()}
+        self._speakers = {
+            (s.source, s.start, s.end): speaker
+            for listed in self._order.values()
+            for s, speaker in zip(listed, _speakers(listed), strict=True)
+            if speaker is not None
+        }
 
     def _centroid(self, listed: Sequence[Sentence]) -> np.ndarray | None:
         rows = [self.vector(s) for s in listed]
@@ -222,6 +272,10 @@ class SentenceIndex:
     def centroid(self, article: ArticleKey) -> np.ndarray | None:
         """The normalised mean of the article's sentence vectors."""
         return self._centroids.get(article)
+
+    def speaker(self, sentence: Sentence) -> Speaker | None:
+        """Who says the sentence, when it is a body sentence of a transcript's turn."""
+        return self._speakers.get((sentence.source, sentence.start, sentence.end))
 
     def terms_of(self, sentence: Sentence) -> list[str]:
         """The sentence's content stems."""
@@ -458,6 +512,7 @@ def candidate_features(
             else False
         )
         has_name = bool(_NAME.search(s.text))
+        speaker = index.speaker(s)
         own_held = held(("sentence", s.source, s.start, s.end), s_terms)
         next_held = (
             held(("sentence", nxt.source, nxt.start, nxt.end), next_terms) if nxt is not None else 0
@@ -499,12 +554,16 @@ def candidate_features(
                 float(s.index == 0),
                 float(c.passage.chunk.section == ""),
                 float(opens_with_pronoun(s.text)),
+                float(s.text.rstrip().endswith("?")),
                 float(holds),
                 float(holds_next),
                 float(bool(_NUMBER.search(s.text))),
                 float(bool(_YEAR.search(s.text))),
                 float(has_name),
                 float(question.who and has_name),
+                _names_speaker(speaker.name, question) if speaker else float("nan"),
+                _names_speaker(speaker.organisation, question) if speaker else float("nan"),
+                float(speaker.inherited) if speaker else float("nan"),
                 float(article_rank[s.article]),
                 float(s.article == top_article),
                 float(c.holders),
@@ -558,6 +617,13 @@ def _bigram_share(question: QuestionView, text_terms: Sequence[str]) -> float:
         return float("nan")
     held = set(pairwise(text_terms))
     return len(pairs & held) / len(pairs)
+
+
+def _names_speaker(label: Sequence[str], question: QuestionView) -> float:
+    """1.0 when the question holds a stem of the speaker's label, 0.0 if not (NaN: none)."""
+    if not label:
+        return float("nan")
+    return float(any(matches(stem, question.terms) for stem in label))
 
 
 def _question_names(question: str) -> set[str]:

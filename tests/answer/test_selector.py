@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from rag.answer.features import Candidate, Sentence
+from rag.answer.features import (
+    FEATURE_COLUMN,
+    Candidate,
+    Sentence,
+    SentenceIndex,
+    Speaker,
+    candidate_features,
+    view_question,
+)
 from rag.answer.roles import span_roles
 from rag.answer.selector import (
     AnswerModel,
@@ -22,6 +30,8 @@ from rag.answer.selector import (
 )
 from rag.ingest.sentences import sentence_spans
 from rag.pipeline import Pipeline
+from rag.retrieve.lexical import TermWeights, terms
+from rag.types import Chunk, Passage
 
 
 def test_the_shipped_model_loads_for_these_features() -> None:
@@ -331,3 +341,56 @@ def test_a_standalone_query_asks_what_the_users_own_words_ask() -> None:
     view = view_question(carried, weights, None, asking="när tillträdde hon?")
     assert view.asked is Asked.DATE and "ehälsomynd" in view.terms  # the subject stays
     assert view_question("Ehälsomyndigheten vem leder den?", weights, None, "vem leder den?").who
+
+
+TRANSCRIPT = (
+    "Panelsamtal om äldreomsorg\n\n"
+    "Karin Lund, Region Norr: Vi behöver fler händer i hemtjänsten. Det är vår största fråga.\n\n"
+    "Det gäller också nattpatrullen.\n\n"
+    "Fråga från publiken: Hur rekryterar ni?\n\n"
+    "Olle: Vi annonserar brett. Lönen spelar roll.\n\n"
+    "Gustav Berg, IVO. Tillsynen följer upp.\n\n"
+    "Foto: Lisa Ek\n"
+)
+
+
+def _transcript() -> tuple[SentenceIndex, list[Candidate], dict[str, int]]:
+    """A hand-made transcript's index, its sentences as candidates, and their rows by text."""
+    chunk = Chunk(
+        "t", "t.txt", "Panelsamtal om äldreomsorg", "", 0, len(TRANSCRIPT), TRANSCRIPT, ""
+    )
+    index = SentenceIndex([chunk], {}, {}, TermWeights([terms(TRANSCRIPT)]))
+    candidates = index.candidates([Passage(chunk, 1, 1.0)])
+    return index, candidates, {c.sentence.text: i for i, c in enumerate(candidates)}
+
+
+def test_a_transcripts_turns_name_their_speaker() -> None:
+    index, candidates, rows = _transcript()
+
+    def speaker(text: str) -> Speaker | None:
+        return index.speaker(candidates[rows[text]].sentence)
+
+    karin = Speaker(tuple(terms("Karin Lund")), tuple(terms("Region Norr")), inherited=False)
+    assert speaker("Det är vår största fråga.") == karin
+    assert speaker("Det gäller också nattpatrullen.") == replace(karin, inherited=True)
+    assert speaker("Fråga från publiken: Hur rekryterar ni?") is None  # a label, no speaker
+    assert speaker("Lönen spelar roll.") == Speaker(tuple(terms("Olle")), (), inherited=False)
+    assert speaker("Tillsynen följer upp.") == Speaker(
+        tuple(terms("Gustav Berg")), tuple(terms("IVO")), inherited=False
+    )
+    assert speaker("Foto: Lisa Ek") is None  # credits are not a turn
+    assert speaker("Panelsamtal om äldreomsorg") is None
+
+
+def test_a_question_naming_the_speaker_marks_their_turns() -> None:
+    index, candidates, rows = _transcript()
+    question = view_question("Vad sa Karin om nattpatrullen?", index.weights, None)
+    matrix = candidate_features(question, candidates, index)
+    named, organisation = FEATURE_COLUMN["speaker_named"], FEATURE_COLUMN["speaker_org_named"]
+    assert matrix[rows["Det gäller också nattpatrullen."], named] == 1.0
+    assert matrix[rows["Lönen spelar roll."], named] == 0.0
+    assert np.isnan(matrix[rows["Lönen spelar roll."], organisation])  # "Olle:" names none
+    assert matrix[rows["Tillsynen följer upp."], organisation] == 0.0
+    assert np.isnan(matrix[rows["Foto: Lisa Ek"], named])
+    assert matrix[rows["Fråga från publiken: Hur rekryterar ni?"], FEATURE_COLUMN["question_mark"]]
+    assert not matrix[rows["Lönen spelar roll."], FEATURE_COLUMN["question_mark"]]
