@@ -86,7 +86,7 @@ def test_question_sets_follow_the_schema() -> None:
         *("blind7", "blind8", "conversations", "conversations_blind", "conversations_blind2"),
         *("conversations_blind3", "conversations_blind4", "conversations_blind5"),
         *("blind9", "blind10", "conversations_blind6", "conversations_blind7"),
-        "conversations_blind8",
+        *("conversations_blind8", "conversations_blind9", "conversations_blind10", "blind11"),
         "../train/conversations",
         "../train/questions",
     )
