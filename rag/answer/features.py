@@ -5,9 +5,10 @@ none a word of this corpus: how its passage ranked and scored, how close its e5 
 is to the question's (alone, with its neighbours, its chunk, its article), how much of
 the question's word weight it holds (idf-weighted, fuzzy stems), whether it holds the
 kind of value the question asks for (a number, a year, a place, a name …), its text
-role (body, heading, byline, caption …), where it sits in its article, and what kind
-of question it is. `SentenceIndex` holds what the corpus side needs, once per index
-generation; `candidate_features` builds the matrix for one question.
+role (body, heading, byline, caption …), where it sits in its article, whether the
+question names who says it in a transcript, and what kind of question it is.
+`SentenceIndex` holds what the corpus side needs, once per index generation;
+`candidate_features` builds the matrix for one question.
 """
 
 from __future__ import annotations
