@@ -83,6 +83,11 @@ ITEM_FEATURE_DIRECTIONS: dict[str, int] = {
     "q_terms": 0,
     "cov_chunk_best": 1,
     "names_top": 1,
+    # the best candidate probability among the sentences holding the asked kind of value
+    # (1 when none is asked), and among those naming a person for a who-question: a near
+    # miss's best sentence often holds another kind of value than the one asked for
+    "p_holds": 1,
+    "p_who": 1,
     # the training questions closest in meaning (QuestionMemory): their weighted vote, the
     # closest one's similarity, the closest unanswerable and the closest answerable one's
     "memory_vote": 0,
@@ -362,6 +367,11 @@ def item_features(
         return float(finite.max()) if len(finite) else missing
 
     asks_value = question.asked is not None
+
+    def best_chance(name: str) -> float:
+        holders = np.nan_to_num(matrix[:, FEATURE_COLUMN[name]]) > 0
+        return float(probs[holders].max()) if holders.any() else 0.0
+
     return np.asarray(
         [
             probs[order[0]],
@@ -378,6 +388,8 @@ def item_features(
             float(len(question.terms)),
             best("cov_chunk"),
             best("names_share", top, missing=1.0),
+            best_chance("holds") if asks_value else 1.0,
+            best_chance("who_name") if question.who else 1.0,
             *memory,
         ],
         dtype=np.float32,

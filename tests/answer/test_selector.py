@@ -21,12 +21,14 @@ from rag.answer.features import (
 )
 from rag.answer.roles import span_roles
 from rag.answer.selector import (
+    ITEM_FEATURES,
     AnswerModel,
     AnswerModelError,
     QuestionMemory,
     answer_chance,
     answer_chances,
     compose,
+    item_features,
 )
 from rag.ingest.sentences import sentence_spans
 from rag.pipeline import Pipeline
@@ -394,3 +396,21 @@ def test_a_question_naming_the_speaker_marks_their_turns() -> None:
     assert np.isnan(matrix[rows["Foto: Lisa Ek"], named])
     assert matrix[rows["Fråga från publiken: Hur rekryterar ni?"], FEATURE_COLUMN["question_mark"]]
     assert not matrix[rows["Lönen spelar roll."], FEATURE_COLUMN["question_mark"]]
+
+
+def test_the_abstainer_reads_the_best_chance_of_a_sentence_holding_what_is_asked() -> None:
+    index, candidates, rows = _transcript()
+    probs = np.full(len(candidates), 0.1)
+    probs[rows["Lönen spelar roll."]] = 0.9  # the likeliest sentence names no one
+    probs[rows["Karin Lund, Region Norr: Vi behöver fler händer i hemtjänsten."]] = 0.4
+    holds, who = ITEM_FEATURES.index("p_holds"), ITEM_FEATURES.index("p_who")
+
+    def read(question: str) -> np.ndarray:
+        view = view_question(question, index.weights, None)
+        matrix = candidate_features(view, candidates, index)
+        return item_features(view, matrix, probs, np.full(8, np.nan))
+
+    asking_who = read("Vem sa att lönen spelar roll?")
+    assert asking_who[who] == pytest.approx(0.4) and asking_who[holds] == 1.0
+    assert read("Hur många undersköterskor anställdes?")[holds] == 0.0  # no count anywhere
+    assert read("Vad sa Olle om lönen?")[[holds, who]].tolist() == [1.0, 1.0]  # nothing asked
