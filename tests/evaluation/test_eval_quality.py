@@ -87,6 +87,7 @@ def test_question_sets_follow_the_schema() -> None:
         *("conversations_blind3", "conversations_blind4", "conversations_blind5"),
         *("blind9", "blind10", "conversations_blind6", "conversations_blind7"),
         *("conversations_blind8", "conversations_blind9", "conversations_blind10", "blind11"),
+        *("blind12", "conversations_blind11", "conversations_blind12"),
         "../train/conversations",
         "../train/questions",
     )
