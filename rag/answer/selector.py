@@ -16,7 +16,9 @@ the answer quotes the best sentences (at most 3; for a summary or list question 
 as cross-validation picks), each with the sentence after it while both fit
 `window_chars` (and the one before when it opens with a pronoun), grown to the
 neighbouring sentences the selector also rates (`grow_relative` of the best) while the
-quote fits `grow_chars`, in source order per article, each cited.
+quote fits `grow_chars`, in source order per article, each cited. A summary or list
+question's quote takes its whole paragraph (a point as its author made it, a speaker's
+whole turn) while that fits `paragraph_chars`.
 
 Bylines, captions and signatures are quoted only when the question asks who wrote,
 filmed or photographed, who took part, or how to get in touch.
@@ -139,6 +141,8 @@ class Composition:
     grow_relative: float = 0.1  # and neighbours with this share of the best probability
     grow_chars: int = 600  # while the quote fits this
     lead_chars: int = 400  # "Vad handlar … om?" opens with the article's lead, this long
+    paragraph_chars: int = 0  # a summary or list question's quote takes its whole paragraph
+    # while the paragraph fits this (0: never)
 
 
 def article_digest(index: SentenceIndex, article: tuple[str, str]) -> str:
@@ -654,6 +658,8 @@ def compose(
     for candidate in chosen:
         start, end = _quote_span(candidate, index, how.window_chars)
         start, end = _grown(candidate, index, (start, end), how, chance, best)
+        if broad:
+            start, end = _paragraph(candidate, index, (start, end), how.paragraph_chars)
         if any(
             c.sentence.source == candidate.sentence.source and s < end and start < e
             for c, s, e in quotes
@@ -758,6 +764,30 @@ def _grown(
                 break
             start, end = joined
     return start, end
+
+
+def _paragraph(
+    candidate: Candidate, index: SentenceIndex, span: tuple[int, int], limit: int
+) -> tuple[int, int]:
+    """The quote's span grown to the body sentences of its paragraph, if all fit `limit`.
+
+    Only within the cited passage, so the passage shows the whole quote; the span stays
+    as it is when the paragraph is longer.
+    """
+    start, end = span
+    sentence, chunk = candidate.sentence, candidate.passage.chunk
+    for step in (-1, 1):
+        current = sentence
+        while (
+            (neighbour := index.neighbour(current, step)) is not None
+            and neighbour.paragraph == sentence.paragraph
+            and neighbour.role == "body"
+            and chunk.start <= neighbour.start
+            and neighbour.end <= chunk.end
+        ):
+            current = neighbour
+            start, end = min(start, neighbour.start), max(end, neighbour.end)
+    return (start, end) if end - start <= limit else span
 
 
 def _file_text(candidate: Candidate, start: int, end: int) -> str:

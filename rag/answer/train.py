@@ -69,6 +69,8 @@ FALSE_REFUSALS = 0.05  # the abstention threshold keeps cross-validated false re
 # Quotes grow to the neighbours the selector rates while answers stay, on average, under
 # five of the articles' sentences (99 characters each), as the LLM's answers do.
 MAX_MEAN_ANSWER_CHARS = 450
+# A summary or list answer may quote whole paragraphs up to seven of those sentences.
+BROAD_PARAGRAPH_CHARS = (0, 700)
 _SELECTOR = {
     "max_iter": 300,
     "learning_rate": 0.05,
@@ -450,8 +452,9 @@ def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Com
     """The quote choices that serve users best on out-of-fold scores (no abstention).
 
     They maximise facts in the answer plus quote precision, for summary and list questions
-    apart from the rest; quotes grow as far as answers stay under MAX_MEAN_ANSWER_CHARS on
-    average. The abstention threshold is `cross_validate`'s.
+    apart from the rest (their quotes may take whole paragraphs); quotes grow as far as
+    answers stay under MAX_MEAN_ANSWER_CHARS on average. The abstention threshold is
+    `cross_validate`'s.
     """
     broad = [e for e in examples if e.scored.question.broad]
     narrow = [e for e in examples if not e.scored.question.broad]
@@ -468,8 +471,10 @@ def choose_composition(examples: Sequence[Example], index: SentenceIndex) -> Com
     if broad:
         how = max(
             (
-                replace(how, broad_quotes=quotes, broad_relative=relative)
-                for relative, quotes in product((0.2, 0.3, 0.4, 0.5), (3, 4, 5))
+                replace(how, broad_quotes=q, broad_relative=relative, paragraph_chars=paragraph)
+                for relative, q, paragraph in product(
+                    (0.2, 0.3, 0.4, 0.5), (3, 4, 5), BROAD_PARAGRAPH_CHARS
+                )
             ),
             key=lambda how: value(broad, how),
         )

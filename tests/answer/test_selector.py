@@ -24,7 +24,9 @@ from rag.answer.selector import (
     ITEM_FEATURES,
     AnswerModel,
     AnswerModelError,
+    Composition,
     QuestionMemory,
+    Scored,
     answer_chance,
     answer_chances,
     compose,
@@ -414,3 +416,23 @@ def test_the_abstainer_reads_the_best_chance_of_a_sentence_holding_what_is_asked
     assert asking_who[who] == pytest.approx(0.4) and asking_who[holds] == 1.0
     assert read("Hur många undersköterskor anställdes?")[holds] == 0.0  # no count anywhere
     assert read("Vad sa Olle om lönen?")[[holds, who]].tolist() == [1.0, 1.0]  # nothing asked
+
+
+def test_a_summary_quotes_its_sentences_whole_paragraph_when_it_fits() -> None:
+    index, candidates, rows = _transcript()
+    said = "Karin Lund, Region Norr: Vi behöver fler händer i hemtjänsten."
+    probs = np.full(len(candidates), 0.01)
+    probs[rows[said]] = 0.9
+    passages = [candidates[0].passage]
+    how = Composition(window_chars=0, grow_relative=2.0, paragraph_chars=200)
+
+    def quoted(question: str, how: Composition = how) -> list[str]:
+        view = view_question(question, index.weights, None)
+        scored = Scored(view, candidates, candidate_features(view, candidates, index), probs, 1.0)
+        return [c.quote for c in compose(question, passages, scored, index, how).citations]
+
+    turn = f"{said} Det är vår största fråga."
+    assert quoted("Vad sa Karin om hemtjänsten?") == [turn]  # her turn, not the next paragraph
+    assert quoted("Hur många fler behövs i hemtjänsten?") == [said]  # a fact: the sentence
+    too_short = replace(how, paragraph_chars=len(turn) - 1)
+    assert quoted("Vad sa Karin om hemtjänsten?", too_short) == [said]
