@@ -52,6 +52,13 @@ _HOW = re.compile(
     r"^\W*(hur|how)\b(?!\s+(många|mycket|stor|gammal|länge|many|much|old|long))", re.I
 )
 _LIST = re.compile(r"\b(vilka|which|what are|nämn|list|exempel|examples)\b", re.I)
+# English asks for what someone said or the gist in more ways than `_SUMMARY` reads; such
+# a question's answer quotes several points, as "vad sa …" does (docs/decisions.md)
+_STATEMENTS = re.compile(
+    r"\bwhat (?:did|does|do) .{0,80}?\b(?:say|said|think|write|wrote|argue|feel|tell)\b|"
+    r"\bmain (?:point|message|idea)s?\b|\bgist\b|\btl;?dr\b",
+    re.I,
+)
 _CREDITS = re.compile(
     r"\b(skrev|skrivit|författa\w*|fotogr\w*|foto\w*|bild\w*|film\w*|text(en)? av|"
     r"kontakt\w*|wrote|written|author\w*|photo\w*|contact\w*|credits?)\b",
@@ -367,7 +374,7 @@ class QuestionView:
     @property
     def broad(self) -> bool:
         """Whether the question asks for a summary or a list: its answer quotes more."""
-        return self.summary or bool(_LIST.search(self.text))
+        return self.summary or bool(_LIST.search(self.text) or _STATEMENTS.search(self.text))
 
     @property
     def values(self) -> list[float]:

@@ -433,6 +433,8 @@ def test_a_summary_quotes_its_sentences_whole_paragraph_when_it_fits() -> None:
 
     turn = f"{said} Det är vår största fråga."
     assert quoted("Vad sa Karin om hemtjänsten?") == [turn]  # her turn, not the next paragraph
+    assert quoted("What did Karin say about home care?") == [turn]  # what someone said
     assert quoted("Hur många fler behövs i hemtjänsten?") == [said]  # a fact: the sentence
+    assert quoted("When did Karin say that?") == [said]
     too_short = replace(how, paragraph_chars=len(turn) - 1)
     assert quoted("Vad sa Karin om hemtjänsten?", too_short) == [said]
