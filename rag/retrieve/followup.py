@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.answer.llm import ChatBackend
-from rag.answer.prompts import rewrite_messages
+from rag.answer.prompts import NOT_COVERED, NOT_COVERED_EN, rewrite_messages
 from rag.errors import LlmError
 from rag.retrieve.lexical import (
     PRONOUNS,
@@ -211,9 +211,9 @@ def standalone_query(
     """The query to search for `question` after `history`, and the LLM's failure if any.
 
     With no history a Swedish question is searched as it is; an English one is
-    translated when an LLM is configured. An LLM rewrite that fails or is empty falls
-    back to the rule; the error is returned so the caller can skip the LLM for the
-    answer too.
+    translated when an LLM is configured. An LLM rewrite that fails, is empty or is the
+    answer prompt's refusal (no query to search) falls back to the rule; the error is
+    returned so the caller can skip the LLM for the answer too.
     """
     if chat is None or not (history or looks_english(question)):
         return rule_query(question, history, weight), None
@@ -222,4 +222,6 @@ def standalone_query(
     except LlmError as exc:
         return rule_query(question, history, weight), exc
     line = next((ln.strip().strip("\"'«»”") for ln in reply.splitlines() if ln.strip()), "")
-    return (line[:MAX_QUERY_CHARS] if line else rule_query(question, history, weight)), None
+    if not line or line in (NOT_COVERED, NOT_COVERED_EN):
+        return rule_query(question, history, weight), None
+    return line[:MAX_QUERY_CHARS], None

@@ -183,6 +183,17 @@ def test_failed_rewrite_uses_the_rule_and_skips_the_llm(
     assert answer.passages[0].chunk.source == HUSET
 
 
+def test_a_rewrite_that_refuses_is_not_searched(
+    llm_pipeline: Pipeline, chat_server: FakeChatServer
+) -> None:
+    """A model that answers the rewrite prompt with the refusal leaves the query to the rule."""
+    chat_server.script(NOT_COVERED, "Nordmaling har cirka 7500 innevånare [1].")
+    history = [Turn("Vad är Huset i Nordmalings kommun?")]
+    answer = llm_pipeline.ask("Hur många invånare har den?", history=history)
+    assert NOT_COVERED not in answer.searched_query and "Nordmalings" in answer.searched_query
+    assert answer.passages[0].chunk.source == HUSET and len(chat_server.requests) == 2
+
+
 def test_eval_runs_in_llm_mode_with_the_same_metrics(
     llm_pipeline: Pipeline, chat_server: FakeChatServer, tmp_path: Path
 ) -> None:
