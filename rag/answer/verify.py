@@ -137,6 +137,8 @@ SUPPORT_FEATURES = (
     "negation_shift",  # how much closer to its sources the claim gets without its negation
     "negation_phrase",  # a source negates next to the words the claim's negation stands by
     "similarity_pair",  # e5 cosine of the claim to the mean of its two closest source sentences
+    "grams",  # share of the claim's letter 4-grams one backing sentence holds (cognates, names)
+    "grams_elsewhere",  # how many more of them a sentence of another passage holds
 )
 
 
@@ -468,8 +470,12 @@ class Verifier:
         centroid = [self._centroid_similarity(claim, p) for p in passages]
         own_centroid = max(centroid[n - 1] for n in basis)
         sources = [passages[n - 1] for n in basis]
+        held = [_held_grams(claim, p) for p in passages]
+        own_grams = max(held[n - 1] for n in basis)
         return {
             **self._name_features(claim, basis, passages),
+            "grams": own_grams,
+            "grams_elsewhere": max(held) - own_grams,
             "not_closest": float(max(similarity) > own_similarity),
             "passage_similarity": own_centroid,
             "passage_similarity_elsewhere": max(centroid) - own_centroid,
@@ -907,6 +913,22 @@ def _distinct_terms(text: str) -> tuple[str, ...]:
 def _slice(passage: Passage, start: int, end: int) -> str:
     chunk = passage.chunk
     return chunk.text[start - chunk.start : end - chunk.start]
+
+
+def _held_grams(claim: str, passage: Passage) -> float:
+    """The largest share of the claim's letter 4-grams one sentence of the passage holds."""
+    wanted = _grams(claim)
+    spans = sentence_spans(passage.chunk.text, passage.chunk.start)
+    held = max((len(wanted & _grams(_slice(passage, a, b))) for a, b in spans), default=0)
+    return held / max(1, len(wanted))
+
+
+@lru_cache(maxsize=4096)
+def _grams(text: str) -> frozenset[str]:
+    """The letter 4-grams of the text's words (lowercased), shared by cognates across languages."""
+    return frozenset(
+        w[i : i + 4] for w in re.findall(r"\w{4,}", text.lower()) for i in range(len(w) - 3)
+    )
 
 
 def _words(text: str) -> list[str]:
