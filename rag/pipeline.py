@@ -41,7 +41,7 @@ from rag.retrieve.followup import (
     standalone_query,
 )
 from rag.retrieve.glossary import searched_text
-from rag.retrieve.lexical import looks_english
+from rag.retrieve.lexical import looks_english, unshouted
 from rag.retrieve.retrievers import DenseRetriever, HybridRetriever, Retriever
 from rag.types import (
     Answer,
@@ -373,13 +373,14 @@ class Pipeline:
         return self.embedder.encode_query(searched_text(question))
 
     def restore_typed(self, question: str) -> str:
-        """`question` as meant: with å, ä, ö and its misspelt words put right.
+        """`question` as meant: lowercase if typed in capitals, å, ä, ö and spelling put right.
 
-        `rag.retrieve.accents` reads "manga" as "många"; `rag.retrieve.spelling` reads
-        "hembtsök" as the articles' "hembesök".
+        `unshouted` reads "VAD ÄR HUSET?" as "vad är huset?"; `rag.retrieve.accents` reads
+        "manga" as "många"; `rag.retrieve.spelling` reads "hembtsök" as the articles'
+        "hembesök".
         """
         lexical = self.live.lexical
-        return lexical.spelling.correct(lexical.accents.restore(question))
+        return lexical.spelling.correct(lexical.accents.restore(unshouted(question)))
 
     def warm_up(self) -> None:
         """Load the index, the lexical index, the word weights and the models before users ask."""

@@ -33,6 +33,18 @@ def test_a_question_typed_without_accents_is_answered_as_with_them(
     assert [c.quote for c in typed.citations] == [c.quote for c in written.citations]
 
 
+def test_a_question_typed_in_capitals_is_answered_as_in_lowercase(
+    seeded_pipeline: Pipeline,
+) -> None:
+    shouted = seeded_pipeline.ask("HUR MÅNGA INVÅNARE HAR NORDMALING???")
+    typed = seeded_pipeline.ask("hur många invånare har nordmaling???")
+    assert shouted.searched_query == typed.searched_query
+    assert not shouted.abstained and "7500" in shouted.text
+    assert [c.quote for c in shouted.citations] == [c.quote for c in typed.citations]
+    acronyms = "Vad säger IVO, SKR och FSS om tillit?"  # capitals that mark names stay
+    assert seeded_pipeline.ask(acronyms).searched_query == acronyms
+
+
 def test_abstains_on_what_the_corpus_does_not_cover(seeded_pipeline: Pipeline) -> None:
     answer = seeded_pipeline.ask("Vad kostar ett pass på Liseberg?")
     assert answer.abstained

@@ -12,6 +12,10 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SWEDISH
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
+# A text of at least this many letters, this share of them capitals, is written in capitals
+# ("IVO, SKR och FSS" is not: 0.56).
+SHOUTED_LETTERS = 8
+SHOUTED_SHARE = 0.8
 # The interrogatives.
 _SWEDISH_INTERROGATIVES = (
     "vad", "vem", "vilka", "vilken", "vilket", "hur", "när", "var", "varför", "vart",
@@ -83,6 +87,18 @@ _ASKS_FOR_PEOPLE = re.compile(
 def asks_for_people(question: str) -> bool:
     """Whether `question` asks who: "Vem …", "Who …", "Vilka deltog …" (not "Vilka utmaningar")."""
     return bool(_ASKS_FOR_PEOPLE.search(question))
+
+
+def unshouted(text: str) -> str:
+    """`text` in lowercase when it is written in capitals (caps lock, shouting).
+
+    Capitals mark names and acronyms; in a question written all in capitals they mark
+    nothing, and the models would read every word as a name.
+    """
+    letters = [c for c in text if c.isalpha()]
+    upper = sum(c.isupper() for c in letters)
+    shouted = len(letters) >= SHOUTED_LETTERS and upper >= SHOUTED_SHARE * len(letters)
+    return text.lower() if shouted else text
 
 
 def looks_english(text: str) -> bool:
