@@ -17,6 +17,7 @@ from rag.answer.llm import ChatBackend, make_chat_model
 from rag.answer.pickled import positive_chance
 from rag.answer.relevance import RELEVANCE_FILE, RelevanceCalibration
 from rag.answer.selector import AnswerModel, LearnedAnswerer
+from rag.answer.smalltalk import is_small_talk, small_talk_reply
 from rag.answer.verify import Verifier
 from rag.config import RetrievalMode, Settings
 from rag.errors import LlmError, RagError
@@ -528,8 +529,19 @@ class Pipeline:
                 question=self.restore_typed(mask_identity_numbers(t.question).text),
                 searched=self.restore_typed(mask_identity_numbers(t.searched).text),
             )
-            for t in history[-MAX_TURNS:]  # a follow-up leans on the last few turns only
-        ]
+            for t in history
+            if not is_small_talk(t.question)  # "ok tack" between questions carries nothing
+        ][-MAX_TURNS:]  # a follow-up leans on the last few turns only
+        articles = self.articles.every_article
+        reply = small_talk_reply(masked.text, articles) or small_talk_reply(question, articles)
+        if reply is not None:  # a greeting, thanks, "which articles are there?": no search
+            yield Searched(question, ())
+            total = round((time.perf_counter() - began) * 1000, 2)
+            log_event("ask", **question_fields(question, self.settings.log_questions),
+                      mode="small_talk", abstained=False, citations=0, passages=0,
+                      masked=masked.count, timings_ms={"total": total})  # fmt: skip
+            yield Answer(question, reply, False, (), (), {"total": total}, searched_query=question)
+            return
         # The mask is our insertion, not the user's words: it is not searched for.
         asked = " ".join(question.replace(MASK, " ").split()) or question
         query, passages, failure = self.retrieve(asked, history, top_k)

@@ -45,6 +45,21 @@ def test_a_question_typed_in_capitals_is_answered_as_in_lowercase(
     assert seeded_pipeline.ask(acronyms).searched_query == acronyms
 
 
+def test_a_greeting_is_answered_without_a_search_and_skipped_by_follow_ups(
+    seeded_pipeline: Pipeline,
+) -> None:
+    hello = seeded_pipeline.ask("Hej!")
+    assert hello.text.startswith("Hej!") and not hello.citations and not hello.passages
+    assert not hello.abstained
+    listed = seeded_pipeline.ask("Vilka artiklar finns?")
+    assert "Huset – en helhetsmodell för kvalitetsarbete i socialtjänsten" in listed.text
+    turns = seeded_pipeline.conversation(
+        ["Vad är Huset i Nordmaling?", "ok tack", "Hur många invånare har kommunen?"]
+    )
+    assert turns[1].answer.startswith("Varsågod!")
+    assert "Nordmaling" in turns[2].searched and "7500" in turns[2].answer
+
+
 def test_abstains_on_what_the_corpus_does_not_cover(seeded_pipeline: Pipeline) -> None:
     answer = seeded_pipeline.ask("Vad kostar ett pass på Liseberg?")
     assert answer.abstained

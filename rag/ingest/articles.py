@@ -108,6 +108,10 @@ class ArticleIndex:
             self._articles[source] = self._load(source)
         return self._articles[source]
 
+    def every_article(self) -> list[Article]:
+        """The indexed articles of every indexed file, files by name, each in file order."""
+        return [a for name in sorted(self._chunks) for a in self.articles_of(name)]
+
     def article_at(self, source: str, offset: int) -> Article | None:
         """The indexed article of `source` holding file offset `offset`, if any."""
         return next(
