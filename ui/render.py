@@ -157,7 +157,7 @@ def copy_text(answer: Answer) -> str:
     """The answer as plain text with its numbered sources, for copying."""
     if answer.abstained:
         return f"{NO_SUPPORT_TITLE}. {answer.text}"
-    lines = [answer.text, "", "Källor:"]
+    lines = [answer.text, "", "Källor:"] if answer.citations else [answer.text]
     for c in answer.citations:
         lines.append(f"{source_line(answer, c)}: ”{' '.join(c.quote.split())}”")
     if answer.age_warning:
@@ -298,6 +298,8 @@ def sources_html(
         Escaped HTML. A citation's article is shown when its id is the URL fragment.
 
     """
+    if not answer.passages and not answer.abstained:  # a greeting or thanks: no search
+        return '<p class="tips">Inget söktes: meddelandet frågade inget om artiklarna.</p>'
     parts: list[str] = []
     if answer.abstained:
         parts.append(

@@ -246,3 +246,10 @@ def test_passages_show_their_calibrated_chance_and_a_weak_match_is_said() -> Non
     weak = sources_html(_answer("Svar [1]."), 3, _article, lambda p: low.chance(p.dense_score))
     assert "Inget stycke matchar frågan väl" in weak
     assert RelevanceCalibration.fit([0.7, 0.8, 0.9], [False, False, True]).chance(0.95) == 1.0
+
+
+def test_a_reply_without_a_search_shows_no_sources() -> None:
+    reply = Answer("Hej!", "Hej! Jag svarar på frågor om 13 artiklar.", False, (), ())
+    assert copy_text(reply) == reply.text
+    assert "Inget söktes" in sources_html(reply, 0, lambda source, offset: None)
+    assert answer_footer(reply, 0) == ""
