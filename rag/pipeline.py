@@ -536,11 +536,12 @@ class Pipeline:
         reply = small_talk_reply(masked.text, articles) or small_talk_reply(question, articles)
         if reply is not None:  # a greeting, thanks, "which articles are there?": no search
             yield Searched(question, ())
-            total = round((time.perf_counter() - began) * 1000, 2)
-            log_event("ask", **question_fields(question, self.settings.log_questions),
-                      mode="small_talk", abstained=False, citations=0, passages=0,
-                      masked=masked.count, timings_ms={"total": total})  # fmt: skip
-            yield Answer(question, reply, False, (), (), {"total": total}, searched_query=question)
+            timings_ms = {"total": round((time.perf_counter() - began) * 1000, 2)}
+            fields = question_fields(question, self.settings.log_questions)
+            log_event(
+                "ask", **fields, mode="small_talk", masked=masked.count, timings_ms=timings_ms
+            )
+            yield Answer(question, reply, False, (), (), timings_ms, searched_query=question)
             return
         # The mask is our insertion, not the user's words: it is not searched for.
         asked = " ".join(question.replace(MASK, " ").split()) or question

@@ -15,20 +15,19 @@ from collections.abc import Callable, Sequence
 from rag.retrieve.lexical import looks_english
 from rag.types import Article
 
-# Words a message of pure courtesy is made of (Swedish and English).
-_GREETINGS = {"hej", "hejsan", "hallå", "tja", "tjena", "tjenare", "morsning", "hello", "hi",
-              "hey", "god", "good", "morgon", "morning", "dag", "eftermiddag", "afternoon",
-              "kväll", "evening", "där", "there"}  # fmt: skip
-_THANKS = {"tack", "tackar", "tusen", "så", "mycket", "thanks", "thank", "you", "thx", "ty",
-           "many", "very", "much"}  # fmt: skip
-_ACKNOWLEDGEMENTS = {"ok", "okej", "okay", "bra", "toppen", "perfekt", "fint", "super", "great",
-                     "nice", "cool", "kanon", "då", "bye", "goodbye", "adjö", "vi", "ses",
-                     "see", "ya"}  # fmt: skip
-_COURTESY = _GREETINGS | _THANKS | _ACKNOWLEDGEMENTS
-_FAREWELLS = {"då", "bye", "goodbye", "adjö", "ses"}
+# The words a message of pure courtesy is made of, and which kind of reply each asks for.
+_SWEDISH_COURTESY = {"hej", "hejsan", "hallå", "tja", "tjena", "tjenare", "morsning", "god",
+                     "morgon", "dag", "eftermiddag", "kväll", "där", "tack", "tackar", "tusen",
+                     "så", "mycket", "ok", "okej", "bra", "toppen", "perfekt", "fint", "super",
+                     "kanon", "då", "adjö", "vi", "ses"}  # fmt: skip
 _ENGLISH_COURTESY = {"hello", "hi", "hey", "good", "morning", "afternoon", "evening", "there",
                      "thanks", "thank", "you", "thx", "ty", "many", "very", "much", "okay",
                      "great", "nice", "cool", "bye", "goodbye", "see", "ya"}  # fmt: skip
+_COURTESY = _SWEDISH_COURTESY | _ENGLISH_COURTESY
+_GREETINGS = {"hej", "hejsan", "hallå", "tja", "tjena", "tjenare", "morsning", "god", "hello",
+              "hi", "hey", "good"}  # fmt: skip
+_THANKS = {"tack", "tackar", "thanks", "thank", "thx", "ty"}
+_FAREWELLS = {"då", "adjö", "ses", "bye", "goodbye"}
 # Questions about the chat or its sources, asked as a whole message.
 _ABOUT_SOURCES = re.compile(
     r"^(?:vilka|vad för|what|which) (?:artiklar|källor|texter|dokument|articles|sources|"
