@@ -523,15 +523,16 @@ class Pipeline:
         began = time.perf_counter()
         masked = mask_identity_numbers(clean_question(question, self.settings.max_question_chars))
         question = self.restore_typed(masked.text)
+        # "ok tack" between questions carries nothing; a follow-up leans on the last few turns
+        asking = [t for t in history if not is_small_talk(t.question)][-MAX_TURNS:]
         history = [
             replace(
                 t,
                 question=self.restore_typed(mask_identity_numbers(t.question).text),
                 searched=self.restore_typed(mask_identity_numbers(t.searched).text),
             )
-            for t in history
-            if not is_small_talk(t.question)  # "ok tack" between questions carries nothing
-        ][-MAX_TURNS:]  # a follow-up leans on the last few turns only
+            for t in asking
+        ]
         articles = self.articles.every_article
         reply = small_talk_reply(masked.text, articles) or small_talk_reply(question, articles)
         if reply is not None:  # a greeting, thanks, "which articles are there?": no search

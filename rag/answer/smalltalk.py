@@ -43,8 +43,14 @@ SHOWN_ARTICLES = 20  # a longer list names this many and how many more
 
 def is_small_talk(message: str) -> bool:
     """Whether the message asks nothing of the articles (courtesy, or about the chat)."""
+    words, about_sources = _read(message)
+    return about_sources or set(words) <= _COURTESY
+
+
+def _read(message: str) -> tuple[set[str], bool]:
+    """The message's words, and whether it asks what the chat or its sources cover."""
     words = _WORD.findall(message.lower())
-    return set(words) <= _COURTESY or bool(_ABOUT_SOURCES.match(" ".join(words)))
+    return set(words), bool(_ABOUT_SOURCES.match(" ".join(words)))
 
 
 def small_talk_reply(message: str, indexed: Callable[[], Sequence[Article]]) -> str | None:
@@ -53,19 +59,19 @@ def small_talk_reply(message: str, indexed: Callable[[], Sequence[Article]]) -> 
     `indexed` gives the indexed articles in file order (read only for a reply): the reply
     says how many there are, and a question about the sources lists their titles and dates.
     """
-    if not is_small_talk(message):
+    words, about_sources = _read(message)
+    if not about_sources and not words <= _COURTESY:
         return None  # a real question: the articles are not read
-    words = _WORD.findall(message.lower())
     articles = indexed()
-    english = looks_english(message) or bool(words and set(words) <= _ENGLISH_COURTESY)
-    if _ABOUT_SOURCES.match(" ".join(words)):
+    english = looks_english(message) or bool(words and words <= _ENGLISH_COURTESY)
+    if about_sources:
         return _sources(articles, english)
     example = _example(articles, english)
-    if set(words) & _FAREWELLS:
+    if words & _FAREWELLS:
         opening = "Goodbye!" if english else "Hej då!"
-    elif set(words) & _THANKS:
+    elif words & _THANKS:
         opening = "You're welcome!" if english else "Varsågod!"
-    elif words and not set(words) & _GREETINGS:
+    elif words and not words & _GREETINGS:
         opening = "Good." if english else "Bra."
     else:
         opening = "Hello!" if english else "Hej!"
