@@ -350,7 +350,9 @@ def build_benchmark(
     items: list[VerifyItem] = []
     lines = prompts.read_text(encoding="utf-8").splitlines()
     records = [json.loads(line) for line in lines if line.strip()]
-    answer_prompts = [r for r in records if r["key"] in written and _is_answer_prompt(r)]
+    answer_prompts = list(  # a prompt sent twice (a history turn asked again) counts once
+        {r["key"]: r for r in records if r["key"] in written and _is_answer_prompt(r)}.values()
+    )
     for n, record in enumerate(answer_prompts):
         last = record["messages"][-1]["content"]
         asked = _QUESTION.findall(last)

@@ -90,13 +90,15 @@ def test_a_benchmark_built_from_recorded_prompts_is_scored(
     n = next(i for i, p in enumerate(passages, start=1) if "30 anställda" in p.chunk.text)
     answer = f"Det fanns 30 anställda på IFO i Nordmaling [{n}]."
     prompts, answers = tmp_path / "prompts.jsonl", tmp_path / "answers.json"
-    prompts.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    line = json.dumps(record, ensure_ascii=False) + "\n"
+    prompts.write_text(line * 2, encoding="utf-8")  # the same prompt recorded twice
     answers.write_text(json.dumps({key: answer}, ensure_ascii=False), encoding="utf-8")
     items = build_benchmark(
         prompts, answers, seeded_pipeline.search, seeded_pipeline.indexed_chunks
     )
     kinds = {i.kind: i for i in items}
     assert kinds["faithful"].answer == answer and "number" in kinds
+    assert sum(i.kind == "faithful" for i in items) == 1  # one answer per prompt
     assert {i.part for i in items} == {"train"}  # the first of every three trains
     again = build_benchmark(
         prompts, answers, seeded_pipeline.search, seeded_pipeline.indexed_chunks, part=HELD_PART
