@@ -523,16 +523,6 @@ class Pipeline:
         began = time.perf_counter()
         masked = mask_identity_numbers(clean_question(question, self.settings.max_question_chars))
         question = self.restore_typed(masked.text)
-        # "ok tack" between questions carries nothing; a follow-up leans on the last few turns
-        asking = [t for t in history if not is_small_talk(t.question)][-MAX_TURNS:]
-        history = [
-            replace(
-                t,
-                question=self.restore_typed(mask_identity_numbers(t.question).text),
-                searched=self.restore_typed(mask_identity_numbers(t.searched).text),
-            )
-            for t in asking
-        ]
         articles = self.articles.every_article
         reply = small_talk_reply(masked.text, articles) or small_talk_reply(question, articles)
         if reply is not None:  # a greeting, thanks, "which articles are there?": no search
@@ -544,6 +534,16 @@ class Pipeline:
             )
             yield Answer(question, reply, False, (), (), timings_ms, searched_query=question)
             return
+        # "ok tack" between questions carries nothing; a follow-up leans on the last few turns
+        asking = [t for t in history if not is_small_talk(t.question)][-MAX_TURNS:]
+        history = [
+            replace(
+                t,
+                question=self.restore_typed(mask_identity_numbers(t.question).text),
+                searched=self.restore_typed(mask_identity_numbers(t.searched).text),
+            )
+            for t in asking
+        ]
         # The mask is our insertion, not the user's words: it is not searched for.
         asked = " ".join(question.replace(MASK, " ").split()) or question
         query, passages, failure = self.retrieve(asked, history, top_k)
