@@ -51,10 +51,17 @@ _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _WHOLE_HOUR = re.compile(r"[.:]00$")  # "17.00" and "17" are the same time
 _THOUSANDS_COMMA = re.compile(r"(?<=\d),(?=\d{3}\b)")  # English "7,500"
 _DIGIT_GROUP_SPACE = re.compile(r"(?<=\d)[ \u00a0\u202f](?=\d{3}\b)")  # "7 500" -> "7500"
+_SOURCES_SV = r"(källorna|källan|utdragen|utdraget|artiklarna|texten|artikeln)"
+_SOURCES_EN = r"(sources?|excerpts?|passages?|articles?|texts?)"
 NOT_COVERED = re.compile(
-    r"(källorna|källan|utdragen|utdraget|artiklarna|texten|artikeln)\s+"
-    r"(tar|\w{3,}r)"  # a verb in the present ("anger", "beskriver"), not "har", "är"
+    rf"{_SOURCES_SV}\s+"
+    r"(tar|ger|\w{3,}r)"  # a verb in the present ("anger", "beskriver"), not "har", "är"
     r"\s+(dock\s+|däremot\s+|alltså\s+)?(inte|inget|ingen|inga)\b|inget (i|om det i) källorna|"
+    # the verb first: "Utöver detta beskriver utdragen inte …"
+    rf"\b(tar|ger|\w{{3,}}r)\s+{_SOURCES_SV}\s+(dock\s+|däremot\s+)?(inte|inget|ingen|inga)\b|"
+    rf"\b{_SOURCES_EN}( provided| given)? "
+    r"(gives?|contains?|includes?|provides?|offers?|says?|has|have) (no|nothing)\b|"
+    rf"\bnot (included|covered|described|found|given)( \w+)? in the {_SOURCES_EN}|"
     r"(framgår|anges|nämns|står|sägs|redovisas|preciseras)\s+(dock\s+|däremot\s+)?inte|"
     r"(finns|ingår|ges)\s+(dock\s+|däremot\s+)?inte\s+(i|bland|av)\s+(utdragen|utdraget|källorna|källan)|"
     r"går\s+inte\s+att\s+belägga|"
@@ -80,6 +87,7 @@ _NUMBER_WORDS = {
     )
     for w in words.split()
 }  # fmt: skip
+_AND_A_HALF = re.compile(r"\b(\d+) (?:and a half|och en halv|och ett halvt)\b", re.I)
 _NUMBER_WORD = re.compile(rf"\b({'|'.join(_NUMBER_WORDS)})\b", re.IGNORECASE)
 # A capitalised word inside a sentence (not its first): a name, place or organisation.
 _NAME = re.compile(r"(?<=[\w,)] )[A-ZÅÄÖ][\wåäöéü-]{2,}")
@@ -817,15 +825,29 @@ def _joined_names(claim: str, passages: Sequence[Passage]) -> str:
     return _SPLIT_NAME.sub(joined, claim)
 
 
+# A number word, a few words, then a colon and the list it counts, to the sentence's end;
+# each item of the list a few words (longer ones describe, and their commas are no list).
+MAX_LISTED_WORDS = 6
+_COUNTED_LIST = re.compile(
+    rf"\b({'|'.join(_NUMBER_WORDS)})\b(?:\s+[\w-]+){{1,10}}:\s+([^:;]+?)\s*[.]?$", re.I
+)
+
+
 def _listed_counts(claim: str, passages: Sequence[Passage]) -> set[str]:
-    """The count a number word gives of the people the claim itself lists.
+    """The count a number word gives of what the claim itself lists.
 
     "The two panellists were Olivia Wigzell … and Sabina Wikgren Orstam" counts names the
-    passages write, each checked on its own; "two" needs no passage. Digits do not count.
+    passages write, each checked on its own; "two" needs no passage. So does "two themes:
+    A and B", a count of the list after its colon. Digits do not count.
     """
     said = {m.group().lower() for m in _NUMBER_WORD.finditer(claim)}
     if not said:
         return set()
+    if listed := _COUNTED_LIST.search(claim):  # "two themes: the network and the degree"
+        items = re.split(r",\s+|\s+(?:and|och|or|eller)\s+", listed.group(2).strip())
+        short = all(0 < len(item.split()) <= MAX_LISTED_WORDS for item in items)
+        if short and _NUMBER_WORDS[listed.group(1).lower()] == str(len(items)):
+            return {str(len(items))}
     written = _names_written(passages)
     named = [(f, last) for f, last, _ in _pairs(claim) if (f, _base_name(last)) in written]
     # "Sabina Wikgren Orstam" is two pairs and one person
@@ -944,10 +966,11 @@ def _claim_words(claim: str) -> list[str]:
 def _numbers(text: str) -> list[str]:
     """Numbers in `text`: digit groups joined ("7 500" -> "7500"), decimal comma as point.
 
-    Number words count as their digits ("tre" -> "3"); in English a comma groups
-    thousands ("7,500" -> "7500").
+    Number words count as their digits ("tre" -> "3", "two and a half" -> "2.5"); in
+    English a comma groups thousands ("7,500" -> "7500").
     """
     text = _NUMBER_WORD.sub(lambda m: _NUMBER_WORDS[m.group().lower()], text)
+    text = _AND_A_HALF.sub(r"\1.5", text)
     if looks_english(text):
         text = _THOUSANDS_COMMA.sub("", text)
     found = _NUMBER.findall(_DIGIT_GROUP_SPACE.sub("", text))

@@ -158,6 +158,16 @@ def test_not_covered_reply_is_recognised(verifier: Verifier) -> None:
         ("Utdragen anger inget belopp för boendet.", ""),
         ("Texten har inte tolv platser [2].", "säger inte att det inte är så"),  # "har": a claim
         ("The excerpt does not say who runs the home.", ""),
+        ("Utöver detta beskriver utdragen inte vem som driver boendet.", ""),  # verb first
+        ("Källorna ger ingen uppgift om priset.", ""),
+        ("The sources give no price for the home.", ""),
+        ("The excerpts contain nothing more about the home.", ""),
+        ("Its price is not included in the excerpts.", ""),
+        # a count of the list after its colon needs no source; a miscount does
+        ("Boendet har två sorters platser: korttid och permanent [2].", ""),
+        ("Boendet har tre sorters platser: korttid och permanent [2].", "talet 3 finns inte"),
+        ("The planning took two and a half years [2].", "talet 2.5 finns inte i källa [2]"),
+        ("The planning took two years [2].", ""),
         ("Nordmaling is a municipality with about 7,500 inhabitants [1].", ""),  # 7500
         ("Nordmaling has about 7,600 inhabitants [1].", "talet 7600 finns inte i källa [1]"),
     ],
