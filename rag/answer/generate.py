@@ -83,7 +83,10 @@ class LlmAnswerer:
     ) -> Answer:
         """The extractive answer, with a notice saying why the LLM's was not used (if it failed)."""
         answer = self._fallback.answer(question, passages, searched)
-        return replace(answer, notice=FALLBACK_NOTICE.format(reason=failure)) if failure else answer
+        if not failure:
+            return answer
+        notices = (FALLBACK_NOTICE.format(reason=failure), answer.notice)
+        return replace(answer, notice=" ".join(n for n in notices if n))
 
 
 def relay(events: Iterable[T]) -> Generator[T, None, Answer]:

@@ -22,6 +22,9 @@ from rag.answer.features import (
 from rag.answer.roles import span_roles
 from rag.answer.selector import (
     ITEM_FEATURES,
+    UNSURE_BELOW,
+    UNSURE_NOTICE,
+    UNSURE_NOTICE_EN,
     AnswerModel,
     AnswerModelError,
     Composition,
@@ -35,7 +38,7 @@ from rag.answer.selector import (
 from rag.ingest.sentences import sentence_spans
 from rag.pipeline import Pipeline
 from rag.retrieve.lexical import TermWeights, terms
-from rag.types import Chunk, Passage
+from rag.types import Answer, Chunk, Passage
 
 
 def test_the_shipped_model_loads_for_these_features() -> None:
@@ -438,3 +441,22 @@ def test_a_summary_quotes_its_sentences_whole_paragraph_when_it_fits() -> None:
     assert quoted("When did Karin say that?") == [said]
     too_short = replace(how, paragraph_chars=len(turn) - 1)
     assert quoted("Vad sa Karin om hemtjänsten?", too_short) == [said]
+
+
+def test_an_answer_whose_best_sentence_is_unlikely_says_it_is_uncertain() -> None:
+    index, candidates, rows = _transcript()
+    passages = [candidates[0].passage]
+
+    def answered(question: str, best: float) -> Answer:
+        probs = np.full(len(candidates), 0.01)
+        probs[rows["Det är vår största fråga."]] = best
+        view = view_question(question, index.weights, None)
+        scored = Scored(view, candidates, candidate_features(view, candidates, index), probs, 1.0)
+        return compose(question, passages, scored, index, Composition())
+
+    assert answered("Vad sa Karin om hemtjänsten?", 0.9).notice == ""
+    unsure = answered("Vad sa Karin om hemtjänsten?", UNSURE_BELOW / 2)
+    assert unsure.notice == UNSURE_NOTICE and not unsure.abstained and unsure.citations
+    assert answered("What did Karin say about home care?", UNSURE_BELOW / 2).notice == (
+        UNSURE_NOTICE_EN
+    )
