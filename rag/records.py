@@ -53,6 +53,7 @@ def answer_record(answer: Answer) -> dict[str, Any]:
         "notice": answer.notice,
         "searched_query": answer.searched_query,
         "query_truncated": answer.query_truncated,
+        "uncertain": answer.uncertain,
         "unsupported_sentences": answer.unsupported_sentences,
         "flagged_sentences": [
             {"text": answer.text[f.start : f.end], "reason": f.reason} for f in answer.flagged

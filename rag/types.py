@@ -230,6 +230,7 @@ class Answer:
     searched_query: str = ""
     flagged: tuple[FlaggedSentence, ...] = ()
     query_truncated: bool = False  # the question was longer than one embedding reads
+    uncertain: bool = False  # quotes no sentence of which likely answers (`notice` says so)
 
     @property
     def unsupported_sentences(self) -> int:

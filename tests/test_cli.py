@@ -32,12 +32,13 @@ def test_ask_json_has_the_documented_shape(seeded_pipeline: Pipeline, tmp_path: 
     record = json.loads(result.stdout)
     assert set(record) == {
         "question", "answer", "abstained", "citations", "passages", "articles", "age_warning",
-        "timings_ms", "mode", "notice", "searched_query", "query_truncated",
+        "timings_ms", "mode", "notice", "searched_query", "query_truncated", "uncertain",
         "unsupported_sentences", "flagged_sentences",
     }  # fmt: skip
     assert (record["mode"], record["notice"], record["unsupported_sentences"]) == (
         "extractive", "", 0,
     )  # fmt: skip
+    assert record["uncertain"] is False
     assert "Karlstad" in record["answer"] and record["abstained"] is False
     citation = record["citations"][0]
     assert set(citation) == {

@@ -36,6 +36,8 @@ METRIC_LABELS = {
     "citation_precision": ("Källprecision", "andel citerade stycken som innehåller svaret"),
     "citation_recall": ("Källtäckning", "andel facitcitat som något citerat stycke täcker"),
     "answers_with_unsupported_numbers": ("Tal utan stöd", "svar med ett tal som källan saknar"),
+    "uncertain_answers": ("Osäkra svar", "svar märkta osäkra: inget citat besvarar troligen"),
+    "facts_when_uncertain": ("Fakta i osäkra svar", "andel nyckelfakta i svaren märkta osäkra"),
     "refusal_recall": ("Rätt avböjda", "andel obesvarbara frågor som avböjdes"),
     "false_refusal_rate": ("Fel avböjda", "andel besvarbara frågor som avböjdes"),
     "latency_p50_ms": ("Svarstid, median (ms)", "hälften av frågorna besvaras snabbare"),

@@ -89,6 +89,7 @@ class ItemScores:
     unsupported_numbers: tuple[str, ...]
     latency_ms: float
     subject_named: float | None = None  # 1.0 when the searched query names the item's subject
+    uncertain: bool = False  # answered with the notice that no quoted sentence likely answers
 
     def hit(self, k: int) -> float:
         """1.0 when a relevant passage is in the top k."""
@@ -267,6 +268,7 @@ def score_item(
         subject_named=(
             float(names_subject(answer.searched_query, item.subject)) if item.subject else None
         ),
+        uncertain=answer.uncertain,
     )
 
 
@@ -328,6 +330,10 @@ def aggregate(scores: Sequence[ItemScores]) -> dict[str, float]:
         sum(bool(s.unsupported_numbers) for s in scores)
     )
     metrics["subject_named"] = _mean(s.subject_named for s in scores if s.subject_named is not None)
+    # Answers marked uncertain, and the key facts they held: the mark should fall on few
+    # answers, and on the wrong ones.
+    metrics["uncertain_answers"] = float(sum(s.uncertain and not s.abstained for s in scores))
+    metrics["facts_when_uncertain"] = _mean(s.fact_recall_answer for s in answered if s.uncertain)
     metrics["refusal_recall"] = _mean(float(s.abstained) for s in unanswerable)
     metrics["false_refusal_rate"] = _mean(float(s.abstained) for s in answerable)
     latencies = sorted(s.latency_ms for s in scores)
