@@ -67,13 +67,10 @@ NO_ANSWER = (
     "Jag hittar inget i källorna som besvarar frågan. Formulera gärna om frågan, "
     "eller fråga om något som artiklarna tar upp."
 )
-# Below this chance for its best sentence, or below UNSURE_ANSWERABLE for the question
-# being answered at all, an answer is shown with UNSURE_NOTICE: out of fold, fewer than
-# half of such answers held the key facts (best sentence: a quarter for questions on the
-# training articles, 42 % for new articles, against 80 % and 65 % above; answered at all:
-# 40 % and 39 %).
+# Below this chance for its best sentence an answer is shown with UNSURE_NOTICE: out of
+# fold, fewer than half of such answers held the key facts (a quarter for questions on the
+# training articles, 42 % for new articles), against 80 % and 65 % above it.
 UNSURE_BELOW = 0.10
-UNSURE_ANSWERABLE = 0.55
 UNSURE_NOTICE = (
     "Osäkert svar: inget stycke i källorna verkar besvara frågan tydligt. Citaten nedan är "
     "det närmaste som hittades; läs dem innan du använder svaret."
@@ -692,7 +689,7 @@ def compose(
     shown = [*passages, *{c.passage: None for c in citations if c.passage not in passages}]
     body = " ".join(f"{c.quote} [{c.n}]" for c in citations)
     english = scored.question.english
-    sure = best >= UNSURE_BELOW and scored.answerable >= UNSURE_ANSWERABLE
+    sure = best >= UNSURE_BELOW
     unsure = "" if sure else UNSURE_NOTICE_EN if english else UNSURE_NOTICE
     return Answer(
         question, body, False, tuple(citations), tuple(shown), notice=unsure, uncertain=not sure

@@ -22,7 +22,6 @@ from rag.answer.features import (
 from rag.answer.roles import span_roles
 from rag.answer.selector import (
     ITEM_FEATURES,
-    UNSURE_ANSWERABLE,
     UNSURE_BELOW,
     UNSURE_NOTICE,
     UNSURE_NOTICE_EN,
@@ -448,21 +447,18 @@ def test_an_answer_whose_best_sentence_is_unlikely_says_it_is_uncertain() -> Non
     index, candidates, rows = _transcript()
     passages = [candidates[0].passage]
 
-    def answered(question: str, best: float, chance: float = 1.0) -> Answer:
+    def answered(question: str, best: float) -> Answer:
         probs = np.full(len(candidates), 0.01)
         probs[rows["Det är vår största fråga."]] = best
         view = view_question(question, index.weights, None)
-        features = candidate_features(view, candidates, index)
-        scored = Scored(view, candidates, features, probs, chance)
-        return compose(question, passages, scored, index, Composition(answerable_threshold=0.3))
+        scored = Scored(view, candidates, candidate_features(view, candidates, index), probs, 1.0)
+        return compose(question, passages, scored, index, Composition())
 
     sure = answered("Vad sa Karin om hemtjänsten?", 0.9)
     assert (sure.notice, sure.uncertain) == ("", False)
     unsure = answered("Vad sa Karin om hemtjänsten?", UNSURE_BELOW / 2)
     assert unsure.notice == UNSURE_NOTICE and unsure.uncertain
     assert not unsure.abstained and unsure.citations
-    doubtful = answered("Vad sa Karin om hemtjänsten?", 0.9, UNSURE_ANSWERABLE - 0.1)
-    assert doubtful.notice == UNSURE_NOTICE and not doubtful.abstained
     assert answered("What did Karin say about home care?", UNSURE_BELOW / 2).notice == (
         UNSURE_NOTICE_EN
     )
