@@ -688,11 +688,10 @@ def compose(
     citations = [replace(c, passage=listed.get(c.passage.chunk.id, c.passage)) for c in citations]
     shown = [*passages, *{c.passage: None for c in citations if c.passage not in passages}]
     body = " ".join(f"{c.quote} [{c.n}]" for c in citations)
-    english = scored.question.english
-    sure = best >= UNSURE_BELOW
-    unsure = "" if sure else UNSURE_NOTICE_EN if english else UNSURE_NOTICE
+    likely = best >= UNSURE_BELOW
+    notice = "" if likely else UNSURE_NOTICE_EN if scored.question.english else UNSURE_NOTICE
     return Answer(
-        question, body, False, tuple(citations), tuple(shown), notice=unsure, uncertain=not sure
+        question, body, False, tuple(citations), tuple(shown), notice=notice, uncertain=not likely
     )
 
 
