@@ -141,3 +141,17 @@ def test_a_follow_up_is_scored_on_whether_its_searched_query_names_the_subject()
     assert score_item(_item(), [], named, spans, 1, 1.0).subject_named is None
     assert names_subject("utredningen fönster möjligheter när", ["fönster av möjligheter"])
     assert not names_subject("utredningen fönster när", ["fönster av möjligheter"])
+
+
+def test_answers_marked_uncertain_are_counted_with_their_facts() -> None:
+    spans = gold_spans(_item(), {"a.txt": FILE})
+    relevant, other = _chunk(12, 39), _chunk(40, 66)
+    right = _answer("7500 [1]", [relevant])
+    wrong = replace(_answer("tolv [1]", [other]), uncertain=True)
+    refused = replace(_answer("", [], True), uncertain=False)
+    scores = [score_item(_item(), [], a, spans, 1, 1.0) for a in (right, wrong, refused)]
+    metrics = aggregate(scores)
+    assert metrics["uncertain_answers"] == 1.0
+    assert metrics["facts_when_uncertain"] == 0.0
+    marked_right = score_item(_item(), [], replace(right, uncertain=True), spans, 1, 1.0)
+    assert aggregate([marked_right])["facts_when_uncertain"] == 1.0
