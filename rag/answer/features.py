@@ -52,11 +52,18 @@ _HOW = re.compile(
     r"^\W*(hur|how)\b(?!\s+(många|mycket|stor|gammal|länge|many|much|old|long))", re.I
 )
 _LIST = re.compile(r"\b(vilka|which|what are|nämn|list|exempel|examples)\b", re.I)
-# English asks for what someone said or the gist in more ways than `_SUMMARY` reads; such
-# a question's answer quotes several points, as "vad sa …" does (docs/decisions.md)
+# Users ask for what someone said, wrote or answered, or for the gist, in more ways than
+# `_SUMMARY` reads; such a question's answer quotes several points, as "vad sa …" does
+# (docs/decisions.md)
 _STATEMENTS = re.compile(
     r"\bwhat (?:did|does|do) .{0,80}?\b(?:say|said|think|write|wrote|argue|feel|tell)\b|"
-    r"\bmain (?:point|message|idea)s?\b|\bgist\b|\btl;?dr\b",
+    r"\b(?:what|how) did .{0,80}?\b(?:answer|respond|reply|describe|explain|conclude)\b|"
+    r"\bmain (?:point|message|idea|argument)s?\b|\bgist\b|\btl;?dr\b|\bexplain\b|"
+    r"\btell me about\b|\bviews?\b|\bconclu\w+|\bkey (?:points|takeaways)\b|"
+    r"\bwhat'?s\b.*\babout\b|\bsum up\b|\brecap\b|"
+    r"\bvad (?:skriver|skrev|svarade|svarar|sades|sägs|berättade|berättar|lyfte|lyfter)\b|"
+    r"\bvad tog \w+ upp\b|\bhur (?:svarade|svarar|beskriver|beskrivs|beskrev|resonerar)\b|"
+    r"\bförklara\b|\bslutsats\w*|\bbudskap\w*",
     re.I,
 )
 _CREDITS = re.compile(

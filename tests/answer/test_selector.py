@@ -462,3 +462,25 @@ def test_an_answer_whose_best_sentence_is_unlikely_says_it_is_uncertain() -> Non
     assert answered("What did Karin say about home care?", UNSURE_BELOW / 2).notice == (
         UNSURE_NOTICE_EN
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "broad"),
+    [
+        ("Vad skriver ordföranden om valet?", True),
+        ("hur svarade panelen på publikfrågan", True),
+        ("förklara avimplementering", True),
+        ("What did the panel answer about follow-up?", True),
+        ("explain the House model briefly", True),
+        ("tell me about the first-line network", True),
+        ("what's the chair's letter about", True),
+        ("Vad heter rådets ordförande?", False),
+        ("När hölls workshopen?", False),
+        ("How many agencies are in the council?", False),
+    ],
+)
+def test_a_question_asking_what_was_written_or_answered_quotes_several_points(
+    question: str, broad: bool
+) -> None:
+    index, _, _ = _transcript()
+    assert view_question(question, index.weights, None).broad == broad
