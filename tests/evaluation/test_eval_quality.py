@@ -89,7 +89,7 @@ def test_question_sets_follow_the_schema() -> None:
         *("conversations_blind8", "conversations_blind9", "conversations_blind10", "blind11"),
         *("blind12", "conversations_blind11", "conversations_blind12"),
         *("blind13", "blind14", "conversations_blind13", "blind15", "conversations_blind14"),
-        *("blind16", "conversations_blind15"),
+        *("blind16", "conversations_blind15", "blind17", "conversations_blind16"),
         "../train/conversations",
         "../train/questions",
     )
